@@ -1,0 +1,74 @@
+# Shop backend: five Flask services behind one gateway. `make` lists the targets.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+SYSTEM_PYTHON ?= python3
+# The gateway `make newman` and `make fuzz` talk to (a running stack, e.g. make run-all's).
+BASE_URL ?= http://127.0.0.1:3000
+FUZZ_EXAMPLES ?= 300
+# A setting as the services read it: the environment first, then the .env files.
+setting = $(shell $(PYTHON) -c 'from shop_common.settings import load_settings; print(load_settings("user")["$(1)"])')
+
+.DEFAULT_GOAL := help
+.PHONY: help install env db-init admin run-all stop-all status logs reconcile test unit-tests e2e-tests newman fuzz bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed ## create the virtualenv and install requirements.txt
+
+$(VENV)/.installed: requirements.txt
+	$(SYSTEM_PYTHON) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+env: install ## create missing .env files from their examples (never overwrites)
+	$(PYTHON) -m tools.env_files
+
+db-init: env ## apply db_init.sql (idempotent) to the configured databases
+	$(PYTHON) -m tools.db_init
+
+admin: db-init ## create the admin from ADMIN_USERNAME / ADMIN_PASSWORD if missing
+	$(PYTHON) -m flask --app user_service bootstrap-admin
+
+run-all: admin ## set everything up, start what is not running, wait for /health
+	$(PYTHON) -m tools.stack start
+
+stop-all: ## stop the services started by run-all
+	@if [ -x $(PYTHON) ]; then $(PYTHON) -m tools.stack stop; fi
+
+status: install ## show each service's pid, state and URL
+	$(PYTHON) -m tools.stack status
+
+logs: ## show the end of each service's log
+	@tail -n 30 .run/*.log 2>/dev/null || echo "no logs yet: make run-all"
+
+reconcile: install ## settle orders a crash left half-way (transaction service saga)
+	$(PYTHON) -m flask --app transaction_service reconcile
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+
+test: install node_modules/.package-lock.json ## unit and end-to-end tests against a real MariaDB (throw-away databases)
+	$(PYTHON) -m pytest
+
+unit-tests: install ## only the unit tests
+	$(PYTHON) -m pytest tests/unit
+
+e2e-tests: install node_modules/.package-lock.json ## only the end-to-end tests (they start their own stack)
+	$(PYTHON) -m pytest tests/e2e
+
+# @: the recipe would print the admin password.
+newman: install node_modules/.package-lock.json ## run docs/postman against a running stack (BASE_URL; admin from .env)
+	@node_modules/.bin/newman run docs/postman/shop.postman_collection.json \
+		--environment docs/postman/local.postman_environment.json --env-var baseUrl=$(BASE_URL) \
+		--env-var adminUsername='$(call setting,ADMIN_USERNAME)' --env-var adminPassword='$(call setting,ADMIN_PASSWORD)'
+
+fuzz: install ## schemathesis, FUZZ_EXAMPLES per operation, against a running stack (BASE_URL); writes to its databases
+	CONTRACT_BASE_URL=$(BASE_URL) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTHON) -m pytest tests/e2e/test_contract.py -k "not newman"
+
+bench: install ## throughput, latency, memory through the gateway (own stack; needs wrk; BENCH_RUNS=5)
+	$(PYTHON) -m bench.run
+
+clean: stop-all ## stop everything, remove the virtualenv, logs and caches
+	rm -rf $(VENV) .run .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,124 @@
+-- Schema of the four service databases. Safe to apply again and again:
+-- every statement is IF NOT EXISTS. `make db-init` applies it (through
+-- tools/db_init.py, which maps each database to the DB_NAME its service is
+-- configured with); tests apply it to their own throw-away databases.
+-- Timestamps are stored in UTC (each connection sets time_zone = '+00:00').
+
+-- ---------------------------------------------------------------- user service
+CREATE DATABASE IF NOT EXISTS user_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+USE user_db;
+
+CREATE TABLE IF NOT EXISTS users (
+    id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    username VARCHAR(32) NOT NULL,
+    password_hash CHAR(60) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    role ENUM('admin', 'customer') NOT NULL DEFAULT 'customer',
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    UNIQUE KEY uq_users_username (username)
+) ENGINE=InnoDB;
+
+-- ------------------------------------------------------------ customer service
+CREATE DATABASE IF NOT EXISTS customer_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+USE customer_db;
+
+CREATE TABLE IF NOT EXISTS customers (
+    id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    user_id INT UNSIGNED NOT NULL,
+    name VARCHAR(255) NOT NULL,
+    email VARCHAR(254) NOT NULL,
+    phone VARCHAR(32) NULL,
+    address VARCHAR(500) NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    UNIQUE KEY uq_customers_user_id (user_id),
+    UNIQUE KEY uq_customers_email (email)
+) ENGINE=InnoDB;
+
+-- ------------------------------------------------------------- product service
+CREATE DATABASE IF NOT EXISTS product_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+USE product_db;
+
+CREATE TABLE IF NOT EXISTS products (
+    id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    name VARCHAR(255) NOT NULL,
+    description TEXT NULL,
+    price DECIMAL(10, 2) NOT NULL,
+    stock INT NOT NULL DEFAULT 0,
+    image_url VARCHAR(2048) NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT chk_products_price CHECK (price >= 0),
+    CONSTRAINT chk_products_stock CHECK (stock >= 0),
+    KEY ix_products_name (name)
+) ENGINE=InnoDB;
+
+-- Stock held for an order, under the order's reference. `released` is final:
+-- a reference released before its reservation arrived (a timed-out order) is
+-- kept as a tombstone, so the late reservation is refused instead of holding
+-- stock for an order that no longer exists.
+CREATE TABLE IF NOT EXISTS stock_reservations (
+    reference CHAR(36) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+    status ENUM('held', 'released') NOT NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS stock_reservation_lines (
+    reference CHAR(36) CHARACTER SET ascii NOT NULL,
+    product_id INT UNSIGNED NOT NULL,
+    quantity INT UNSIGNED NOT NULL,
+    product_name VARCHAR(255) NOT NULL,
+    unit_price DECIMAL(10, 2) NOT NULL,
+    PRIMARY KEY (reference, product_id),
+    CONSTRAINT fk_lines_reservation FOREIGN KEY (reference)
+        REFERENCES stock_reservations (reference) ON DELETE CASCADE
+) ENGINE=InnoDB;
+
+-- --------------------------------------------------------- transaction service
+CREATE DATABASE IF NOT EXISTS transaction_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+USE transaction_db;
+
+-- `status` is the order's public state; `stock_state` is where the saga stands
+-- with the stock held for it (see transaction_service/saga.py). `reference`
+-- names the stock reservation in the product service; `user_id` is the owner,
+-- copied from the customer profile at order time so reads need no other service.
+CREATE TABLE IF NOT EXISTS transactions (
+    id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    reference CHAR(36) CHARACTER SET ascii NOT NULL,
+    customer_id INT UNSIGNED NOT NULL,
+    user_id INT UNSIGNED NOT NULL,
+    total_amount DECIMAL(10, 2) NOT NULL DEFAULT 0,
+    status ENUM('pending', 'completed', 'cancelled') NOT NULL DEFAULT 'pending',
+    stock_state ENUM('reserving', 'held', 'releasing', 'released') NOT NULL DEFAULT 'reserving',
+    transaction_date TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+    CONSTRAINT chk_transactions_total CHECK (total_amount >= 0),
+    UNIQUE KEY uq_transactions_reference (reference),
+    KEY ix_transactions_customer (customer_id, id),
+    KEY ix_transactions_stock_state (stock_state, updated_at)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS transaction_items (
+    id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    transaction_id INT UNSIGNED NOT NULL,
+    product_id INT UNSIGNED NOT NULL,
+    product_name VARCHAR(255) NOT NULL,
+    quantity INT UNSIGNED NOT NULL,
+    price_per_item DECIMAL(10, 2) NOT NULL,
+    CONSTRAINT chk_items_quantity CHECK (quantity > 0),
+    CONSTRAINT fk_items_transaction FOREIGN KEY (transaction_id)
+        REFERENCES transactions (id) ON DELETE CASCADE
+) ENGINE=InnoDB;
+
+-- Idempotency-Key records, per caller, kept 24 h. `transaction_id` is set in
+-- the same database transaction that records the order, so a crash between
+-- recording and answering can still be answered from the order.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    caller VARCHAR(64) CHARACTER SET ascii NOT NULL,
+    idempotency_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    request_hash CHAR(64) CHARACTER SET ascii NOT NULL,
+    state ENUM('in_progress', 'done') NOT NULL DEFAULT 'in_progress',
+    transaction_id INT UNSIGNED NULL,
+    response_status SMALLINT UNSIGNED NULL,
+    response_body MEDIUMTEXT NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (caller, idempotency_key),
+    KEY ix_idempotency_created (created_at)
+) ENGINE=InnoDB;

@@ -1,0 +1,4 @@
+"""Plumbing shared by the five services: settings, database pool, errors, auth, request ids, HTTP client.
+
+It imports from no service.
+"""

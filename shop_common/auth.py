@@ -1,0 +1,141 @@
+"""JWT access tokens for users and services, and the checks routes make with them.
+
+A user token carries ``sub`` = the user id (a string) and ``role`` (``admin`` or
+``customer``); a service token carries ``sub`` = ``service:<name>`` and
+``role`` = ``service``. Both are HS256, signed with ``JWT_SECRET_KEY``; no other
+algorithm is accepted on decode, so ``alg: none`` and RS/HS confusion fail.
+
+Every token failure is answered with a JSON 401 (flask-jwt-extended's default is
+``{"msg": ...}`` and 422 for some of them).
+"""
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+
+from flask import current_app, g
+from flask_jwt_extended import (
+    JWTManager, create_access_token, get_jwt, verify_jwt_in_request,
+)
+
+from .errors import ApiError, error_response
+
+ADMIN = "admin"
+CUSTOMER = "customer"
+SERVICE = "service"
+
+SERVICE_TOKEN_TTL = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made the request, from a verified token."""
+
+    user_id: int | None
+    role: str
+
+    @property
+    def is_admin(self):
+        return self.role == ADMIN
+
+    @property
+    def is_service(self):
+        return self.role == SERVICE
+
+    def may_act_for(self, user_id):
+        """Admins and services act for anyone; a customer only for themself."""
+        return self.is_admin or self.is_service or self.user_id == user_id
+
+
+def init_app(app):
+    app.config.update(
+        JWT_ALGORITHM="HS256",
+        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=app.config["ACCESS_TOKEN_TTL_SECONDS"]),
+    )
+    if not app.config.get("JWT_SECRET_KEY"):
+        raise RuntimeError("JWT_SECRET_KEY is not set: add it to .env (make env creates one).")
+    jwt = JWTManager(app)
+
+    def unauthorized(message):
+        return error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+    jwt.unauthorized_loader(lambda reason: unauthorized("A bearer token is required."))
+    jwt.invalid_token_loader(lambda reason: unauthorized("The token is invalid."))
+    jwt.expired_token_loader(lambda header, payload: unauthorized("The token has expired."))
+    jwt.revoked_token_loader(lambda header, payload: unauthorized("The token has been revoked."))
+    jwt.needs_fresh_token_loader(lambda header, payload: unauthorized("A fresh token is required."))
+    jwt.user_lookup_error_loader(lambda header, payload: unauthorized("The token's user is unknown."))
+    jwt.token_verification_failed_loader(lambda header, payload: unauthorized("The token was refused."))
+    app.extensions["service_token"] = None
+
+
+def create_user_token(user_id, role):
+    return create_access_token(identity=str(user_id), additional_claims={"role": role})
+
+
+def service_token():
+    """A service token for this process, made once and renewed shortly before it expires."""
+    cached = current_app.extensions.get("service_token")
+    if cached is None or cached[1] - time.time() < 300:
+        name = current_app.config["SERVICE_NAME"]
+        token = create_access_token(
+            identity=f"service:{name}", additional_claims={"role": SERVICE},
+            expires_delta=SERVICE_TOKEN_TTL,
+        )
+        cached = (token, time.time() + SERVICE_TOKEN_TTL.total_seconds())
+        current_app.extensions["service_token"] = cached
+    return cached[0]
+
+
+def current_caller():
+    """The caller of a request already checked by :func:`auth_required`."""
+    return g.caller
+
+
+def _caller_from_claims(claims):
+    role = claims.get("role")
+    if role not in (ADMIN, CUSTOMER, SERVICE):
+        raise ApiError(401, "The token has no valid role.")
+    if role == SERVICE:
+        return Caller(None, SERVICE)
+    subject = claims.get("sub", "")
+    if not subject.isdigit():
+        raise ApiError(401, "The token's subject is not a user id.")
+    return Caller(int(subject), role)
+
+
+def identify_caller(optional=False):
+    """Verify the bearer token and keep the caller on ``g``; None when optional and absent.
+
+    :raise 401: no token (unless optional), or an invalid, expired or forged one.
+    """
+    if verify_jwt_in_request(optional=optional) is None:
+        g.caller = None
+    else:
+        g.caller = _caller_from_claims(get_jwt())
+    return g.caller
+
+
+def auth_required(*roles):
+    """Route decorator: a valid token, and when ``roles`` are named, one of them.
+
+    :raise 401: no valid token.
+    :raise 403: the token's role is not among ``roles``.
+    """
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            caller = identify_caller()
+            if roles and caller.role not in roles:
+                raise ApiError(403, "You are not allowed to do this.")
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def require_owner_or_admin(owner_user_id):
+    """:raise 403: the caller is neither ``owner_user_id``, an admin nor a service."""
+    if not current_caller().may_act_for(owner_user_id):
+        raise ApiError(403, "You may only access your own resources.")

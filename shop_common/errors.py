@@ -1,0 +1,85 @@
+"""JSON errors for every status: ``{"error": "<code>", "message": "...", "fields"?: {...}}``.
+
+Routes raise :class:`ApiError`; Werkzeug's HTTP exceptions (404, 405, 413, ...)
+and anything unexpected are turned into the same shape here, so a client never
+sees an HTML page or a traceback.
+"""
+import logging
+
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable_entity",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
+
+# Headers of a Werkzeug exception worth keeping on the JSON answer.
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status, snake_case code, a sentence, optional field problems."""
+
+    def __init__(self, status, message, code=None, fields=None, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.code = code or ERROR_CODES.get(status, "error")
+        self.message = message
+        self.fields = fields
+        self.headers = headers or {}
+
+
+class ValidationError(ApiError):
+    """400 with a ``fields`` map of what is wrong with each field."""
+
+    def __init__(self, fields, message="Some fields are missing or invalid."):
+        super().__init__(400, message, code="validation_error", fields=fields)
+
+
+def error_response(status, message, code=None, fields=None, headers=None):
+    body = {"error": code or ERROR_CODES.get(status, "error"), "message": message}
+    if fields:
+        body["fields"] = fields
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def init_app(app):
+    @app.errorhandler(ApiError)
+    def handle_api_error(error):
+        return error_response(error.status, error.message, error.code, error.fields, error.headers)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error):
+        kept = {name: value for name, value in error.get_headers() if name in _KEPT_HEADERS}
+        return error_response(error.code, _sentence(error), headers=kept)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error):
+        log.exception("unhandled error")
+        return error_response(500, "An unexpected error occurred.")
+
+
+def _sentence(error):
+    messages = {
+        404: "The requested resource was not found.",
+        405: "The method is not allowed for this resource.",
+        413: "The request body is larger than 1 MiB.",
+    }
+    return messages.get(error.code) or error.description or error.name

@@ -1,0 +1,46 @@
+"""Apply ``db_init.sql`` to the databases the services are configured with.
+
+The file names the default databases (``user_db`` ...). Each ``CREATE DATABASE``
+and ``USE`` is rewritten to the name given in ``database_names``, so the same
+file builds a developer's databases, a second stack's, or a test run's.
+"""
+import re
+
+import pymysql
+
+from .settings import PROJECT_ROOT
+
+SCHEMA_FILE = PROJECT_ROOT / "db_init.sql"
+_DATABASE_STATEMENT = re.compile(r"^(CREATE DATABASE IF NOT EXISTS|USE)\s+(\w+)", re.IGNORECASE)
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+def statements(sql):
+    """The statements of ``sql``, comments and blank lines removed (no ';' inside strings here)."""
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
+def apply_schema(connection, database_names):
+    """Run ``db_init.sql`` for the databases in ``database_names`` ({default: actual}); skip the others."""
+    for name in database_names.values():
+        if not _IDENTIFIER.fullmatch(name):
+            raise ValueError(f"not a plain database name: {name!r}")
+    current = None
+    with connection.cursor() as cursor:
+        for statement in statements(SCHEMA_FILE.read_text()):
+            match = _DATABASE_STATEMENT.match(statement)
+            if match:
+                current = match.group(2)
+                if current not in database_names:
+                    continue
+                statement = statement[:match.start(2)] + f"`{database_names[current]}`" + statement[match.end(2):]
+            elif current not in database_names:
+                continue
+            cursor.execute(statement)
+
+
+def server_connection(host, port, user, password):
+    """A connection to the server with no database selected."""
+    return pymysql.connect(host=host, port=port, user=user, password=password,
+                           charset="utf8mb4", autocommit=True, connect_timeout=5)

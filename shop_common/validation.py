@@ -1,0 +1,165 @@
+"""Reading and checking request input: JSON bodies, fields, pagination.
+
+Checks collect every field problem before answering, so a client sees all that
+is wrong at once (``fields``), and reject look-alikes a loose parser would take:
+``true`` is not an integer, ``"1"`` is not a quantity, ``1.5`` is not a stock.
+"""
+import json
+from decimal import Decimal, InvalidOperation
+
+from flask import jsonify, request
+from werkzeug.exceptions import UnsupportedMediaType
+
+from .errors import ApiError, ValidationError
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+CENT = Decimal("0.01")
+MAX_ID = 2**32 - 1  # INT UNSIGNED
+
+
+def json_body():
+    """The request's JSON object.
+
+    :raise 415: the body is not declared as JSON.
+    :raise 400: the body is not valid JSON, not a JSON object, or holds a lone
+        UTF-16 surrogate (``"\\ud800"``): valid JSON syntax, but no UTF-8 text,
+        so neither bcrypt nor the database could take it.
+    """
+    if not request.is_json:
+        raise UnsupportedMediaType("The request body must be JSON (Content-Type: application/json).")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "The request body is not valid JSON.", code="invalid_json")
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
+    try:
+        json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise ApiError(400, "The request body holds an invalid Unicode escape (a lone surrogate).",
+                       code="invalid_json") from None
+    return body
+
+
+class Fields:
+    """Collects field problems; :meth:`check` raises them all as one 400."""
+
+    def __init__(self, body):
+        self.body = body
+        self.problems = {}
+
+    def string(self, name, *, required=True, min_length=1, max_length=255, pattern=None, hint=None):
+        value = self.body.get(name)
+        if value is None:
+            if required:
+                self.problems[name] = "is required"
+            return None
+        if not isinstance(value, str):
+            self.problems[name] = "must be a string"
+            return None
+        value = value.strip()
+        if not min_length <= len(value) <= max_length:
+            self.problems[name] = f"must be {min_length} to {max_length} characters"
+        elif pattern is not None and not pattern.fullmatch(value):
+            self.problems[name] = hint or "has an invalid format"
+        return value
+
+    def integer(self, name, *, required=True, minimum=None, maximum=None):
+        value = self.body.get(name)
+        if value is None:
+            if required:
+                self.problems[name] = "is required"
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problems[name] = "must be an integer"
+            return None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            self.problems[name] = f"must be between {minimum} and {maximum}"
+        return value
+
+    def money(self, name, *, required=True, maximum=Decimal("99999999.99")):
+        """A decimal ≥ 0 with at most two places, from a JSON number or a numeric string."""
+        value = self.body.get(name)
+        if value is None:
+            if required:
+                self.problems[name] = "is required"
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self.problems[name] = "must be a number"
+            return None
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            self.problems[name] = "must be a number"
+            return None
+        if not amount.is_finite():
+            self.problems[name] = "must be a finite number"
+        elif amount < 0 or amount > maximum:
+            self.problems[name] = f"must be between 0 and {maximum}"
+        elif amount != amount.quantize(CENT):
+            self.problems[name] = "must have at most two decimal places"
+        else:
+            return amount.quantize(CENT)
+        return None
+
+    def add(self, name, problem):
+        self.problems[name] = problem
+
+    def check(self):
+        """:raise 400: with every problem found."""
+        if self.problems:
+            raise ValidationError(self.problems)
+
+
+def order_lines(fields, items, max_lines=100, max_quantity=10_000):
+    """``{product_id: quantity}`` from ``[{productId, quantity}, ...]``, repeated products merged.
+
+    Problems go into ``fields`` as ``items[<index>].<name>``; a merged quantity
+    over ``max_quantity`` is refused too.
+    """
+    lines = {}
+    if not isinstance(items, list) or not 1 <= len(items) <= max_lines:
+        fields.add("items", f"must be a list of 1 to {max_lines} items")
+        return lines
+    for index, item in enumerate(items):
+        line = Fields(item if isinstance(item, dict) else {})
+        product_id = line.integer("productId", minimum=1, maximum=MAX_ID)
+        quantity = line.integer("quantity", minimum=1, maximum=max_quantity)
+        for name, problem in line.problems.items():
+            fields.add(f"items[{index}].{name}", problem)
+        if not line.problems:
+            lines[product_id] = lines.get(product_id, 0) + quantity
+    for product_id, quantity in lines.items():
+        if quantity > max_quantity:
+            fields.add("items", f"product {product_id} is ordered {quantity} times in all; the most is {max_quantity}")
+    return lines
+
+
+def pagination():
+    """``(limit, offset)`` from the query string: limit 1-500 (default 50), offset ≥ 0.
+
+    :raise 400: either is not a whole number in range.
+    """
+    problems = {}
+    limit = _query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, problems)
+    offset = _query_int("offset", 0, 0, 10**12, problems)
+    if problems:
+        raise ValidationError(problems, "Invalid pagination parameters.")
+    return limit, offset
+
+
+def _query_int(name, default, minimum, maximum, problems):
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not minimum <= int(raw) <= maximum:
+        problems[name] = f"must be a whole number from {minimum} to {maximum}"
+        return default
+    return int(raw)
+
+
+def list_response(rows, total):
+    """A JSON array answer with the unpaginated total in ``X-Total-Count``."""
+    response = jsonify(rows)
+    response.headers["X-Total-Count"] = str(total)
+    return response

@@ -1,0 +1,124 @@
+"""Test helpers: throw-away databases, settings for test apps and stacks, tokens."""
+import os
+import re
+import socket
+import uuid
+
+from flask_jwt_extended import create_access_token
+
+from shop_common.auth import create_user_token, service_token
+from shop_common.schema import apply_schema, server_connection
+from shop_common.settings import SERVICES
+
+TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+DB_SERVER = {
+    "host": os.environ.get("DB_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("DB_PORT", "3306")),
+    "user": os.environ.get("DB_USER", "root"),
+    "password": os.environ.get("DB_PASSWORD", ""),
+}
+_TEST_DATABASE = re.compile(r"shoptest_(\d+)_\w+")
+
+
+def create_test_databases(tag):
+    """Fresh databases for one test run, named ``shoptest_<pid>_<tag>_<default>``.
+
+    Databases left by an earlier run whose process is gone are dropped first.
+    Returns ``{default name: test name}``.
+    """
+    names = {
+        database: f"shoptest_{os.getpid()}_{tag}_{database}"
+        for _, _, database in SERVICES.values() if database
+    }
+    with server_connection(**DB_SERVER) as connection:
+        _drop_stale(connection)
+        drop_databases(connection, names.values())
+        apply_schema(connection, names)
+    return names
+
+
+def drop_test_databases(names):
+    with server_connection(**DB_SERVER) as connection:
+        drop_databases(connection, names.values())
+
+
+def drop_databases(connection, names):
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+def _drop_stale(connection):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW DATABASES LIKE 'shoptest\\_%'")
+        stale = [name for (name,) in cursor.fetchall()
+                 if (match := _TEST_DATABASE.fullmatch(name)) and not _pid_alive(int(match.group(1)))]
+    drop_databases(connection, stale)
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def app_test_config(database):
+    return {
+        "TESTING": True,
+        "DB_NAME": database,
+        "DB_POOL_SIZE": 4,
+        "JWT_SECRET_KEY": TEST_JWT_SECRET,
+        "BCRYPT_ROUNDS": 4,
+    }
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def unique_name(prefix="user"):
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+class Tokens:
+    """Bearer headers for tests: real tokens signed with the app's (test) secret."""
+
+    def __init__(self, app):
+        self.app = app
+
+    @staticmethod
+    def header(token):
+        return {"Authorization": f"Bearer {token}"}
+
+    def for_user(self, user_id, role="customer"):
+        with self.app.app_context():
+            return self.header(create_user_token(user_id, role))
+
+    def admin(self, user_id=999999):
+        return self.for_user(user_id, "admin")
+
+    def service(self):
+        with self.app.app_context():
+            return self.header(service_token())
+
+    def raw(self, **kwargs):
+        with self.app.app_context():
+            return self.header(create_access_token(**kwargs))
+
+
+def assert_error(response, status, code=None):
+    """Assert a Flask test response is the JSON error shape with this status (and code); return its body."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) <= {"error", "message", "fields"}
+    assert isinstance(body["message"], str) and body["message"]
+    if code:
+        assert body["error"] == code
+    return body

@@ -1,0 +1,46 @@
+"""Unit tier: each service's Flask app, in process, against real MariaDB test databases.
+
+A service that calls another gets the real other service, served from a thread
+on a free port with its own test database, never a stand-in.
+"""
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.support import Tokens, app_test_config, create_test_databases, drop_test_databases
+
+
+@pytest.fixture(scope="session")
+def unit_databases():
+    names = create_test_databases("unit")
+    yield names
+    drop_test_databases(names)
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the package's ``app`` fixture."""
+    return app.test_client()
+
+
+@pytest.fixture
+def tokens(app):
+    """Bearer headers signed with the package's ``app`` secret."""
+    return Tokens(app)
+
+
+def serve_in_thread(app):
+    """Serve ``app`` on a free loopback port; returns (url, server) — call server.shutdown() to stop."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}", server
+
+
+@pytest.fixture(scope="session")
+def user_service_url(unit_databases):
+    """A real user service for the services that call it."""
+    from user_service import create_app
+    url, server = serve_in_thread(create_app(app_test_config(unit_databases["user_db"])))
+    yield url
+    server.shutdown()

@@ -1,0 +1,28 @@
+"""Settings precedence: real environment > service .env > project .env > defaults."""
+from shop_common.settings import flask_config, load_settings
+
+
+def test_defaults_fit_a_local_xampp_mysql(tmp_path):
+    settings = load_settings("product", environ={}, root=tmp_path)
+    assert settings["PORT"] == "3003" and settings["DB_NAME"] == "product_db"
+    assert (settings["DB_HOST"], settings["DB_PORT"], settings["DB_USER"], settings["DB_PASSWORD"]) == \
+        ("127.0.0.1", "3306", "root", "")
+    assert settings["HOST"] == "127.0.0.1"
+
+
+def test_environment_beats_service_env_beats_project_env(tmp_path):
+    (tmp_path / ".env").write_text("DB_USER=project\nDB_NAME=project_db\nLOG_LEVEL=DEBUG\n")
+    (tmp_path / "user_service").mkdir()
+    (tmp_path / "user_service" / ".env").write_text("DB_NAME=service_db\nPORT=4001\n")
+    settings = load_settings("user", environ={"PORT": "5001"}, root=tmp_path)
+    assert settings["PORT"] == "5001"
+    assert settings["DB_NAME"] == "service_db"
+    assert settings["DB_USER"] == "project"
+    assert settings["LOG_LEVEL"] == "DEBUG"
+
+
+def test_flask_config_types_numbers_and_flags():
+    config = flask_config("gateway", environ={"RATELIMIT_ENABLED": "false", "SERVICE_TIMEOUT": "2.5"})
+    assert config["PORT"] == 3000 and config["SERVICE_TIMEOUT"] == 2.5
+    assert config["RATELIMIT_ENABLED"] is False
+    assert config["MAX_CONTENT_LENGTH"] == 1024 * 1024

@@ -1,0 +1,28 @@
+import pytest
+
+from shop_common.db import get_db
+from tests.support import app_test_config
+from user_service import create_app
+
+
+@pytest.fixture(scope="session")
+def app(unit_databases):
+    return create_app(app_test_config(unit_databases["user_db"]))
+
+
+@pytest.fixture(autouse=True)
+def empty_users(app):
+    with app.app_context():
+        with get_db().cursor() as cursor:
+            cursor.execute("DELETE FROM users")
+
+
+@pytest.fixture
+def register(client):
+    """Register a user and return their id."""
+    def register_user(username="alice", password="wonderland1", **extra):
+        response = client.post("/api/users/register",
+                               json={"username": username, "password": password, **extra})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["userId"]
+    return register_user

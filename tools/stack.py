@@ -1,0 +1,203 @@
+"""Start, stop and inspect the five processes (``make run-all``, ``stop-all``, ``status``).
+
+Each service runs under gunicorn in its own session (process group), with a pid
+file and a log file in the run folder (``.run/`` by default). A pid file is
+trusted only while that pid is alive *and* is the gunicorn of that service, so
+a crashed service is started again and a recycled pid is never killed. The
+end-to-end tests start their stack with the same functions, on other ports.
+
+    python -m tools.stack start | stop | status
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from shop_common.settings import PROJECT_ROOT, SERVICES, load_settings
+
+RUN_DIR = PROJECT_ROOT / ".run"
+# Services first: the gateway's /health is green only once they all are.
+START_ORDER = ("user", "customer", "product", "transaction", "gateway")
+HEALTH_TIMEOUT_SECONDS = 30
+
+
+def gunicorn_command(service, settings):
+    package = SERVICES[service][0]
+    return [
+        sys.executable, "-m", "gunicorn", f"{package}:create_app()",
+        "--bind", f"{settings['HOST']}:{settings['PORT']}",
+        "--workers", settings["GUNICORN_WORKERS"],
+        "--worker-class", "gthread", "--threads", settings["GUNICORN_THREADS"],
+        # Longer than any client's idle time, so pooled keep-alive connections stay usable.
+        "--keep-alive", "75",
+        "--graceful-timeout", "10",
+        "--error-logfile", "-",
+        "--name", f"shop-{service}",
+    ]
+
+
+def _pid_file(run_dir, service):
+    return Path(run_dir) / f"{service}.pid"
+
+
+def log_file(run_dir, service):
+    return Path(run_dir) / f"{service}.log"
+
+
+def _pid_in_file(run_dir, service):
+    try:
+        return int(_pid_file(run_dir, service).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def running_pid(service, run_dir=RUN_DIR):
+    """The pid of this service's gunicorn per its pid file, or None (a stale file is removed).
+
+    Only for a process started a while ago: between fork and exec a new child's
+    command line is still empty, which is why :func:`wait_until_healthy` checks
+    the freshly started pid for life alone.
+    """
+    pid = _pid_in_file(run_dir, service)
+    try:
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        command_line = ""
+    if pid and "gunicorn" in command_line and f"{SERVICES[service][0]}:create_app" in command_line:
+        return pid
+    _pid_file(run_dir, service).unlink(missing_ok=True)
+    return None
+
+
+def base_url(settings):
+    return f"http://{settings['HOST']}:{settings['PORT']}"
+
+
+def is_healthy(settings):
+    try:
+        return requests.get(base_url(settings) + "/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def start_service(service, environ=None, run_dir=RUN_DIR):
+    """Start one service in the background unless it already runs; return its pid."""
+    pid = running_pid(service, run_dir)
+    if pid:
+        return pid
+    environ = dict(os.environ if environ is None else environ)
+    settings = load_settings(service, environ)
+    if _port_in_use(settings):
+        raise RuntimeError(
+            f"port {settings['PORT']} is taken by another program; stop it or set PORT for {service}"
+        )
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    with open(log_file(run_dir, service), "ab") as log:
+        process = _spawn(gunicorn_command(service, settings), environ, log)
+    _pid_file(run_dir, service).write_text(str(process.pid))
+    return process.pid
+
+
+def _spawn(command, environ, log):
+    return subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=environ, stdin=subprocess.DEVNULL,
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def _port_in_use(settings):
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((settings["HOST"], int(settings["PORT"]))) == 0
+
+
+def wait_until_healthy(service, environ=None, run_dir=RUN_DIR, timeout=HEALTH_TIMEOUT_SECONDS):
+    """Poll ``/health`` until it answers 200.
+
+    :raise RuntimeError: the process died, or it was not healthy within ``timeout``,
+        with the end of its log.
+    """
+    settings = load_settings(service, dict(os.environ if environ is None else environ))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if is_healthy(settings):
+            return
+        pid = _pid_in_file(run_dir, service)
+        if pid is None or not _alive(pid):
+            break
+        time.sleep(0.2)
+    tail = log_file(run_dir, service).read_text(errors="replace").splitlines()[-15:]
+    raise RuntimeError(f"{service} did not become healthy; end of its log:\n" + "\n".join(tail))
+
+
+def stop_service(service, run_dir=RUN_DIR, timeout=15):
+    """Stop the service's whole process group: TERM, then KILL after ``timeout``. True if it ran."""
+    pid = running_pid(service, run_dir)
+    if pid is None:
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        if _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _pid_file(run_dir, service).unlink(missing_ok=True)
+    return True
+
+
+def _alive(pid):
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def print_table(run_dir=RUN_DIR):
+    print(f"{'service':<12} {'port':<6} {'pid':<8} {'state':<10} url")
+    for service in START_ORDER:
+        settings = load_settings(service)
+        pid = running_pid(service, run_dir)
+        state = "stopped" if pid is None else ("healthy" if is_healthy(settings) else "unhealthy")
+        print(f"{service:<12} {settings['PORT']:<6} {pid or '-':<8} {state:<10} {base_url(settings)}")
+
+
+def main(command):
+    if command == "start":
+        started = []
+        for service in START_ORDER:
+            if running_pid(service) is None:
+                start_service(service)
+                started.append(service)
+            try:
+                wait_until_healthy(service)
+            except RuntimeError as error:
+                sys.exit(str(error))
+        print(f"started: {', '.join(started) or 'nothing (all were running)'}")
+        print_table()
+        print(f"\nThe API is at {base_url(load_settings('gateway'))}  (logs: make logs, stop: make stop-all)")
+    elif command == "stop":
+        for service in reversed(START_ORDER):
+            print(f"{service}: {'stopped' if stop_service(service) else 'was not running'}")
+    elif command == "status":
+        print_table()
+    else:
+        sys.exit("usage: python -m tools.stack start | stop | status")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "")

@@ -1,0 +1,171 @@
+"""Routes of the user service: ``/api/users``.
+
+| route | who |
+|---|---|
+| POST /register, POST /login | anyone (role other than customer: admin only) |
+| GET /, DELETE /<id> | admin |
+| GET /<id>, PUT /<id> | that user or admin; only an admin changes a role |
+"""
+from flask import Blueprint, current_app, jsonify
+
+from shop_common.auth import (
+    ADMIN, CUSTOMER, auth_required, create_user_token, current_caller, identify_caller,
+    require_owner_or_admin,
+)
+from shop_common.errors import ApiError
+from shop_common.validation import Fields, json_body, list_response, pagination
+
+from . import repository
+from .credentials import USERNAME, USERNAME_HINT, hash_password, password_problem, verify_password
+
+users = Blueprint("users", __name__, url_prefix="/api/users")
+
+ROLES = (ADMIN, CUSTOMER)
+
+
+def _username(fields, required=True):
+    return fields.string("username", required=required, max_length=255,
+                         pattern=USERNAME, hint=USERNAME_HINT)
+
+
+def _new_password(fields, body, required=True):
+    password = body.get("password")
+    if password is None:
+        if required:
+            fields.add("password", "is required")
+        return None
+    problem = password_problem(password)
+    if problem:
+        fields.add("password", problem)
+    return password
+
+
+def _role(fields, body):
+    role = body.get("role")
+    if role is not None and role not in ROLES:
+        fields.add("role", "must be 'admin' or 'customer'")
+    return role
+
+
+def _bcrypt_rounds():
+    return current_app.config["BCRYPT_ROUNDS"]
+
+
+def _user_or_404(user_id):
+    user = repository.find_user(user_id)
+    if user is None:
+        raise ApiError(404, f"User {user_id} was not found.")
+    return user
+
+
+@users.post("/register")
+def register():
+    """Create an account. ``role`` defaults to customer; another role needs an admin's token.
+
+    :raise 400: invalid username, password or role.
+    :raise 403: a role other than customer without an admin token.
+    :raise 409: the username is taken.
+    """
+    body = json_body()
+    fields = Fields(body)
+    username = _username(fields)
+    password = _new_password(fields, body)
+    role = _role(fields, body) or CUSTOMER
+    fields.check()
+    if role != CUSTOMER:
+        caller = identify_caller(optional=True)
+        if caller is None or not caller.is_admin:
+            raise ApiError(403, "Only an admin may register a user with a role other than customer.")
+    try:
+        user_id = repository.insert_user(username, hash_password(password, _bcrypt_rounds()), role)
+    except repository.UsernameTaken:
+        raise ApiError(409, f"The username '{username}' is already taken.", code="username_taken")
+    user = repository.find_user(user_id)
+    return jsonify(message="User registered successfully", userId=user_id, **user), 201
+
+
+@users.post("/login")
+def login():
+    """Exchange a username and password for a JWT access token.
+
+    :raise 401: unknown user or wrong password (the same answer for both).
+    """
+    body = json_body()
+    fields = Fields(body)
+    username = fields.string("username", max_length=255)
+    password = body.get("password")
+    if not isinstance(password, str) or not password:
+        fields.add("password", "is required")
+    fields.check()
+    credentials = repository.find_credentials(username)
+    stored_hash = credentials["password_hash"] if credentials else None
+    if not verify_password(password, stored_hash, _bcrypt_rounds()):
+        raise ApiError(401, "Invalid username or password.", code="invalid_credentials")
+    user = {key: credentials[key] for key in ("id", "username", "role")}
+    return jsonify(
+        message="Login successful",
+        access_token=create_user_token(user["id"], user["role"]),
+        token_type="Bearer",
+        expires_in=current_app.config["ACCESS_TOKEN_TTL_SECONDS"],
+        user=user,
+    )
+
+
+@users.get("")
+@auth_required(ADMIN)
+def list_users():
+    limit, offset = pagination()
+    return list_response(repository.list_users(limit, offset), repository.count_users())
+
+
+@users.get("/<id:user_id>")
+@auth_required()
+def get_user(user_id):
+    require_owner_or_admin(user_id)
+    return jsonify(_user_or_404(user_id))
+
+
+@users.put("/<id:user_id>")
+@auth_required()
+def update_user(user_id):
+    """Change username, password and (admin only) role; fields not sent stay as they are.
+
+    A user changing their own password must send ``currentPassword``; an admin need not.
+
+    :raise 400: invalid fields, or none to change.
+    :raise 401: ``currentPassword`` is wrong.
+    :raise 403: not that user or an admin, or a non-admin changing a role.
+    :raise 409: the new username is taken.
+    """
+    caller = current_caller()
+    require_owner_or_admin(user_id)
+    body = json_body()
+    fields = Fields(body)
+    username = _username(fields, required=False)
+    password = _new_password(fields, body, required=False)
+    role = _role(fields, body)
+    if username is None and password is None and role is None:
+        fields.add("body", "send at least one of username, password, role")
+    fields.check()
+    if role is not None and not caller.is_admin:
+        raise ApiError(403, "Only an admin may change a role.")
+    _user_or_404(user_id)
+    if password is not None and not caller.is_admin:
+        current = body.get("currentPassword")
+        if not isinstance(current, str) or not verify_password(
+                current, repository.find_password_hash(user_id), _bcrypt_rounds()):
+            raise ApiError(401, "currentPassword is missing or wrong.", code="invalid_credentials")
+    password_hash = hash_password(password, _bcrypt_rounds()) if password is not None else None
+    try:
+        repository.update_user(user_id, username, password_hash, role)
+    except repository.UsernameTaken:
+        raise ApiError(409, f"The username '{username}' is already taken.", code="username_taken")
+    return jsonify(message="User updated successfully", user=repository.find_user(user_id))
+
+
+@users.delete("/<id:user_id>")
+@auth_required(ADMIN)
+def delete_user(user_id):
+    if not repository.delete_user(user_id):
+        raise ApiError(404, f"User {user_id} was not found.")
+    return jsonify(message="User deleted successfully", userId=user_id)
