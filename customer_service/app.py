@@ -1,0 +1,11 @@
+"""App factory of the customer service."""
+from shop_common.app import create_service_app
+
+from . import routes
+
+
+def create_app(test_config=None):
+    app = create_service_app("customer", __name__, test_config)
+    app.register_blueprint(routes.customers)
+    app.register_blueprint(routes.internal)
+    return app

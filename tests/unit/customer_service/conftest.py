@@ -1,0 +1,42 @@
+import pytest
+import requests
+
+from customer_service import create_app
+from shop_common.db import get_db
+from tests.support import app_test_config, unique_name
+
+
+@pytest.fixture(scope="session")
+def app(unit_databases, user_service_url):
+    return create_app(dict(app_test_config(unit_databases["customer_db"]), USER_SERVICE_URL=user_service_url))
+
+
+@pytest.fixture(autouse=True)
+def empty_customers(app):
+    with app.app_context(), get_db().cursor() as cursor:
+        cursor.execute("DELETE FROM customers")
+
+
+@pytest.fixture
+def new_user(user_service_url):
+    """Register a real user on the user service; returns (user_id, username)."""
+    def register():
+        username = unique_name()
+        response = requests.post(f"{user_service_url}/api/users/register",
+                                 json={"username": username, "password": "password-123"}, timeout=5)
+        assert response.status_code == 201, response.text
+        return response.json()["userId"], username
+    return register
+
+
+@pytest.fixture
+def create_profile(client, tokens, new_user):
+    """A user with a profile; returns (user_id, customer_id, owner headers)."""
+    def create(**fields):
+        user_id, username = new_user()
+        headers = tokens.for_user(user_id)
+        body = {"userId": user_id, "name": "Ada Lovelace", "email": f"{username}@example.com", **fields}
+        response = client.post("/api/customers", json=body, headers=headers)
+        assert response.status_code == 201, response.get_json()
+        return user_id, response.get_json()["customerId"], headers
+    return create
