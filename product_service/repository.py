@@ -1,0 +1,164 @@
+"""Every SQL statement of the product service: the catalog, and the stock reservations of the order saga."""
+from shop_common.db import get_db, transaction
+
+PRODUCT_COLUMNS = "id, name, description, price, stock, image_url, created_at"
+# Column names are written into the UPDATE statement, so only these are accepted.
+UPDATABLE_COLUMNS = frozenset({"name", "description", "price", "stock", "image_url"})
+
+
+def _execute(sql, params=()):
+    with get_db().cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor
+
+
+def _name_filter(name_query):
+    """A WHERE clause keeping names that contain ``name_query`` literally, and its parameters.
+
+    ``%``, ``_`` and ``\\`` are LIKE's wildcards and escape character, so they
+    are escaped: a search for ``50%`` finds "50% off", not "500 mugs".
+    """
+    if not name_query:
+        return "", ()
+    escaped = name_query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return " WHERE name LIKE %s", (f"%{escaped}%",)
+
+
+def insert_product(name, description, price, stock, image_url):
+    return _execute(
+        "INSERT INTO products (name, description, price, stock, image_url) VALUES (%s, %s, %s, %s, %s)",
+        (name, description, price, stock, image_url),
+    ).lastrowid
+
+
+def find_product(product_id):
+    return _execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = %s", (product_id,)).fetchone()
+
+
+def list_products(limit, offset, name_query=""):
+    where, params = _name_filter(name_query)
+    return _execute(
+        f"SELECT {PRODUCT_COLUMNS} FROM products{where} ORDER BY id DESC LIMIT %s OFFSET %s",
+        (*params, limit, offset),
+    ).fetchall()
+
+
+def count_products(name_query=""):
+    where, params = _name_filter(name_query)
+    return _execute(f"SELECT COUNT(*) AS total FROM products{where}", params).fetchone()["total"]
+
+
+def update_product(product_id, changes):
+    """Set the columns in ``changes`` ({column: value}; None stores NULL) of one product.
+
+    :raise ValueError: ``changes`` is empty or names a column outside :data:`UPDATABLE_COLUMNS`.
+    """
+    if not changes or not UPDATABLE_COLUMNS.issuperset(changes):
+        raise ValueError(f"cannot update products with {sorted(changes)}")
+    assignments = ", ".join(f"{column} = %s" for column in changes)
+    _execute(f"UPDATE products SET {assignments} WHERE id = %s", (*changes.values(), product_id))
+
+
+def delete_product(product_id):
+    return _execute("DELETE FROM products WHERE id = %s", (product_id,)).rowcount == 1
+
+
+# ------------------------------------------------------------ stock reservations
+
+class ProductMissing(Exception):
+    def __init__(self, product_id):
+        super().__init__(product_id)
+        self.product_id = product_id
+
+
+class NotEnoughStock(Exception):
+    def __init__(self, product_id, name, available, requested):
+        super().__init__(product_id)
+        self.product_id, self.name, self.available, self.requested = product_id, name, available, requested
+
+
+class ReservationReleased(Exception):
+    pass
+
+
+def reserve_stock(reference, lines):
+    """Hold ``lines`` ({product id: quantity}) under ``reference``: all or nothing.
+
+    Each line is one conditional UPDATE (``stock >= quantity``), never a read then
+    a write, taken in product-id order so concurrent reservations cannot deadlock.
+    A reference already held answers its lines again without touching stock.
+
+    :return: (lines held with name and price snapshots, whether this was a replay)
+    :raise ProductMissing, NotEnoughStock: nothing is held.
+    :raise ReservationReleased: the reference was released (or given up) before.
+    """
+    with transaction() as cursor:
+        cursor.execute(
+            "INSERT IGNORE INTO stock_reservations (reference, status) VALUES (%s, 'held')", (reference,)
+        )
+        if cursor.rowcount == 0:
+            cursor.execute("SELECT status FROM stock_reservations WHERE reference = %s", (reference,))
+            if cursor.fetchone()["status"] == "released":
+                raise ReservationReleased(reference)
+            return _reservation_lines(cursor, reference), True
+        for product_id in sorted(lines):
+            quantity = lines[product_id]
+            cursor.execute(
+                "UPDATE products SET stock = stock - %s WHERE id = %s AND stock >= %s",
+                (quantity, product_id, quantity),
+            )
+            if cursor.rowcount != 1:
+                cursor.execute("SELECT name, stock FROM products WHERE id = %s", (product_id,))
+                product = cursor.fetchone()
+                if product is None:
+                    raise ProductMissing(product_id)
+                raise NotEnoughStock(product_id, product["name"], product["stock"], quantity)
+        placeholders = ", ".join(["%s"] * len(lines))
+        cursor.execute(f"SELECT id, name, price FROM products WHERE id IN ({placeholders})", tuple(lines))
+        cursor.executemany(
+            "INSERT INTO stock_reservation_lines (reference, product_id, quantity, product_name, unit_price) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            [(reference, product["id"], lines[product["id"]], product["name"], product["price"])
+             for product in cursor.fetchall()],
+        )
+        return _reservation_lines(cursor, reference), False
+
+
+def _reservation_lines(cursor, reference):
+    cursor.execute(
+        "SELECT product_id, product_name, quantity, unit_price FROM stock_reservation_lines "
+        "WHERE reference = %s ORDER BY product_id",
+        (reference,),
+    )
+    return cursor.fetchall()
+
+
+def release_stock(reference):
+    """Give back what ``reference`` holds, once; True when this call gave stock back.
+
+    An unknown reference is recorded as released (a tombstone), so a reservation
+    arriving after its order was given up is refused.
+    """
+    with transaction() as cursor:
+        cursor.execute("SELECT status FROM stock_reservations WHERE reference = %s FOR UPDATE", (reference,))
+        reservation = cursor.fetchone()
+        if reservation is None:
+            cursor.execute(
+                "INSERT IGNORE INTO stock_reservations (reference, status) VALUES (%s, 'released')", (reference,)
+            )
+            if cursor.rowcount == 1:
+                return False
+            cursor.execute("SELECT status FROM stock_reservations WHERE reference = %s FOR UPDATE", (reference,))
+            reservation = cursor.fetchone()
+        if reservation["status"] == "released":
+            return False
+        cursor.execute(
+            "SELECT product_id, quantity FROM stock_reservation_lines WHERE reference = %s ORDER BY product_id",
+            (reference,),
+        )
+        cursor.executemany(
+            "UPDATE products SET stock = stock + %s WHERE id = %s",
+            [(line["quantity"], line["product_id"]) for line in cursor.fetchall()],
+        )
+        cursor.execute("UPDATE stock_reservations SET status = 'released' WHERE reference = %s", (reference,))
+        return True

@@ -1,0 +1,135 @@
+"""Routes of the product service: ``/api/products``, the catalog.
+
+| route | who |
+|---|---|
+| GET /, GET /<id> | anyone |
+| POST /, PUT /<id>, DELETE /<id> | admin |
+"""
+import re
+
+from flask import Blueprint, jsonify, request
+
+from shop_common.auth import ADMIN, auth_required
+from shop_common.errors import ApiError, ValidationError
+from shop_common.validation import Fields, json_body, list_response, pagination
+
+from . import repository
+
+products = Blueprint("products", __name__, url_prefix="/api/products")
+
+MAX_NAME_QUERY_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 10000
+MAX_IMAGE_URL_LENGTH = 2048
+MAX_STOCK = 2_147_483_647  # the largest value of the stock column's INT
+HTTP_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+def _product_columns(body, partial):
+    """The checked columns of a product from a request body, keyed by column name.
+
+    On create every field is read: ``name`` and ``price`` are required, ``stock``
+    defaults to 0, and ``description`` and ``imageUrl`` to null. On a partial
+    update only the fields sent are read; ``description`` and ``imageUrl`` may
+    be null (cleared), ``name``, ``price`` and ``stock`` may not.
+
+    :raise 400: with every invalid field, or, on update, when no field is sent.
+    """
+    fields = Fields(body)
+
+    def sent(name):
+        return not partial or name in body
+
+    columns = {}
+    if sent("name"):
+        columns["name"] = fields.string("name", max_length=255)
+    if sent("description"):
+        columns["description"] = fields.string(
+            "description", required=False, min_length=0, max_length=MAX_DESCRIPTION_LENGTH)
+    if sent("price"):
+        columns["price"] = fields.money("price")
+    if sent("stock"):
+        stock = fields.integer("stock", required=partial, minimum=0, maximum=MAX_STOCK)
+        columns["stock"] = 0 if stock is None else stock
+    if sent("imageUrl"):
+        columns["image_url"] = fields.string(
+            "imageUrl", required=False, max_length=MAX_IMAGE_URL_LENGTH,
+            pattern=HTTP_URL, hint="must be an http:// or https:// URL")
+    if not columns:
+        fields.add("body", "send at least one of name, description, price, stock, imageUrl")
+    fields.check()
+    return columns
+
+
+def _name_query():
+    """``?q=``: the text product names must contain; empty keeps every product.
+
+    :raise 400: longer than 255 characters.
+    """
+    name_query = request.args.get("q", "")
+    if len(name_query) > MAX_NAME_QUERY_LENGTH:
+        raise ValidationError({"q": f"must be at most {MAX_NAME_QUERY_LENGTH} characters"},
+                              "Invalid search parameters.")
+    return name_query
+
+
+def _product_or_404(product_id):
+    product = repository.find_product(product_id)
+    if product is None:
+        raise ApiError(404, f"Product {product_id} was not found.")
+    return product
+
+
+@products.get("")
+def list_products():
+    """The catalog, newest first; ``?q=`` keeps the products whose name contains it.
+
+    :raise 400: invalid ``limit``, ``offset`` or ``q``.
+    """
+    limit, offset = pagination()
+    name_query = _name_query()
+    return list_response(repository.list_products(limit, offset, name_query),
+                         repository.count_products(name_query))
+
+
+@products.get("/<id:product_id>")
+def get_product(product_id):
+    """:raise 404: no such product."""
+    return jsonify(_product_or_404(product_id))
+
+
+@products.post("")
+@auth_required(ADMIN)
+def create_product():
+    """Add a product to the catalog.
+
+    :raise 400: invalid fields, or a body that is not a JSON object.
+    :raise 415: the body is not JSON.
+    """
+    columns = _product_columns(json_body(), partial=False)
+    product_id = repository.insert_product(**columns)
+    product = repository.find_product(product_id)
+    return jsonify(message="Product created successfully", productId=product_id, **product), 201
+
+
+@products.put("/<id:product_id>")
+@auth_required(ADMIN)
+def update_product(product_id):
+    """Change the fields sent; the others stay as they are.
+
+    :raise 400: invalid fields, or none to change.
+    :raise 404: no such product.
+    :raise 415: the body is not JSON.
+    """
+    columns = _product_columns(json_body(), partial=True)
+    repository.update_product(product_id, columns)
+    # Read back rather than checked first: an unknown id updates nothing and is a 404 here.
+    return jsonify(message="Product updated successfully", product=_product_or_404(product_id))
+
+
+@products.delete("/<id:product_id>")
+@auth_required(ADMIN)
+def delete_product(product_id):
+    """:raise 404: no such product."""
+    if not repository.delete_product(product_id):
+        raise ApiError(404, f"Product {product_id} was not found.")
+    return jsonify(message="Product deleted successfully", productId=product_id)

@@ -1,0 +1,28 @@
+import pytest
+
+from product_service import create_app
+from shop_common.db import get_db
+from tests.support import app_test_config
+
+
+@pytest.fixture(scope="session")
+def app(unit_databases):
+    return create_app(app_test_config(unit_databases["product_db"]))
+
+
+@pytest.fixture(autouse=True)
+def empty_products(app):
+    with app.app_context(), get_db().cursor() as cursor:
+        cursor.execute("DELETE FROM stock_reservations")
+        cursor.execute("DELETE FROM products")
+
+
+@pytest.fixture
+def create_product(client, tokens):
+    """Create a product as admin and return its id."""
+    def create(name="Mug", price="9.50", **fields):
+        response = client.post("/api/products", json={"name": name, "price": price, **fields},
+                               headers=tokens.admin())
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["productId"]
+    return create

@@ -1,0 +1,79 @@
+"""The product service's SQL, straight against the test database."""
+from decimal import Decimal
+
+import pymysql
+import pytest
+
+from product_service import repository
+
+
+@pytest.fixture(autouse=True)
+def app_context(app):
+    with app.app_context():
+        yield
+
+
+def insert(name="Mug", price=Decimal("9.50"), stock=3, description=None, image_url=None):
+    return repository.insert_product(name, description, price, stock, image_url)
+
+
+def test_insert_and_find_keep_the_price_a_decimal():
+    product_id = insert(price=Decimal("19.99"), description="Blue", image_url="https://example.com/m.png")
+    product = repository.find_product(product_id)
+    assert product["price"] == Decimal("19.99") and isinstance(product["price"], Decimal)
+    assert {key: product[key] for key in ("name", "description", "stock", "image_url")} == {
+        "name": "Mug", "description": "Blue", "stock": 3, "image_url": "https://example.com/m.png"}
+    assert repository.find_product(product_id + 1000) is None
+
+
+def test_the_database_itself_refuses_negative_stock():
+    with pytest.raises(pymysql.err.OperationalError):
+        insert(stock=-1)
+    assert repository.count_products() == 0
+
+
+def test_list_is_newest_first_and_paginated():
+    ids = [insert(f"Product {n}") for n in range(4)]
+    assert [product["id"] for product in repository.list_products(10, 0)] == ids[::-1]
+    assert [product["id"] for product in repository.list_products(2, 1)] == [ids[2], ids[1]]
+    assert repository.count_products() == 4
+
+
+@pytest.mark.parametrize("name_query, expected", [
+    ("mug", ["500 mugs", "50% off mug"]),
+    ("50%", ["50% off mug"]),
+    ("cup_", ["cup_a"]),
+    ("\\", ["back\\slash"]),
+    ("%", ["50% off mug"]),
+    ("nothing like it", []),
+])
+def test_name_search_takes_wildcards_literally(name_query, expected):
+    for name in ("50% off mug", "500 mugs", "cup_a", "cupxa", "back\\slash"):
+        insert(name)
+    found = [product["name"] for product in repository.list_products(10, 0, name_query)]
+    assert sorted(found) == sorted(expected)
+    assert repository.count_products(name_query) == len(expected)
+
+
+def test_update_changes_only_the_given_columns_and_none_clears():
+    product_id = insert(description="Blue", image_url="https://example.com/m.png")
+    repository.update_product(product_id, {"stock": 7, "description": None})
+    product = repository.find_product(product_id)
+    assert product["stock"] == 7 and product["description"] is None
+    assert product["name"] == "Mug" and product["price"] == Decimal("9.50")
+    assert product["image_url"] == "https://example.com/m.png"
+
+
+@pytest.mark.parametrize("changes", [{}, {"id": 5}, {"stock": 1, "created_at = NOW(), name": "x"}])
+def test_update_refuses_columns_it_does_not_know(changes):
+    product_id = insert()
+    with pytest.raises(ValueError):
+        repository.update_product(product_id, changes)
+    assert repository.find_product(product_id)["stock"] == 3
+
+
+def test_delete_tells_whether_a_product_was_deleted():
+    product_id = insert()
+    assert repository.delete_product(product_id) is True
+    assert repository.delete_product(product_id) is False
+    assert repository.count_products() == 0
