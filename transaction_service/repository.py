@@ -1,0 +1,207 @@
+"""Every SQL statement of the transaction service.
+
+Each saga move is one conditional UPDATE on ``stock_state`` (see saga.py): it
+returns whether this caller made the move, so two movers never both win.
+"""
+from shop_common.db import get_db, transaction
+
+ORDER_COLUMNS = "id, customer_id, total_amount, status, transaction_date"
+# Orders still being created, or being rolled back after a failed creation, are
+# not orders yet: every public read filters them out.
+VISIBLE = "(status <> 'pending' OR stock_state = 'held')"
+IDEMPOTENCY_TTL_HOURS = 24
+
+
+def _execute(sql, params=()):
+    with get_db().cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor
+
+
+# ------------------------------------------------------------------ saga moves
+
+def insert_order(reference, customer_id, user_id, idempotency=None):
+    """Record an order in ``reserving``; link it to ``idempotency`` (caller, key) in the same commit."""
+    with transaction() as cursor:
+        cursor.execute(
+            "INSERT INTO transactions (reference, customer_id, user_id) VALUES (%s, %s, %s)",
+            (reference, customer_id, user_id),
+        )
+        order_id = cursor.lastrowid
+        if idempotency:
+            cursor.execute(
+                "UPDATE idempotency_keys SET transaction_id = %s WHERE caller = %s AND idempotency_key = %s",
+                (order_id, *idempotency),
+            )
+    return order_id
+
+
+def confirm_order(order_id, total_amount, items):
+    """reserving → held, with its total and items; False when someone else moved it first."""
+    with transaction() as cursor:
+        cursor.execute(
+            "UPDATE transactions SET stock_state = 'held', total_amount = %s "
+            "WHERE id = %s AND stock_state = 'reserving'",
+            (total_amount, order_id),
+        )
+        if cursor.rowcount != 1:
+            return False
+        cursor.executemany(
+            "INSERT INTO transaction_items (transaction_id, product_id, product_name, quantity, price_per_item) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            [(order_id, item["product_id"], item["product_name"], item["quantity"], item["price_per_item"])
+             for item in items],
+        )
+    return True
+
+
+def claim_for_rollback(order_id):
+    """reserving → releasing (a failed or abandoned creation); True when this caller claimed it."""
+    return _execute(
+        "UPDATE transactions SET stock_state = 'releasing' WHERE id = %s AND stock_state = 'reserving'",
+        (order_id,),
+    ).rowcount == 1
+
+
+def begin_cancel(order_id, from_statuses):
+    """``from_statuses``/held → cancelled/releasing; True when this caller made the move."""
+    placeholders = ", ".join(["%s"] * len(from_statuses))
+    return _execute(
+        "UPDATE transactions SET status = 'cancelled', stock_state = 'releasing' "
+        f"WHERE id = %s AND stock_state = 'held' AND status IN ({placeholders})",
+        (order_id, *from_statuses),
+    ).rowcount == 1
+
+
+def mark_released(order_id):
+    _execute(
+        "UPDATE transactions SET stock_state = 'released' WHERE id = %s AND stock_state = 'releasing'",
+        (order_id,),
+    )
+
+
+def complete_order(order_id):
+    """pending/held → completed; True when this caller made the move."""
+    return _execute(
+        "UPDATE transactions SET status = 'completed' "
+        "WHERE id = %s AND status = 'pending' AND stock_state = 'held'",
+        (order_id,),
+    ).rowcount == 1
+
+
+def delete_order(order_id):
+    return _execute("DELETE FROM transactions WHERE id = %s", (order_id,)).rowcount == 1
+
+
+def unsettled_orders(older_than_seconds):
+    """Orders left reserving or releasing for longer than ``older_than_seconds``."""
+    return _execute(
+        "SELECT id, reference, status, stock_state FROM transactions "
+        "WHERE stock_state IN ('reserving', 'releasing') "
+        "AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND ORDER BY id",
+        (older_than_seconds,),
+    ).fetchall()
+
+
+# ----------------------------------------------------------------------- reads
+
+def find_order(order_id):
+    """A visible order with its owner, reference and stock state (internal columns the routes drop)."""
+    return _execute(
+        f"SELECT {ORDER_COLUMNS}, user_id, reference, stock_state FROM transactions "
+        f"WHERE id = %s AND {VISIBLE}",
+        (order_id,),
+    ).fetchone()
+
+
+def list_orders(limit, offset, customer_id=None):
+    where, params = _customer_filter(customer_id)
+    return _execute(
+        f"SELECT {ORDER_COLUMNS} FROM transactions WHERE {VISIBLE}{where} "
+        "ORDER BY id DESC LIMIT %s OFFSET %s",
+        (*params, limit, offset),
+    ).fetchall()
+
+
+def count_orders(customer_id=None):
+    where, params = _customer_filter(customer_id)
+    return _execute(f"SELECT COUNT(*) AS total FROM transactions WHERE {VISIBLE}{where}", params).fetchone()["total"]
+
+
+def _customer_filter(customer_id):
+    return ("", ()) if customer_id is None else (" AND customer_id = %s", (customer_id,))
+
+
+def find_items(order_ids):
+    """``{order id: [item, ...]}`` for all ``order_ids`` in one query."""
+    items = {order_id: [] for order_id in order_ids}
+    if not order_ids:
+        return items
+    placeholders = ", ".join(["%s"] * len(order_ids))
+    rows = _execute(
+        "SELECT id AS item_id, transaction_id, product_id, product_name, quantity, price_per_item "
+        f"FROM transaction_items WHERE transaction_id IN ({placeholders}) ORDER BY id",
+        tuple(order_ids),
+    ).fetchall()
+    for row in rows:
+        items[row.pop("transaction_id")].append(row)
+    return items
+
+
+# ------------------------------------------------------------- idempotency keys
+
+def claim_idempotency_key(caller, key, request_hash):
+    """Record the key as in progress; the earlier record instead when the key is already in use.
+
+    Three single statements, no explicit transaction: a DELETE-then-INSERT in
+    one transaction takes gap locks that deadlock when the same key arrives
+    twice at once. INSERT IGNORE lets exactly one claimer in; a record past its
+    24 h life is taken over by one conditional UPDATE, as if the key were new.
+    """
+    if _execute(
+        "INSERT IGNORE INTO idempotency_keys (caller, idempotency_key, request_hash) VALUES (%s, %s, %s)",
+        (caller, key, request_hash),
+    ).rowcount == 1:
+        return None
+    if _execute(
+        "UPDATE idempotency_keys SET request_hash = %s, state = 'in_progress', transaction_id = NULL, "
+        "response_status = NULL, response_body = NULL, created_at = UTC_TIMESTAMP() "
+        "WHERE caller = %s AND idempotency_key = %s "
+        f"AND created_at < UTC_TIMESTAMP() - INTERVAL {IDEMPOTENCY_TTL_HOURS} HOUR",
+        (request_hash, caller, key),
+    ).rowcount == 1:
+        return None
+    earlier = _execute(
+        "SELECT request_hash, state, transaction_id, response_status, response_body "
+        "FROM idempotency_keys WHERE caller = %s AND idempotency_key = %s",
+        (caller, key),
+    ).fetchone()
+    # Forgotten in between (the first attempt failed with a 5xx): claim it afresh.
+    return earlier if earlier is not None else claim_idempotency_key(caller, key, request_hash)
+
+
+def finish_idempotency_key(caller, key, response_status, response_body):
+    _execute(
+        "UPDATE idempotency_keys SET state = 'done', response_status = %s, response_body = %s "
+        "WHERE caller = %s AND idempotency_key = %s",
+        (response_status, response_body, caller, key),
+    )
+
+
+def forget_idempotency_key(caller, key):
+    _execute("DELETE FROM idempotency_keys WHERE caller = %s AND idempotency_key = %s", (caller, key))
+
+
+def unfinished_idempotency_keys(older_than_seconds):
+    return _execute(
+        "SELECT caller, idempotency_key, transaction_id FROM idempotency_keys "
+        "WHERE state = 'in_progress' AND created_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND",
+        (older_than_seconds,),
+    ).fetchall()
+
+
+def delete_expired_idempotency_keys():
+    _execute(
+        "DELETE FROM idempotency_keys "
+        f"WHERE created_at < UTC_TIMESTAMP() - INTERVAL {IDEMPOTENCY_TTL_HOURS} HOUR"
+    )

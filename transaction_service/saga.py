@@ -1,0 +1,209 @@
+"""The order saga: an order and the stock held for it never disagree for long.
+
+An order row moves through these states (``status`` / ``stock_state``):
+
+    pending/reserving    recorded; the product service is being asked to hold stock
+                         (not visible to reads: it is not an order yet)
+    pending/held         stock held and items recorded: the order exists (201)
+    pending/releasing    creation failed; the hold is being given back, then the
+                         row is deleted (not visible)
+    completed/held       completed; stock stays taken
+    cancelled/releasing  cancelled; the hold is being given back
+    cancelled/released   final
+
+Every move is one conditional UPDATE (``WHERE stock_state = <expected>``), so
+when a request and the sweeper race for the same order exactly one of them
+moves it. The product service's reserve and release are idempotent per order
+``reference``, and a release that arrives before its reserve leaves a tombstone
+that refuses the late reserve; retrying either, from anywhere, is always safe.
+
+Crash recovery: :func:`sweep` takes orders left in ``reserving`` or
+``releasing`` for longer than ``SAGA_STALE_SECONDS`` (longer than any request
+can still be working on them) and finishes them: an unconfirmed creation is
+rolled back (release, delete), a cancellation is released. It runs in every
+worker at start and then every ``SAGA_SWEEP_SECONDS``, and from
+``make reconcile``. An Idempotency-Key left in progress by a crash is settled
+from the order it is linked to, or forgotten so the client's retry runs anew.
+"""
+import logging
+import os
+import uuid
+from decimal import Decimal
+
+from flask import current_app
+
+from shop_common.errors import ApiError
+from shop_common.http_client import service_client
+
+from . import repository
+
+log = logging.getLogger(__name__)
+
+MAX_TOTAL = Decimal("99999999.99")
+
+
+PUBLIC_ORDER_FIELDS = ("id", "customer_id", "total_amount", "status", "transaction_date")
+
+
+def orders_with_items(orders):
+    """The public shape of ``orders``, each with its items (one query for all)."""
+    items = repository.find_items([order["id"] for order in orders])
+    return [dict({field: order[field] for field in PUBLIC_ORDER_FIELDS}, items=items[order["id"]])
+            for order in orders]
+
+
+def order_created_body(order):
+    """The 201 answer to a new order (also replayed for its Idempotency-Key)."""
+    return dict(message="Transaction created successfully", transactionId=order["id"],
+                **orders_with_items([order])[0])
+
+
+def crash_point(step):
+    """Fault injection for tests: exit the process here when FAULT_CRASH_AT names this step."""
+    if current_app.config.get("FAULT_CRASH_AT") == step:
+        log.critical("fault injection: exiting at %s", step)
+        os._exit(70)
+
+
+def customer_owner(customer_id):
+    """The user id owning ``customer_id``.
+
+    :raise 404: no such customer. :raise 503, 504: the customer service cannot say.
+    """
+    answer = service_client("customer").request("GET", f"/internal/customers/{customer_id}")
+    if answer.status_code == 404:
+        raise ApiError(404, f"Customer {customer_id} was not found.")
+    if answer.status_code != 200:
+        log.error("customer service answered %s to an owner look-up", answer.status_code)
+        raise ApiError(503, "The customer service could not confirm the customer.")
+    return answer.json()["user_id"]
+
+
+def place_order(caller, customer_id, lines, idempotency=None):
+    """Create an order for ``lines`` ({product id: quantity}) and hold its stock; return its id.
+
+    :raise 403: the customer is not the caller's. :raise 404: unknown customer or product.
+    :raise 409: not enough stock. :raise 400: the total is over the maximum.
+    :raise 503, 504: a service is down or slow (nothing is left held).
+    """
+    owner = customer_owner(customer_id)
+    if not caller.may_act_for(owner):
+        raise ApiError(403, "You may only order for your own customer profile.")
+    reference = str(uuid.uuid4())
+    order_id = repository.insert_order(reference, customer_id, owner, idempotency)
+    crash_point("after_record")
+    try:
+        items = _reserve_stock(reference, lines)
+        crash_point("after_reserve")
+        total = sum((item["price_per_item"] * item["quantity"] for item in items), Decimal("0.00"))
+        if total > MAX_TOTAL:
+            raise ApiError(400, f"The order total {total} is over the maximum of {MAX_TOTAL}.",
+                           code="total_too_large")
+    except ApiError:
+        roll_back_creation(order_id, reference)
+        raise
+    if not repository.confirm_order(order_id, total, items):
+        raise ApiError(503, "The order took too long and was rolled back; please try again.")
+    crash_point("after_confirm")
+    return order_id
+
+
+def _reserve_stock(reference, lines):
+    """Hold all lines in one call: all or nothing. Returns the items with name and price snapshots."""
+    answer = service_client("product").request("POST", "/internal/reservations", json={
+        "reference": reference,
+        "items": [{"productId": product_id, "quantity": quantity} for product_id, quantity in lines.items()],
+    })
+    if answer.status_code in (404, 409):
+        error = answer.json()
+        raise ApiError(answer.status_code, error["message"], code=error["error"])
+    if answer.status_code not in (200, 201):
+        log.error("product service answered %s to a reservation", answer.status_code)
+        raise ApiError(503, "The product service could not reserve the stock.")
+    return [
+        {"product_id": item["productId"], "product_name": item["productName"],
+         "quantity": item["quantity"], "price_per_item": Decimal(item["unitPrice"])}
+        for item in answer.json()["items"]
+    ]
+
+
+def release_stock(reference):
+    """Give back what ``reference`` holds (a no-op when it holds nothing); False when that failed."""
+    try:
+        answer = service_client("product").request("POST", f"/internal/reservations/{reference}/release")
+    except ApiError as error:
+        log.warning("release of %s failed: %s", reference, error.message)
+        return False
+    if answer.status_code != 200:
+        log.error("product service answered %s to a release of %s", answer.status_code, reference)
+        return False
+    return True
+
+
+def roll_back_creation(order_id, reference):
+    """Undo a creation that failed: release the hold and delete the row, unless the sweeper has it."""
+    if repository.claim_for_rollback(order_id) and release_stock(reference):
+        repository.delete_order(order_id)
+
+
+def cancel_order(order, from_statuses):
+    """Cancel ``order`` if its status is in ``from_statuses``; True when this call cancelled it.
+
+    The stock goes back exactly once: only the caller whose UPDATE wins releases it,
+    and the release itself is idempotent. If the product service is down, the
+    order stays cancelled/releasing and the sweeper gives the stock back later.
+    """
+    if not repository.begin_cancel(order["id"], from_statuses):
+        return False
+    if release_stock(order["reference"]):
+        repository.mark_released(order["id"])
+    return True
+
+
+def delete_order(order):
+    """Cancel ``order`` if it still holds stock, make sure the stock is back, delete it.
+
+    :return: False when the product service could not take the stock back yet
+        (the order then stays, cancelled, for the sweeper to release).
+    """
+    repository.begin_cancel(order["id"], ("pending", "completed"))
+    current = repository.find_order(order["id"])
+    if current is None:
+        return True
+    if current["stock_state"] == "releasing":
+        if not release_stock(current["reference"]):
+            return False
+        repository.mark_released(current["id"])
+    repository.delete_order(current["id"])
+    return True
+
+
+def sweep(older_than_seconds):
+    """Finish every saga a crash or a lost call left half-way; returns how many orders were settled."""
+    settled = 0
+    for order in repository.unsettled_orders(older_than_seconds):
+        if order["stock_state"] == "reserving" and not repository.claim_for_rollback(order["id"]):
+            continue
+        if not release_stock(order["reference"]):
+            continue
+        if order["status"] == "pending":
+            repository.delete_order(order["id"])
+        else:
+            repository.mark_released(order["id"])
+        settled += 1
+    _settle_idempotency_keys(older_than_seconds)
+    repository.delete_expired_idempotency_keys()
+    if settled:
+        log.info("sweep settled %d order(s)", settled)
+    return settled
+
+
+def _settle_idempotency_keys(older_than_seconds):
+    for record in repository.unfinished_idempotency_keys(older_than_seconds):
+        key = (record["caller"], record["idempotency_key"])
+        order = record["transaction_id"] and repository.find_order(record["transaction_id"])
+        if order and order["stock_state"] != "reserving":
+            body = order_created_body(order)
+            repository.finish_idempotency_key(*key, 201, current_app.json.dumps(body))
+        else:
+            repository.forget_idempotency_key(*key)
