@@ -1,0 +1,18 @@
+"""App factory of the API gateway."""
+from shop_common.app import create_service_app
+
+from . import docs, proxy, rate_limits, status
+
+
+def create_app(test_config=None):
+    """``/`` and ``/health``, the API reference, forwarding behind the door's token check, rate limits.
+
+    The order matters: the door's before-request hook (``proxy``) must run
+    before the limiter's, which counts per caller.
+    """
+    app = create_service_app("gateway", __name__, test_config, with_health=False)
+    status.init_app(app)
+    app.register_blueprint(docs.docs)
+    proxy.init_app(app)
+    rate_limits.init_app(app)
+    return app

@@ -1,0 +1,155 @@
+"""Forwarding of ``/api/<family>/...`` to the service that owns the family, and the door's token check.
+
+The request goes on as it came (method, path re-encoded, query string, body bytes,
+headers less hop-by-hop ones) with ``X-Forwarded-For`` appended and the request
+id set, over pooled keep-alive connections; the service's status, headers and
+body come back unchanged, never decoded or re-encoded. Protected routes need a
+valid token here, before any service is called (SPEC §2); the service checks it
+again and enforces ownership.
+"""
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, g, request
+from flask_jwt_extended.exceptions import JWTExtendedException
+from flask_limiter.util import get_remote_address
+from jwt import PyJWTError
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+
+from shop_common.auth import identify_caller
+from shop_common.errors import ApiError
+from shop_common.http_client import ServiceClient
+from shop_common.observability import encoded_path
+
+from .rate_limits import limiter, sign_in_limit
+
+forwarding = Blueprint("forwarding", __name__)
+
+FAMILIES = {
+    "users": "user",
+    "customers": "customer",
+    "products": "product",
+    "transactions": "transaction",
+}
+FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+# Open to anyone besides login and register (which have their own view): reading the catalog.
+PUBLIC_READS = frozenset({("GET", "products"), ("HEAD", "products")})
+# A path segment the HTTP client would resolve, reaching another of the service's routes.
+DOT_SEGMENTS = frozenset({".", ".."})
+
+# The query goes on as sent; only bytes that may not stand in a URL (space, non-ASCII) are %-encoded.
+QUERY_SAFE = "/?:@!$&'()*+,;=%[]"
+
+# RFC 9110 §7.6.1 hop-by-hop headers (and the old Proxy-Connection)...
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+    "te", "trailer", "transfer-encoding", "upgrade",
+})
+# ...and those the HTTP client sets itself: the target's Host and the body's length on the
+# way in; on the way back the length and encoding of the body it has already decoded.
+NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
+NOT_RETURNED = HOP_BY_HOP | {"content-length", "content-encoding"}
+
+
+def init_app(app):
+    """Routes, the door check and one pooled client per service, made once per process.
+
+    Call before :func:`rate_limits.init_app`: before-request hooks run in the
+    order they were added, and the limiter counts per caller, found by the door.
+    """
+    config = app.config
+    app.extensions["upstreams"] = {
+        service: ServiceClient(service, config[f"{service.upper()}_SERVICE_URL"],
+                               config["SERVICE_CONNECT_TIMEOUT"], config["GATEWAY_TIMEOUT"])
+        for service in FAMILIES.values()
+    }
+    app.register_blueprint(forwarding)
+    app.before_request(check_door)
+
+
+def check_door():
+    """Find the caller of a forwarded request, before the limiter counts it.
+
+    :raise 401: a protected route without a valid token (no service is called).
+    """
+    if request.blueprint != forwarding.name:
+        return
+    if not is_public():
+        identify_caller()
+        return
+    try:
+        identify_caller(optional=True)
+    except (JWTExtendedException, PyJWTError, ApiError):
+        # The route is open to anyone: a bad token is not the door's to refuse (the
+        # service judges it where it matters, as register does for roles), just no caller.
+        g.caller = None
+
+
+def is_public():
+    """Login, register and reading the catalog are open to anyone (SPEC §2)."""
+    return request.endpoint == "forwarding.sign_in" or \
+        (request.method, request.view_args["family"]) in PUBLIC_READS
+
+
+@forwarding.post("/api/users/login")
+@forwarding.post("/api/users/register")
+@limiter.limit(sign_in_limit, key_func=get_remote_address)
+def sign_in():
+    """Login and register: open to anyone, under the strict per-address limit instead of the default."""
+    return relay("user")
+
+
+_FAMILY = f"<any({', '.join(FAMILIES)}):family>"
+
+
+@forwarding.route(f"/api/{_FAMILY}", defaults={"rest": ""}, methods=FORWARDED_METHODS)
+@forwarding.route(f"/api/{_FAMILY}/<path:rest>", methods=FORWARDED_METHODS)
+def forward(family, rest):
+    """Every other route of the four families.
+
+    :raise 404: a ``.`` or ``..`` path segment (an unknown family is a 404 of the router).
+    """
+    if any(segment in DOT_SEGMENTS for segment in rest.split("/")):
+        raise NotFound()
+    return relay(FAMILIES[family])
+
+
+def relay(service):
+    """Pass the current request to ``service`` and its answer back as it came.
+
+    :raise 413: a body over 1 MiB (see :func:`request_body`).
+    :raise 503, 504: the service is down or did not answer in time.
+    """
+    headers = end_to_end(request.headers, NOT_FORWARDED)
+    forwarded_for = request.headers.get("X-Forwarded-For")
+    client = request.remote_addr
+    headers["X-Forwarded-For"] = f"{forwarded_for}, {client}" if forwarded_for else client
+    target = encoded_path()
+    if request.query_string:
+        target += "?" + quote(request.query_string, safe=QUERY_SAFE)
+    answer = current_app.extensions["upstreams"][service].request(
+        request.method, target, data=request_body() or None, headers=headers,
+        authorization=None,
+    )
+    return Response(answer.content, answer.status_code, end_to_end(answer.headers, NOT_RETURNED))
+
+
+def request_body():
+    """The request's body bytes, never more than ``MAX_CONTENT_LENGTH`` of them read.
+
+    :raise 413: a Content-Length over the limit, refused by Werkzeug before any
+        byte is read; or a body without one (chunked) that goes on past the
+        limit, which Werkzeug reads up to the limit and would return cut short.
+    """
+    body = request.get_data()
+    if len(body) == request.max_content_length and request.content_length is None \
+            and request.input_stream.read(1):
+        raise RequestEntityTooLarge()
+    return body
+
+
+def end_to_end(headers, dropped):
+    """``headers`` less ``dropped`` and any named by their ``Connection`` header."""
+    connection = headers.get("Connection")
+    if connection:
+        dropped = dropped | {name.strip().lower() for name in connection.split(",")}
+    return {name: value for name, value in headers.items() if name.lower() not in dropped}

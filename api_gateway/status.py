@@ -1,0 +1,69 @@
+"""``GET /``, what the gateway is, and ``GET /health``, whether every service is ready.
+
+Neither is rate limited: monitors poll them, and they reach no service's data.
+"""
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Blueprint, current_app, jsonify
+
+from shop_common.errors import ApiError
+from shop_common.http_client import service_client
+from shop_common.observability import REQUEST_ID_HEADER, current_request_id
+
+from .proxy import FAMILIES
+from .rate_limits import limiter
+
+status = Blueprint("status", __name__)
+
+
+def init_app(app):
+    """The routes, and threads to ask the services at once (enough for every request thread)."""
+    app.extensions["health_checks"] = ThreadPoolExecutor(
+        max_workers=len(FAMILIES) * app.config["GUNICORN_THREADS"], thread_name_prefix="health",
+    )
+    app.register_blueprint(status)
+
+
+@status.get("/")
+@limiter.exempt
+def describe():
+    """What this is, and where the route families live."""
+    return jsonify(
+        name="shop API gateway",
+        description="The one public entry point of the shop backend: it checks tokens, "
+                    "limits request rates and forwards /api/* to the service that owns it.",
+        routes={family: f"/api/{family}" for family in FAMILIES},
+        authentication="Authorization: Bearer <access_token from POST /api/users/login>",
+        docs="/docs",
+        openapi="/openapi.json",
+        health="/health",
+    )
+
+
+@status.get("/health")
+@limiter.exempt
+def health():
+    """Readiness of each service: 200 when all are up, 503 naming those that are not.
+
+    The services are asked in parallel, so hung ones cost one ``SERVICE_TIMEOUT``, not one each.
+    """
+    checks = current_app.extensions["health_checks"]
+    request_id = current_request_id()
+    answers = {service: checks.submit(is_ready, service_client(service), request_id)
+               for service in FAMILIES.values()}
+    services = {service: "ok" if answer.result() else "unavailable" for service, answer in answers.items()}
+    down = [service for service, state in services.items() if state != "ok"]
+    body = {"status": "unavailable" if down else "ok", "services": services}
+    if down:
+        body["down"] = down
+    return jsonify(body), 503 if down else 200
+
+
+def is_ready(client, request_id):
+    """Whether the client's service answers its ``/health`` with 200 (runs outside the request)."""
+    try:
+        answer = client.request("GET", "/health", headers={REQUEST_ID_HEADER: request_id},
+                                authorization=None)
+    except ApiError:
+        return False
+    return answer.status_code == 200
