@@ -1,0 +1,217 @@
+"""``make bench``: throughput, latency and memory of the shop through its gateway.
+
+A throw-away stack (bench/stack.py: the five services under gunicorn on free
+ports of 127.0.0.1, their own databases, rate limits off, tuning as for
+``make run-all``) is seeded (bench/seed.py: 100 products whose list is ~19.5 kB
+like the original's, 32 customers, stock that cannot run out) and measured
+through the gateway:
+
+- ``GET /api/products/<id>`` and ``GET /api/products?limit=100``: wrk, 2 threads,
+  32 connections; a status outside 2xx/3xx or a socket error is an error;
+- ``POST /api/transactions``, 2 lines of quantity 1: wrk, 2 threads, 16
+  connections, with bench/orders.lua signing each request as the next customer;
+  any status but 201 is an error;
+- the mixed journey (bench/journey.py: product list, product, log in, order,
+  read the order, cancel it) by 16 Python clients;
+- memory: RSS and PSS of the five gunicorn masters and their workers, at idle
+  after seeding and again after the load.
+
+Each load row is warmed up, then measured, ``--runs`` times; with several runs
+every figure is the median. Errors are counted in warm-ups too, and any error
+makes the exit status 1. The table, beside the Express original's figures, is
+printed and written to ``bench/results/<UTC time>.txt`` (git ignores those files).
+The stack is stopped and its databases dropped however the run ends.
+
+    python -m bench.run [--runs N] [--warmup-seconds S] [--seconds S] [--max-journeys N]
+
+Defaults come from BENCH_RUNS (1), BENCH_WARMUP_SECONDS (5), BENCH_SECONDS (20)
+and BENCH_MAX_JOURNEYS (20000, per run); the published figures use ``--runs 5``.
+"""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shop_common.settings import PROJECT_ROOT
+
+from .journey import run_journeys
+from .measurement import Measurement, median_of
+from .seed import seed
+from .stack import ADMIN_USERNAME, throwaway_stack
+from .wrk import THREADS, require_wrk, run_wrk, wrk_version
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+ORDERS_SCRIPT = Path(__file__).resolve().parent / "orders.lua"
+READ_CONNECTIONS = 32
+ORDER_CONNECTIONS = 16
+JOURNEY_CLIENTS = 16
+MIB = 1024 * 1024
+
+# The Express original on the same kind of machine (2 cores, MariaDB local, load
+# generator on the same cores), wrk 2 threads, 5 s warm-up then 20 s, medians of 5 runs.
+ORIGINAL_PRODUCT = Measurement(per_second=2087, p50_ms=14.7, p99_ms=27.7, errors=0)
+ORIGINAL_PRODUCT_LIST = Measurement(per_second=1387, p50_ms=22.4, p99_ms=35.0, errors=0)
+ORIGINAL_ORDERS = Measurement(per_second=241, p50_ms=64, p99_ms=103, errors=0)
+ORIGINAL_IDLE_MEMORY = "312 MB RSS, 141 MB PSS"
+
+COLUMNS = "{:<46}{:>9}{:>9}{:>9}{:>8}  |{:>10}{:>9}{:>9}{:>13}"
+
+
+@dataclass(frozen=True)
+class Row:
+    """A line of the table: what is loaded, how (given a duration in seconds), and the original's figures."""
+
+    name: str
+    measure: Callable[[int], Measurement]
+    original: Measurement | None
+
+
+def main():
+    options = _options()
+    require_wrk()
+    # SystemExit, unlike the default SIGTERM death, runs the finally blocks that stop the stack.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    started_at = datetime.now(UTC)
+    load_average = os.getloadavg()
+    lines = []
+
+    def report(line=""):
+        print(line, flush=True)
+        lines.append(line)
+
+    with throwaway_stack() as stack, tempfile.NamedTemporaryFile("w", prefix="bench-customers-") as customers_file:
+        shop = seed(stack.gateway, ADMIN_USERNAME, stack.admin_password)
+        customers_file.writelines(f"{customer.customer_id} {customer.token}\n" for customer in shop.customers)
+        customers_file.flush()
+        idle_memory = stack.memory_bytes()
+        journey_failures = []
+        for line in _header(started_at, load_average, options, stack, shop):
+            report(line)
+        report(COLUMNS.format("journey, through the gateway", "per s", "p50 ms", "p99 ms", "errors",
+                              "original", "p50 ms", "p99 ms", "vs original"))
+        errors = 0
+        for row in _rows(stack.gateway, shop, customers_file.name, options.max_journeys, journey_failures):
+            result = _measure(row, options)
+            errors += result.errors
+            report(_table_line(row, result))
+        report()
+        report(f"memory, five services, idle after seeding: {_memory(idle_memory)}"
+               f"   (original: {ORIGINAL_IDLE_MEMORY})")
+        report(f"memory, five services, idle after the load: {_memory(stack.memory_bytes())}")
+        for failure in journey_failures:
+            report(f"journey failure: {failure}")
+
+    RESULTS_DIR.mkdir(exist_ok=True)
+    results_file = RESULTS_DIR / f"{started_at:%Y%m%dT%H%M%SZ}.txt"
+    results_file.write_text("\n".join(lines) + "\n")
+    print(f"\nwritten to {results_file.relative_to(PROJECT_ROOT)}")
+    if errors:
+        sys.exit(f"{errors} error(s): the figures do not count")
+
+
+def _rows(gateway, shop, customers_file, max_journeys, journey_failures):
+    """The rows of the table; the mixed journey adds the failures it saw to ``journey_failures``."""
+    def measure_journeys(seconds):
+        measurement, failures = run_journeys(gateway, shop, JOURNEY_CLIENTS, seconds, max_journeys)
+        journey_failures.extend(failures)
+        return measurement
+
+    return [
+        Row("GET /api/products/<id>", lambda seconds: run_wrk(
+            f"{gateway}/api/products/{shop.product_ids[0]}", READ_CONNECTIONS, seconds),
+            ORIGINAL_PRODUCT),
+        Row(f"GET /api/products?limit=100 ({shop.product_list_bytes / 1000:.1f} kB)", lambda seconds: run_wrk(
+            f"{gateway}/api/products?limit=100", READ_CONNECTIONS, seconds),
+            ORIGINAL_PRODUCT_LIST),
+        Row(f"POST /api/transactions, 2 lines, {ORDER_CONNECTIONS} clients", lambda seconds: run_wrk(
+            f"{gateway}/api/transactions", ORDER_CONNECTIONS, seconds, ORDERS_SCRIPT,
+            (customers_file, ",".join(map(str, shop.product_ids)))),
+            ORIGINAL_ORDERS),
+        Row(f"mixed journey (6 requests), {JOURNEY_CLIENTS} clients", measure_journeys, None),
+    ]
+
+
+def _measure(row, options):
+    """Warm up, then measure, ``options.runs`` times: the medians, and the errors of every run and warm-up."""
+    runs, warm_up_errors = [], 0
+    for _ in range(options.runs):
+        warm_up_errors += row.measure(options.warmup_seconds).errors
+        runs.append(row.measure(options.seconds))
+    result = median_of(runs)
+    return replace(result, errors=result.errors + warm_up_errors)
+
+
+def _options():
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "1")),
+                        help="measured runs per row; figures are their medians (BENCH_RUNS, 1)")
+    parser.add_argument("--warmup-seconds", type=int, default=int(os.environ.get("BENCH_WARMUP_SECONDS", "5")),
+                        help="load before each measured run, not counted (BENCH_WARMUP_SECONDS, 5)")
+    parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "20")),
+                        help="length of each measured run (BENCH_SECONDS, 20)")
+    parser.add_argument("--max-journeys", type=int, default=int(os.environ.get("BENCH_MAX_JOURNEYS", "20000")),
+                        help="mixed journeys per run at most (BENCH_MAX_JOURNEYS, 20000)")
+    options = parser.parse_args()
+    if min(options.runs, options.warmup_seconds, options.seconds, options.max_journeys) < 1:
+        parser.error("every count and duration must be at least 1")
+    return options
+
+
+def _header(started_at, load_average, options, stack, shop):
+    yield f"shop benchmark, {started_at:%Y-%m-%d %H:%M:%S} UTC, commit {_commit()}"
+    yield (f"machine: {os.cpu_count()} CPUs ({_cpu_model()}); load average before the run "
+           f"(1, 5, 15 min): {' '.join(f'{load:.2f}' for load in load_average)}")
+    runs = "1 run" if options.runs == 1 else f"medians of {options.runs} runs"
+    yield (f"load: {wrk_version()}, {THREADS} threads, on the same CPUs; each row {options.warmup_seconds} s "
+           f"warm-up, then {options.seconds} s measured; {runs}")
+    yield (f"data: {len(shop.product_ids)} products (list {shop.product_list_bytes:,} bytes), "
+           f"{len(shop.customers)} customers")
+    yield "services:"
+    for service, settings in stack.tuning().items():
+        yield f"  {service:<12} " + " ".join(f"{name}={value}" for name, value in settings.items())
+    yield ("original: the Express version, 2 cores, MariaDB local, load generator on the same cores, "
+           "wrk 2 threads, 5 s + 20 s, median of 5 runs")
+    yield ""
+
+
+def _table_line(row, result):
+    original = row.original
+    return COLUMNS.format(
+        row.name, _rate(result.per_second), f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}", result.errors,
+        f"{original.per_second:,.0f}" if original else "-",
+        f"{original.p50_ms:.1f}" if original else "-",
+        f"{original.p99_ms:.1f}" if original else "-",
+        f"{result.per_second / original.per_second:.2f}×" if original else "-",
+    )
+
+
+def _rate(per_second):
+    return f"{per_second:,.0f}" if per_second >= 100 else f"{per_second:.1f}"
+
+
+def _memory(rss_and_pss):
+    rss, pss = rss_and_pss
+    return f"{rss / MIB:.0f} MiB RSS, {pss / MIB:.0f} MiB PSS"
+
+
+def _commit():
+    answer = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, check=False)
+    return answer.stdout.strip() or "unknown"
+
+
+def _cpu_model():
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown model"
+
+
+if __name__ == "__main__":
+    main()
