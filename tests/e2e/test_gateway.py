@@ -73,7 +73,8 @@ class RecordingService(ThreadingHTTPServer):
 
     daemon_threads = True
     ANSWER_STATUS = 207
-    ANSWER_HEADERS = {"Content-Type": "text/plain; charset=utf-8", "X-Upstream": "recorder", "ETag": '"v1"'}
+    ANSWER_HEADERS = {"Content-Type": "text/plain; charset=utf-8", "X-Upstream": "recorder", "ETag": '"v1"',
+                      "Set-Cookie": "session=for-one-client-only; Path=/"}
     ANSWER_BODY = "not JSON, kept as sent: ☕ {".encode()
 
     def __init__(self):
@@ -230,6 +231,13 @@ def test_the_gateway_keeps_its_connections_to_a_service_open(recording_gateway, 
     for _ in range(3):
         assert requests.get(recording_gateway + "/api/products", timeout=10).status_code == 207
     assert len({received.client_port for received in recorder.received[-3:]}) == 1
+
+
+def test_a_cookie_an_answer_sets_goes_to_its_client_and_never_with_another_request(recording_gateway, recorder):
+    first = requests.get(recording_gateway + "/api/products", timeout=10)
+    assert first.headers["Set-Cookie"] == RecordingService.ANSWER_HEADERS["Set-Cookie"]
+    requests.get(recording_gateway + "/api/products", timeout=10)
+    assert "Cookie" not in recorder.received[-1].headers
 
 
 def test_a_non_ascii_product_and_search_round_trip_through_the_real_service(api, admin_headers):
