@@ -126,10 +126,7 @@ def relay(service):
     target = encoded_path()
     if request.query_string:
         target += "?" + quote(request.query_string, safe=QUERY_SAFE)
-    answer = current_app.extensions["upstreams"][service].request(
-        request.method, target, data=request_body() or None, headers=headers,
-        authorization=None,
-    )
+    answer = current_app.extensions["upstreams"][service].forward(request.method, target, request_body(), headers)
     return Response(answer.content, answer.status_code, end_to_end(answer.headers, NOT_RETURNED))
 
 

@@ -22,7 +22,7 @@ from shop_common.schema import apply_schema, server_connection
 from shop_common.settings import PROJECT_ROOT, SERVICES, load_settings
 from tools import stack as launcher
 
-TUNING_SETTINGS = ("GUNICORN_WORKERS", "GUNICORN_THREADS", "DB_POOL_SIZE", "BCRYPT_ROUNDS", "LOG_LEVEL")
+TUNING_SETTINGS = ("GUNICORN_WORKER_CLASS", "GUNICORN_WORKERS", "GUNICORN_THREADS", "DB_POOL_SIZE", "BCRYPT_ROUNDS", "LOG_LEVEL")
 ADMIN_USERNAME = "bench-admin"
 _MEMORY_FIELD = re.compile(r"^(Rss|Pss):\s+(\d+) kB$", re.MULTILINE)
 

@@ -2,8 +2,11 @@
 
 DBUtils' ``PooledDB`` keeps up to ``DB_POOL_SIZE`` pymysql connections per
 worker process, pings each one as it is handed out (so a connection the server
-dropped is replaced, not failed), and rolls back whatever a request left open
-when the connection goes back. A request borrows one connection, keeps it on
+dropped is replaced, not failed), and rolls back a transaction a request left
+open when the connection goes back (``reset=False``: only one begun with
+``begin()``, as :func:`transaction` does; connections are in autocommit
+otherwise, so the default unconditional ROLLBACK would be a wasted round trip
+per request). A request borrows one connection, keeps it on
 ``g`` and returns it on teardown; repository functions call :func:`get_db`.
 
 The pool is created lazily, on first use, so a gunicorn worker never shares a
@@ -53,7 +56,7 @@ def _pool():
     if app.extensions["db_pool"] is None:
         size = app.config["DB_POOL_SIZE"]
         app.extensions["db_pool"] = PooledDB(
-            pymysql, maxconnections=size, maxcached=size, blocking=True, ping=1,
+            pymysql, maxconnections=size, maxcached=size, blocking=True, ping=1, reset=False,
             **connect_arguments(app.config),
         )
     return app.extensions["db_pool"]

@@ -14,11 +14,13 @@ the services are on a private network, never behind a proxy) and keep no
 cookies (one session serves every user; a cookie one user's answer set must
 never travel with another's request).
 """
+from contextlib import contextmanager
 from http.cookiejar import DefaultCookiePolicy
 
 import requests
 from flask import current_app
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 from urllib3.util.retry import Retry
 
 from .auth import service_token
@@ -35,12 +37,12 @@ class ServiceClient:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
+        self.adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=_CONNECT_RETRIES)
         self.session = requests.Session()
         self.session.trust_env = False
         self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=_CONNECT_RETRIES)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session.mount("http://", self.adapter)
+        self.session.mount("https://", self.adapter)
 
     def request(self, method, path, *, json=None, data=None, params=None, headers=None,
                 authorization="service"):
@@ -49,19 +51,49 @@ class ServiceClient:
         :raise 503: the service refused the connection or could not be reached.
         :raise 504: the service did not answer within the read timeout.
         """
-        sent_headers = dict(headers or {})
-        request_id = current_request_id()
-        if request_id:
-            sent_headers[REQUEST_ID_HEADER] = request_id
+        sent_headers = self._with_request_id(headers)
         if authorization == "service":
             sent_headers["Authorization"] = f"Bearer {service_token()}"
         elif authorization:
             sent_headers["Authorization"] = authorization
-        try:
+        with self._failures_as_api_errors():
             return self.session.request(
                 method, self.base_url + path, json=json, data=data, params=params,
                 headers=sent_headers, timeout=self.timeout,
             )
+
+    def forward(self, method, target, body, headers):
+        """Relay a request as it is: ``target`` already encoded, ``body`` bytes, ``headers`` the client's.
+
+        It goes through the session's adapter alone (the same pool, timeouts and
+        retries): ``Session.request`` would also merge cookies, settings and
+        hooks and parse the URL again, a sixth of the gateway's time in a
+        profile, none of which a relay needs.
+
+        :raise 503, 504: as :meth:`request`.
+        """
+        prepared = requests.PreparedRequest()
+        prepared.method = method
+        prepared.url = self.base_url + target
+        prepared.headers = CaseInsensitiveDict(self._with_request_id(headers))
+        prepared.body = body or None
+        if body or method not in ("GET", "HEAD"):  # as requests does: an empty POST says 0
+            prepared.headers["Content-Length"] = str(len(body))
+        with self._failures_as_api_errors():
+            return self.adapter.send(prepared, timeout=self.timeout)
+
+    @staticmethod
+    def _with_request_id(headers):
+        sent_headers = dict(headers or {})
+        request_id = current_request_id()
+        if request_id:
+            sent_headers[REQUEST_ID_HEADER] = request_id
+        return sent_headers
+
+    @contextmanager
+    def _failures_as_api_errors(self):
+        try:
+            yield
         except requests.Timeout as error:
             if isinstance(error, requests.ConnectTimeout):
                 raise self._unavailable() from error

@@ -48,6 +48,10 @@ COMMON_DEFAULTS = {
     "ADMIN_USERNAME": "",
     "ADMIN_PASSWORD": "",
     "LOG_LEVEL": "INFO",
+    # Services spend most of a request waiting on MySQL or another service:
+    # gevent serves many requests per process on one thread, with less switching
+    # than gthread's threads (README, Performance). GUNICORN_THREADS counts for gthread only.
+    "GUNICORN_WORKER_CLASS": "gevent",
     "GUNICORN_WORKERS": "2",
     "GUNICORN_THREADS": "8",
     "RATELIMIT_ENABLED": "true",
@@ -62,9 +66,14 @@ COMMON_DEFAULTS = {
 SERVICE_ONLY_DEFAULTS = {
     "gateway": {
         # One process, so memory:// rate-limit counters hold for the whole
-        # gateway (see api_gateway/rate_limits.py); its threads wait on services.
+        # gateway (see api_gateway/rate_limits.py); it mostly waits on services.
         "GUNICORN_WORKERS": "1",
         "GUNICORN_THREADS": "16",
+    },
+    "user": {
+        # bcrypt holds its thread ~0.2 s per hash: under gevent that would stall
+        # every other request of the process; threads run it beside the rest.
+        "GUNICORN_WORKER_CLASS": "gthread",
     },
     "transaction": {
         # An order still reserving or releasing stock after this long was left

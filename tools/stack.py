@@ -32,10 +32,12 @@ def gunicorn_command(service, settings):
         sys.executable, "-m", "gunicorn", f"{package}:create_app()",
         "--bind", f"{settings['HOST']}:{settings['PORT']}",
         "--workers", settings["GUNICORN_WORKERS"],
-        "--worker-class", "gthread", "--threads", settings["GUNICORN_THREADS"],
+        "--worker-class", settings["GUNICORN_WORKER_CLASS"], "--threads", settings["GUNICORN_THREADS"],
         # Longer than any client's idle time, so pooled keep-alive connections stay usable.
         "--keep-alive", "75",
-        "--graceful-timeout", "10",
+        # A stop waits this long for requests in flight (gevent workers also wait out idle
+        # keep-alive connections until then); an order cut short is settled by the saga.
+        "--graceful-timeout", "3",
         "--error-logfile", "-",
         "--name", f"shop-{service}",
     ]

@@ -5,6 +5,7 @@ import pymysql
 import pytest
 
 from product_service import repository
+from shop_common.db import get_db
 
 
 @pytest.fixture(autouse=True)
@@ -77,3 +78,15 @@ def test_delete_tells_whether_a_product_was_deleted():
     assert repository.delete_product(product_id) is True
     assert repository.delete_product(product_id) is False
     assert repository.count_products() == 0
+
+
+def test_a_transaction_a_request_left_open_is_rolled_back_when_its_connection_goes_back(app):
+    """The pool rolls back what was begun and not finished (shop_common/db.py, reset=False)."""
+    with app.app_context():
+        connection = get_db()
+        connection.begin()
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO products (name, price, stock) VALUES ('Left open', 1, 1)")
+    with get_db().cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) AS n FROM products WHERE name = 'Left open'")
+        assert cursor.fetchone()["n"] == 0
