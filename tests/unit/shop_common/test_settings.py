@@ -1,5 +1,6 @@
 """Settings precedence: real environment > service .env > project .env > defaults."""
 from shop_common.settings import flask_config, load_settings
+from tools.stack import gunicorn_command
 
 
 def test_defaults_fit_a_local_xampp_mysql(tmp_path):
@@ -26,3 +27,11 @@ def test_flask_config_types_numbers_and_flags():
     assert config["PORT"] == 3000 and config["SERVICE_TIMEOUT"] == 2.5
     assert config["RATELIMIT_ENABLED"] is False
     assert config["MAX_CONTENT_LENGTH"] == 1024 * 1024
+
+
+def test_the_user_service_hashes_on_threads_and_the_others_run_gevent(tmp_path):
+    """bcrypt would stall a gevent worker's every other request; the rest mostly wait on I/O."""
+    for service, worker_class in [("user", "gthread"), ("customer", "gevent"), ("product", "gevent"),
+                                  ("transaction", "gevent"), ("gateway", "gevent")]:
+        command = gunicorn_command(service, load_settings(service, environ={}, root=tmp_path))
+        assert command[command.index("--worker-class") + 1] == worker_class
