@@ -96,8 +96,7 @@ class BenchStack:
             launcher.wait_until_healthy(service, self.environments[service], self.run_dir)
 
     def stop(self):
-        for service in reversed(launcher.START_ORDER):
-            launcher.stop_service(service, self.run_dir)
+        launcher.stop_services(launcher.START_ORDER, self.run_dir)
 
     def memory_bytes(self):
         """(RSS, PSS) in bytes of the five gunicorn masters and all their workers."""

@@ -82,8 +82,7 @@ def stack(tmp_path_factory):
             running.start(service)
         yield running
     finally:
-        for service in reversed(launcher.START_ORDER):
-            running.stop(service)
+        launcher.stop_services(launcher.START_ORDER, running.run_dir)
         drop_test_databases(databases)
 
 
