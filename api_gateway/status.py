@@ -62,8 +62,7 @@ def health():
 def is_ready(client, request_id):
     """Whether the client's service answers its ``/health`` with 200 (runs outside the request)."""
     try:
-        answer = client.request("GET", "/health", headers={REQUEST_ID_HEADER: request_id},
-                                authorization=None)
+        answer = client.request("GET", "/health", headers={REQUEST_ID_HEADER: request_id}, signed=False)
     except ApiError:
         return False
     return answer.status_code == 200

@@ -44,22 +44,18 @@ class ServiceClient:
         self.session.mount("http://", self.adapter)
         self.session.mount("https://", self.adapter)
 
-    def request(self, method, path, *, json=None, data=None, params=None, headers=None,
-                authorization="service"):
-        """Call the service; ``authorization`` is ``"service"``, a full header value, or None.
+    def request(self, method, path, *, json=None, headers=None, signed=True):
+        """Call the service, with this service's token unless ``signed`` is False.
 
         :raise 503: the service refused the connection or could not be reached.
         :raise 504: the service did not answer within the read timeout.
         """
         sent_headers = self._with_request_id(headers)
-        if authorization == "service":
+        if signed:
             sent_headers["Authorization"] = f"Bearer {service_token()}"
-        elif authorization:
-            sent_headers["Authorization"] = authorization
         with self._failures_as_api_errors():
             return self.session.request(
-                method, self.base_url + path, json=json, data=data, params=params,
-                headers=sent_headers, timeout=self.timeout,
+                method, self.base_url + path, json=json, headers=sent_headers, timeout=self.timeout,
             )
 
     def forward(self, method, target, body, headers):
