@@ -1,7 +1,19 @@
 """Every SQL statement of the product service: the catalog, and the stock reservations of the order saga."""
 from shop_common.db import get_db, transaction
 
-PRODUCT_COLUMNS = "id, name, description, price, stock, image_url, created_at"
+# A product as the API shows it. Price and time leave the database already as the API
+# writes them ("19.99", ISO 8601 in UTC, the session's zone): pymysql's Decimal and
+# datetime parsing and their JSON conversion were ~40 % of the service's time for a
+# catalog page in a profile. (%% is pymysql's escape for %: every statement using these
+# has parameters.)
+PRODUCT_COLUMNS = ("id, name, description, CAST(price AS CHAR) AS price, stock, image_url, "
+                   "DATE_FORMAT(created_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ') AS created_at")
+# The same, as the text of a JSON object written by the database: a catalog page goes out
+# as the database wrote it instead of 7 columns per row decoded by pymysql and encoded
+# again, which halves the service's CPU per page of 100 (README, Performance).
+PRODUCT_JSON = ("JSON_OBJECT('id', id, 'name', name, 'description', description, "
+                "'price', CAST(price AS CHAR), 'stock', stock, 'image_url', image_url, "
+                "'created_at', DATE_FORMAT(created_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ'))")
 # Column names are written into the UPDATE statement, so only these are accepted.
 UPDATABLE_COLUMNS = frozenset({"name", "description", "price", "stock", "image_url"})
 
@@ -36,11 +48,13 @@ def find_product(product_id):
 
 
 def list_products(limit, offset, name_query=""):
+    """A page of the catalog, newest first, as the text of a JSON array."""
     where, params = _name_filter(name_query)
-    return _execute(
-        f"SELECT {PRODUCT_COLUMNS} FROM products{where} ORDER BY id DESC LIMIT %s OFFSET %s",
+    rows = _execute(
+        f"SELECT {PRODUCT_JSON} AS product FROM products{where} ORDER BY id DESC LIMIT %s OFFSET %s",
         (*params, limit, offset),
     ).fetchall()
+    return "[" + ",".join(row["product"] for row in rows) + "]"
 
 
 def count_products(name_query=""):

@@ -7,7 +7,7 @@ is wrong at once (``fields``), and reject look-alikes a loose parser would take:
 import json
 from decimal import Decimal, InvalidOperation
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from .errors import ApiError, ValidationError
@@ -159,7 +159,7 @@ def _query_int(name, default, minimum, maximum, problems):
 
 
 def list_response(rows, total):
-    """A JSON array answer with the unpaginated total in ``X-Total-Count``."""
-    response = jsonify(rows)
+    """A JSON array answer (``rows``, or the text of one) with the unpaginated total in ``X-Total-Count``."""
+    response = Response(rows, mimetype="application/json") if isinstance(rows, str) else jsonify(rows)
     response.headers["X-Total-Count"] = str(total)
     return response

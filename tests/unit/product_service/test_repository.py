@@ -1,4 +1,6 @@
 """The product service's SQL, straight against the test database."""
+import json
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pymysql
@@ -18,10 +20,13 @@ def insert(name="Mug", price=Decimal("9.50"), stock=3, description=None, image_u
     return repository.insert_product(name, description, price, stock, image_url)
 
 
-def test_insert_and_find_keep_the_price_a_decimal():
-    product_id = insert(price=Decimal("19.99"), description="Blue", image_url="https://example.com/m.png")
+def test_insert_and_find_give_price_and_time_as_the_api_writes_them():
+    before = datetime.now(UTC).replace(microsecond=0)
+    product_id = insert(price=Decimal("19.90"), description="Blue", image_url="https://example.com/m.png")
     product = repository.find_product(product_id)
-    assert product["price"] == Decimal("19.99") and isinstance(product["price"], Decimal)
+    assert product["price"] == "19.90"
+    created_at = datetime.strptime(product["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert before <= created_at <= datetime.now(UTC)
     assert {key: product[key] for key in ("name", "description", "stock", "image_url")} == {
         "name": "Mug", "description": "Blue", "stock": 3, "image_url": "https://example.com/m.png"}
     assert repository.find_product(product_id + 1000) is None
@@ -33,11 +38,27 @@ def test_the_database_itself_refuses_negative_stock():
     assert repository.count_products() == 0
 
 
+def listed(limit=10, offset=0, name_query=""):
+    return json.loads(repository.list_products(limit, offset, name_query))
+
+
 def test_list_is_newest_first_and_paginated():
     ids = [insert(f"Product {n}") for n in range(4)]
-    assert [product["id"] for product in repository.list_products(10, 0)] == ids[::-1]
-    assert [product["id"] for product in repository.list_products(2, 1)] == [ids[2], ids[1]]
+    assert [product["id"] for product in listed(10, 0)] == ids[::-1]
+    assert [product["id"] for product in listed(2, 1)] == [ids[2], ids[1]]
+    assert listed(10, 4) == []
     assert repository.count_products() == 4
+
+
+@pytest.mark.parametrize("name, description, image_url", [
+    ("Plain mug", None, None),
+    ('Quote " back\\slash / tab\t new\nline \x01 \x7f', "Café ☕ 北京 😀 \u2028 end", "https://example.com/a?b=c&d=%20"),
+    ("", "", "http://example.com/"),
+])
+def test_a_listed_product_is_exactly_the_product_found_by_id(name, description, image_url):
+    """The list's JSON is written by the database, the single product by Python: they must agree."""
+    product_id = insert(name=name, price=Decimal("1234567.05"), description=description, image_url=image_url)
+    assert listed() == [repository.find_product(product_id)]
 
 
 @pytest.mark.parametrize("name_query, expected", [
@@ -51,7 +72,7 @@ def test_list_is_newest_first_and_paginated():
 def test_name_search_takes_wildcards_literally(name_query, expected):
     for name in ("50% off mug", "500 mugs", "cup_a", "cupxa", "back\\slash"):
         insert(name)
-    found = [product["name"] for product in repository.list_products(10, 0, name_query)]
+    found = [product["name"] for product in listed(10, 0, name_query)]
     assert sorted(found) == sorted(expected)
     assert repository.count_products(name_query) == len(expected)
 
@@ -61,7 +82,7 @@ def test_update_changes_only_the_given_columns_and_none_clears():
     repository.update_product(product_id, {"stock": 7, "description": None})
     product = repository.find_product(product_id)
     assert product["stock"] == 7 and product["description"] is None
-    assert product["name"] == "Mug" and product["price"] == Decimal("9.50")
+    assert product["name"] == "Mug" and product["price"] == "9.50"
     assert product["image_url"] == "https://example.com/m.png"
 
 
