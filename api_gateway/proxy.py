@@ -119,7 +119,7 @@ def relay(service):
     :raise 413: a body over 1 MiB (see :func:`request_body`).
     :raise 503, 504: the service is down or did not answer in time.
     """
-    headers = end_to_end(request.headers, NOT_FORWARDED)
+    headers = dict(end_to_end(request.headers, NOT_FORWARDED))
     forwarded_for = request.headers.get("X-Forwarded-For")
     client = request.remote_addr
     headers["X-Forwarded-For"] = f"{forwarded_for}, {client}" if forwarded_for else client
@@ -127,7 +127,7 @@ def relay(service):
     if request.query_string:
         target += "?" + quote(request.query_string, safe=QUERY_SAFE)
     answer = current_app.extensions["upstreams"][service].forward(request.method, target, request_body(), headers)
-    return Response(answer.content, answer.status_code, end_to_end(answer.headers, NOT_RETURNED))
+    return Response(answer.data, answer.status, end_to_end(answer.headers, NOT_RETURNED))
 
 
 def request_body():
@@ -145,8 +145,11 @@ def request_body():
 
 
 def end_to_end(headers, dropped):
-    """``headers`` less ``dropped`` and any named by their ``Connection`` header."""
+    """``(name, value)`` pairs of ``headers`` less ``dropped`` and any named by their ``Connection`` header.
+
+    Pairs, not a dict: a header sent twice (``Set-Cookie``) comes back twice.
+    """
     connection = headers.get("Connection")
     if connection:
         dropped = dropped | {name.strip().lower() for name in connection.split(",")}
-    return {name: value for name, value in headers.items() if name.lower() not in dropped}
+    return [(name, value) for name, value in headers.items() if name.lower() not in dropped]

@@ -6,7 +6,8 @@ request id and (unless told otherwise) this service's token. A refused
 connection is retried twice within ~0.1 s (nothing was sent, so it is safe for
 any method), then answered as 503; a read timeout as 504, never retried (the
 other service may be acting on the request). The caller gets the
-``requests.Response`` for every status the other service answered.
+``requests.Response`` (the gateway's relay: urllib3's answer) for every status
+the other service answered.
 
 The sessions ignore the environment (``trust_env``: no proxy variables or
 ``.netrc`` looked up on every call, a tenth of the gateway's time in a profile;
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from http.cookiejar import DefaultCookiePolicy
 
 import requests
+import urllib3
 from flask import current_app
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
@@ -43,6 +45,8 @@ class ServiceClient:
         self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         self.session.mount("http://", self.adapter)
         self.session.mount("https://", self.adapter)
+        self.pool = self.adapter.poolmanager.connection_from_url(self.base_url)
+        self.relay_timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
 
     def request(self, method, path, *, json=None, headers=None, signed=True):
         """Call the service, with this service's token unless ``signed`` is False.
@@ -61,26 +65,33 @@ class ServiceClient:
     def forward(self, method, target, body, headers):
         """Relay a request as it is: ``target`` already encoded, ``body`` bytes, ``headers`` the client's.
 
-        It goes through the session's adapter alone (the same pool, timeouts and
-        retries): ``Session.request`` would also merge cookies, settings and
-        hooks and parse the URL again, a sixth of the gateway's time in a
-        profile, none of which a relay needs.
+        It goes straight to the urllib3 pool of the session's adapter (the same
+        connections, timeouts and retries) and returns urllib3's answer, body
+        read (``.status``, ``.headers``, ``.data``). The requests layers around
+        that pool (merging cookies and settings, building a ``requests.Response``)
+        do nothing a relay needs: without them the gateway spends 0.62 ms of CPU
+        per relayed read instead of 0.71 ms, +13 % reads per second (README,
+        Performance).
 
         :raise 503, 504: as :meth:`request`.
         """
-        prepared = requests.PreparedRequest()
-        prepared.method = method
-        prepared.url = self.base_url + target
-        prepared.headers = CaseInsensitiveDict(self._with_request_id(headers))
-        prepared.body = body or None
+        sent_headers = self._with_request_id(headers)
         if body or method not in ("GET", "HEAD"):  # as requests does: an empty POST says 0
-            prepared.headers["Content-Length"] = str(len(body))
-        with self._failures_as_api_errors():
-            return self.adapter.send(prepared, timeout=self.timeout)
+            sent_headers["Content-Length"] = str(len(body))
+        try:
+            return self.pool.urlopen(
+                method, target, body=body or None, headers=sent_headers, retries=_CONNECT_RETRIES,
+                timeout=self.relay_timeout, redirect=False, preload_content=True,
+            )
+        except urllib3.exceptions.ReadTimeoutError as error:
+            raise self._timed_out() from error
+        except urllib3.exceptions.HTTPError as error:  # refused, reset, or no connection in time
+            raise self._unavailable() from error
 
     @staticmethod
     def _with_request_id(headers):
-        sent_headers = dict(headers or {})
+        """A copy of ``headers`` carrying this request's id, replacing a client's ``X-Request-Id`` in any case."""
+        sent_headers = CaseInsensitiveDict(headers)
         request_id = current_request_id()
         if request_id:
             sent_headers[REQUEST_ID_HEADER] = request_id
@@ -93,9 +104,12 @@ class ServiceClient:
         except requests.Timeout as error:
             if isinstance(error, requests.ConnectTimeout):
                 raise self._unavailable() from error
-            raise ApiError(504, f"The {self.name} service did not answer in time.") from error
+            raise self._timed_out() from error
         except requests.ConnectionError as error:
             raise self._unavailable() from error
+
+    def _timed_out(self):
+        return ApiError(504, f"The {self.name} service did not answer in time.")
 
     def _unavailable(self):
         return ApiError(503, f"The {self.name} service is unavailable.")
