@@ -48,11 +48,12 @@ COMMON_DEFAULTS = {
     "ADMIN_USERNAME": "",
     "ADMIN_PASSWORD": "",
     "LOG_LEVEL": "INFO",
-    # Services spend most of a request waiting on MySQL or another service:
-    # gevent serves many requests per process on one thread, with less switching
-    # than gthread's threads (README, Performance). GUNICORN_THREADS counts for gthread only.
-    "GUNICORN_WORKER_CLASS": "gevent",
-    "GUNICORN_WORKERS": "2",
+    # Services spend most of a request waiting on MySQL or another service: one
+    # gevent process serves many requests at once on one thread, and on 2 cores one
+    # process per service beats two (less switching, and ~40 MiB less each; README,
+    # Performance). GUNICORN_THREADS counts for gthread only.
+    "GUNICORN_WORKER_CLASS": "shop_common.gunicorn_worker.PyWSGIWorker",
+    "GUNICORN_WORKERS": "1",
     "GUNICORN_THREADS": "8",
     "RATELIMIT_ENABLED": "true",
     "RATELIMIT_DEFAULT": "300 per minute",
@@ -72,7 +73,8 @@ SERVICE_ONLY_DEFAULTS = {
     },
     "user": {
         # bcrypt holds its thread ~0.2 s per hash: under gevent that would stall
-        # every other request of the process; threads run it beside the rest.
+        # every other request of the process; threads run it beside the rest (it
+        # lets go of the GIL, so one process's threads hash on both cores).
         "GUNICORN_WORKER_CLASS": "gthread",
     },
     "transaction": {

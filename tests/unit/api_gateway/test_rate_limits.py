@@ -10,9 +10,8 @@ def gateway_config(**settings):
     return {"TESTING": True, "JWT_SECRET_KEY": TEST_JWT_SECRET, **settings}
 
 
-def test_the_gateway_runs_one_worker_by_default_and_the_services_more(tmp_path):
+def test_the_gateway_runs_one_worker_by_default(tmp_path):
     assert load_settings("gateway", environ={}, root=tmp_path)["GUNICORN_WORKERS"] == "1"
-    assert load_settings("user", environ={}, root=tmp_path)["GUNICORN_WORKERS"] == "2"
 
 
 def test_per_process_counters_with_several_workers_are_refused_at_start():

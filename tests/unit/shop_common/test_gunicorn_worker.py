@@ -1,0 +1,85 @@
+"""The services' gunicorn worker, run for real: pywsgi serves, and a silent connection is closed."""
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.support import free_port
+
+KEEP_ALIVE_SECONDS = 1
+
+
+def hello(environ, start_response):
+    """The app under the worker: enough to show a request answered over a kept-alive connection."""
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+    return [b"hello"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", f"{__name__}:hello", "--bind", f"127.0.0.1:{port}",
+         "--worker-class", "shop_common.gunicorn_worker.PyWSGIWorker",
+         "--keep-alive", str(KEEP_ALIVE_SECONDS), "--graceful-timeout", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            requests.get(url, timeout=1)
+            break
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline and process.poll() is None, "gunicorn did not start"
+            time.sleep(0.1)
+    yield port
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def connect(port):
+    return socket.create_connection(("127.0.0.1", port), timeout=KEEP_ALIVE_SECONDS + 5)
+
+
+def ask(connection):
+    connection.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+    answer = b""
+    while not answer.endswith(b"hello"):
+        chunk = connection.recv(4096)
+        assert chunk, f"closed after {answer!r}"
+        answer += chunk
+    return answer
+
+
+def closed_after(connection):
+    """Seconds until the server closes ``connection``, and what it sent before."""
+    started, received = time.monotonic(), b""
+    while chunk := connection.recv(4096):
+        received += chunk
+    return time.monotonic() - started, received
+
+
+def test_a_connection_in_use_stays_open_past_the_keep_alive_time(server):
+    with connect(server) as connection:
+        for _ in range(4):
+            assert ask(connection).startswith(b"HTTP/1.1 200")
+            time.sleep(KEEP_ALIVE_SECONDS / 2)
+
+
+def test_an_idle_connection_is_closed_after_the_keep_alive_time(server):
+    with connect(server) as connection:
+        ask(connection)
+        seconds, received = closed_after(connection)
+        assert KEEP_ALIVE_SECONDS * 0.8 <= seconds < KEEP_ALIVE_SECONDS + 2 and received == b""
+
+
+def test_a_client_that_stops_half_way_through_its_request_is_closed_too(server):
+    with connect(server) as connection:
+        connection.sendall(b"GET / HTTP/1.1\r\nHost: te")
+        seconds, received = closed_after(connection)
+        assert seconds < KEEP_ALIVE_SECONDS + 2
+        assert received == b"" or received.startswith(b"HTTP/1.1 400")
