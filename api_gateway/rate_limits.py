@@ -13,7 +13,7 @@ the usual JSON error, 429 ``rate_limited``, with ``Retry-After``.
 
 Worker model: a limit holds for the gateway as a whole, so every process must
 count in the same place. ``memory://`` counts inside one process, so with it the
-gateway runs one gunicorn worker (its threads mostly wait on services) and
+gateway runs one gunicorn worker (gevent: it mostly waits on services) and
 refuses to start with more. More workers, or more gateways, share counters in
 Redis (``RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379``). When Redis cannot be
 reached each process counts in memory until it is back, rather than failing
