@@ -38,7 +38,8 @@ class ServiceClient:
     def __init__(self, name, base_url, connect_timeout, read_timeout, pool_size=32):
         self.name = name
         self.base_url = base_url.rstrip("/")
-        self.timeout = (connect_timeout, read_timeout)
+        # urllib3's own Timeout: requests takes it as it is, and the relay hands it to the pool.
+        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self.adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=_CONNECT_RETRIES)
         self.session = requests.Session()
         self.session.trust_env = False
@@ -46,7 +47,6 @@ class ServiceClient:
         self.session.mount("http://", self.adapter)
         self.session.mount("https://", self.adapter)
         self.pool = self.adapter.poolmanager.connection_from_url(self.base_url)
-        self.relay_timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
 
     def request(self, method, path, *, json=None, headers=None, signed=True):
         """Call the service, with this service's token unless ``signed`` is False.
@@ -81,7 +81,7 @@ class ServiceClient:
         try:
             return self.pool.urlopen(
                 method, target, body=body or None, headers=sent_headers, retries=_CONNECT_RETRIES,
-                timeout=self.relay_timeout, redirect=False, preload_content=True,
+                timeout=self.timeout, redirect=False, preload_content=True,
             )
         except urllib3.exceptions.ReadTimeoutError as error:
             raise self._timed_out() from error
