@@ -16,7 +16,8 @@ import re
 from flask import Blueprint, current_app, jsonify
 
 from shop_common.auth import ADMIN, SERVICE, auth_required, require_owner_or_admin
-from shop_common.errors import ApiError
+from shop_common.db import conflict_on_duplicate
+from shop_common.errors import ApiError, found
 from shop_common.http_client import service_client
 from shop_common.validation import MAX_ID, Fields, json_body, list_response, pagination
 
@@ -30,21 +31,29 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 PHONE = re.compile(r"[0-9+()\-. ]{3,32}")
 
 
-def _profile_fields(body, creating):
-    """The profile columns sent in ``body``, checked; on update only those present."""
-    fields = Fields(body)
+def _profile_fields(body, partial):
+    """The profile columns of ``body``, checked; on a partial update only those sent."""
+    fields = Fields(body, partial)
     values = {}
-    if creating or "name" in body:
+    if fields.sent("name"):
         values["name"] = fields.string("name", max_length=255)
-    if creating or "email" in body:
+    if fields.sent("email"):
         values["email"] = fields.string("email", max_length=254, pattern=EMAIL,
                                         hint="must be an email address like name@example.com")
-    if creating or "phone" in body:
+    if fields.sent("phone"):
         values["phone"] = fields.string("phone", required=False, max_length=32, pattern=PHONE,
                                         hint="may contain only digits, spaces and + ( ) - .")
-    if creating or "address" in body:
+    if fields.sent("address"):
         values["address"] = fields.string("address", required=False, max_length=500)
     return fields, values
+
+
+def _profile_conflicts(user_id):
+    """The 409s of a profile a unique key refuses, for :func:`conflict_on_duplicate`."""
+    return {
+        repository.USER_ID_KEY: ("profile_exists", f"User {user_id} already has a customer profile."),
+        repository.EMAIL_KEY: ("email_taken", "The email is already used by another customer."),
+    }
 
 
 def _user_info(user_id):
@@ -65,11 +74,13 @@ def _with_user_info(customer):
 
 def _owned_customer(customer_id):
     """:raise 404: no such profile. :raise 403: not the caller's (and the caller is no admin)."""
-    customer = repository.find_customer(customer_id)
-    if customer is None:
-        raise ApiError(404, f"Customer {customer_id} was not found.")
+    customer = _customer_or_404(customer_id)
     require_owner_or_admin(customer["user_id"])
     return customer
+
+
+def _customer_or_404(customer_id):
+    return found(repository.find_customer(customer_id), f"Customer {customer_id} was not found.")
 
 
 def _require_user_exists(user_id):
@@ -91,17 +102,13 @@ def create_customer():
     :raise 404: the user does not exist. :raise 409: the user has a profile, or the email is taken.
     """
     body = json_body()
-    fields, values = _profile_fields(body, creating=True)
+    fields, values = _profile_fields(body, partial=False)
     user_id = fields.integer("userId", minimum=1, maximum=MAX_ID)
     fields.check()
     require_owner_or_admin(user_id)
     _require_user_exists(user_id)
-    try:
+    with conflict_on_duplicate(_profile_conflicts(user_id)):
         customer_id = repository.insert_customer(user_id, **values)
-    except repository.ProfileExists:
-        raise ApiError(409, f"User {user_id} already has a customer profile.", code="profile_exists")
-    except repository.EmailTaken:
-        raise ApiError(409, "The email is already used by another customer.", code="email_taken")
     customer = repository.find_customer(customer_id)
     return jsonify(message="Customer created successfully", customerId=customer_id, **customer), 201
 
@@ -124,9 +131,7 @@ def get_customer(customer_id):
 def get_customer_by_user(user_id):
     """:raise 403: another user's profile. :raise 404: the user has no profile."""
     require_owner_or_admin(user_id)
-    customer = repository.find_customer_by_user_id(user_id)
-    if customer is None:
-        raise ApiError(404, f"User {user_id} has no customer profile.")
+    customer = found(repository.find_customer_by_user_id(user_id), f"User {user_id} has no customer profile.")
     return jsonify(_with_user_info(customer))
 
 
@@ -137,16 +142,13 @@ def update_customer(customer_id):
 
     :raise 400: invalid fields or none to change. :raise 409: the email is taken.
     """
-    _owned_customer(customer_id)
-    body = json_body()
-    fields, values = _profile_fields(body, creating=False)
+    customer = _owned_customer(customer_id)
+    fields, values = _profile_fields(json_body(), partial=True)
     if not values:
         fields.add("body", "send at least one of name, email, phone, address")
     fields.check()
-    try:
+    with conflict_on_duplicate(_profile_conflicts(customer["user_id"])):
         repository.update_customer(customer_id, values)
-    except repository.EmailTaken:
-        raise ApiError(409, "The email is already used by another customer.", code="email_taken")
     return jsonify(message="Customer updated successfully", customer=repository.find_customer(customer_id))
 
 
@@ -162,7 +164,5 @@ def delete_customer(customer_id):
 @auth_required(SERVICE)
 def get_customer_owner(customer_id):
     """``{id, user_id}`` of a profile, for the transaction service's ownership check."""
-    customer = repository.find_customer(customer_id)
-    if customer is None:
-        raise ApiError(404, f"Customer {customer_id} was not found.")
+    customer = _customer_or_404(customer_id)
     return jsonify(id=customer["id"], user_id=customer["user_id"])

@@ -1,29 +1,21 @@
 """Every SQL statement of the product service: the catalog, and the stock reservations of the order saga."""
-from shop_common.db import get_db, transaction
+from shop_common.db import execute, transaction, update_columns
 
 # A product as the API shows it: each field and the SQL that gives it. Price and time leave
 # the database already as the API writes them ("19.99", ISO 8601 in UTC, the session's
-# zone): pymysql's Decimal and datetime parsing and their JSON conversion were ~40 % of the
-# service's time for a catalog page in a profile. (%% is pymysql's escape for %: every
-# statement using these has parameters.)
+# zone), and a catalog page leaves it as the text of a JSON array: parsing them into Python
+# values only to write them out again was most of the service's work per request
+# (docs/performance.md). (%% is pymysql's escape for %: every statement using these has
+# parameters.)
 _PRODUCT_FIELDS = {
     "id": "id", "name": "name", "description": "description", "price": "CAST(price AS CHAR)",
     "stock": "stock", "image_url": "image_url",
     "created_at": "DATE_FORMAT(created_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ')",
 }
 PRODUCT_COLUMNS = ", ".join(f"{sql} AS {field}" for field, sql in _PRODUCT_FIELDS.items())
-# The same, as the text of a JSON object written by the database: a catalog page goes out
-# as the database wrote it instead of 7 columns per row decoded by pymysql and encoded
-# again, which halves the service's CPU per page of 100 (README, Performance).
+# The same, as the text of a JSON object written by the database.
 PRODUCT_JSON = "JSON_OBJECT(" + ", ".join(f"'{field}', {sql}" for field, sql in _PRODUCT_FIELDS.items()) + ")"
-# Column names are written into the UPDATE statement, so only these are accepted.
-UPDATABLE_COLUMNS = frozenset({"name", "description", "price", "stock", "image_url"})
-
-
-def _execute(sql, params=()):
-    with get_db().cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor
+UPDATABLE_COLUMNS = ("name", "description", "price", "stock", "image_url")
 
 
 def _name_filter(name_query):
@@ -39,20 +31,20 @@ def _name_filter(name_query):
 
 
 def insert_product(name, description, price, stock, image_url):
-    return _execute(
+    return execute(
         "INSERT INTO products (name, description, price, stock, image_url) VALUES (%s, %s, %s, %s, %s)",
         (name, description, price, stock, image_url),
     ).lastrowid
 
 
 def find_product(product_id):
-    return _execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = %s", (product_id,)).fetchone()
+    return execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = %s", (product_id,)).fetchone()
 
 
 def list_products(limit, offset, name_query=""):
     """A page of the catalog, newest first, as the text of a JSON array."""
     where, params = _name_filter(name_query)
-    rows = _execute(
+    rows = execute(
         f"SELECT {PRODUCT_JSON} AS product FROM products{where} ORDER BY id DESC LIMIT %s OFFSET %s",
         (*params, limit, offset),
     ).fetchall()
@@ -61,22 +53,16 @@ def list_products(limit, offset, name_query=""):
 
 def count_products(name_query=""):
     where, params = _name_filter(name_query)
-    return _execute(f"SELECT COUNT(*) AS total FROM products{where}", params).fetchone()["total"]
+    return execute(f"SELECT COUNT(*) AS total FROM products{where}", params).fetchone()["total"]
 
 
 def update_product(product_id, changes):
-    """Set the columns in ``changes`` ({column: value}; None stores NULL) of one product.
-
-    :raise ValueError: ``changes`` is empty or names a column outside :data:`UPDATABLE_COLUMNS`.
-    """
-    if not changes or not UPDATABLE_COLUMNS.issuperset(changes):
-        raise ValueError(f"cannot update products with {sorted(changes)}")
-    assignments = ", ".join(f"{column} = %s" for column in changes)
-    _execute(f"UPDATE products SET {assignments} WHERE id = %s", (*changes.values(), product_id))
+    """Set the columns in ``changes`` (of :data:`UPDATABLE_COLUMNS`; None stores NULL)."""
+    update_columns("products", product_id, changes, UPDATABLE_COLUMNS)
 
 
 def delete_product(product_id):
-    return _execute("DELETE FROM products WHERE id = %s", (product_id,)).rowcount == 1
+    return execute("DELETE FROM products WHERE id = %s", (product_id,)).rowcount == 1
 
 
 # ------------------------------------------------------------ stock reservations

@@ -10,7 +10,7 @@ import re
 from flask import Blueprint, jsonify, request
 
 from shop_common.auth import ADMIN, auth_required
-from shop_common.errors import ApiError, ValidationError
+from shop_common.errors import ApiError, ValidationError, found
 from shop_common.validation import Fields, json_body, list_response, pagination
 
 from . import repository
@@ -34,23 +34,19 @@ def _product_columns(body, partial):
 
     :raise 400: with every invalid field, or, on update, when no field is sent.
     """
-    fields = Fields(body)
-
-    def sent(name):
-        return not partial or name in body
-
+    fields = Fields(body, partial)
     columns = {}
-    if sent("name"):
+    if fields.sent("name"):
         columns["name"] = fields.string("name", max_length=255)
-    if sent("description"):
+    if fields.sent("description"):
         columns["description"] = fields.string(
             "description", required=False, min_length=0, max_length=MAX_DESCRIPTION_LENGTH)
-    if sent("price"):
+    if fields.sent("price"):
         columns["price"] = fields.money("price")
-    if sent("stock"):
+    if fields.sent("stock"):
         stock = fields.integer("stock", required=partial, minimum=0, maximum=MAX_STOCK)
         columns["stock"] = 0 if stock is None else stock
-    if sent("imageUrl"):
+    if fields.sent("imageUrl"):
         columns["image_url"] = fields.string(
             "imageUrl", required=False, max_length=MAX_IMAGE_URL_LENGTH,
             pattern=HTTP_URL, hint="must be an http:// or https:// URL")
@@ -73,10 +69,7 @@ def _name_query():
 
 
 def _product_or_404(product_id):
-    product = repository.find_product(product_id)
-    if product is None:
-        raise ApiError(404, f"Product {product_id} was not found.")
-    return product
+    return found(repository.find_product(product_id), f"Product {product_id} was not found.")
 
 
 @products.get("")

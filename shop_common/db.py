@@ -12,6 +12,7 @@ per request). A request borrows one connection, keeps it on
 The pool is created lazily, on first use, so a gunicorn worker never shares a
 socket with the master or a sibling after ``fork``.
 """
+import re
 from contextlib import contextmanager
 
 import pymysql
@@ -19,6 +20,18 @@ from dbutils.pooled_db import PooledDB
 from flask import current_app, g
 
 from .errors import ApiError, error_response
+
+DUPLICATE_ENTRY = 1062  # MySQL's ER_DUP_ENTRY
+# "Duplicate entry 'x' for key 'uq_name'" (MySQL 8 writes 'table.uq_name').
+_DUPLICATE_KEY_NAME = re.compile(r"for key '(?:[^']*\.)?([^'.]+)'")
+
+
+class DuplicateKey(Exception):
+    """A unique key refused the row; ``key`` is the key's name (``uq_users_username``)."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
 
 
 def connect_arguments(config, database=True):
@@ -91,6 +104,52 @@ def transaction():
     except BaseException:
         connection.rollback()
         raise
+
+
+def execute(sql, params=()):
+    """Run one statement on this request's connection and return its cursor (rows, rowcount, lastrowid).
+
+    :raise DuplicateKey: a unique key refused the row.
+    """
+    with get_db().cursor() as cursor:
+        try:
+            cursor.execute(sql, params)
+        except pymysql.err.IntegrityError as error:
+            match = _DUPLICATE_KEY_NAME.search(str(error.args[-1]))
+            if error.args[0] == DUPLICATE_ENTRY and match:
+                raise DuplicateKey(match.group(1)) from error
+            raise
+        return cursor
+
+
+def update_columns(table, row_id, changes, updatable):
+    """Set ``changes`` ({column: value}; None stores NULL) on the row of ``table`` with ``id = row_id``.
+
+    :raise ValueError: no change, or a column outside ``updatable``: column
+        names are written into the statement, so only known ones may be.
+    :raise DuplicateKey: a unique key refused the new values.
+    """
+    if not changes or not set(updatable).issuperset(changes):
+        raise ValueError(f"cannot update {table} with {sorted(changes)}")
+    assignments = ", ".join(f"{column} = %s" for column in changes)
+    execute(f"UPDATE {table} SET {assignments} WHERE id = %s", (*changes.values(), row_id))
+
+
+@contextmanager
+def conflict_on_duplicate(conflicts):
+    """Answer a unique key's refusal inside the block as 409.
+
+    ``conflicts`` maps a unique key's name to the ``(code, message)`` of its 409.
+
+    :raise 409: a key named in ``conflicts`` refused the row.
+    """
+    try:
+        yield
+    except DuplicateKey as duplicate:
+        if duplicate.key not in conflicts:
+            raise
+        code, message = conflicts[duplicate.key]
+        raise ApiError(409, message, code=code) from duplicate
 
 
 def ping():

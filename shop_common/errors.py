@@ -42,6 +42,9 @@ class ApiError(Exception):
         self.fields = fields
         self.headers = headers or {}
 
+    def body(self):
+        return error_body(self.status, self.message, self.code, self.fields)
+
 
 class ValidationError(ApiError):
     """400 with a ``fields`` map of what is wrong with each field."""
@@ -50,11 +53,26 @@ class ValidationError(ApiError):
         super().__init__(400, message, code="validation_error", fields=fields)
 
 
-def error_response(status, message, code=None, fields=None, headers=None):
+def found(row, message):
+    """``row`` as it is, when there is one.
+
+    :raise 404: ``row`` is None, with ``message``.
+    """
+    if row is None:
+        raise ApiError(404, message)
+    return row
+
+
+def error_body(status, message, code=None, fields=None):
+    """The error shape: ``{"error", "message", "fields"?}``."""
     body = {"error": code or ERROR_CODES.get(status, "error"), "message": message}
     if fields:
         body["fields"] = fields
-    response = jsonify(body)
+    return body
+
+
+def error_response(status, message, code=None, fields=None, headers=None):
+    response = jsonify(error_body(status, message, code, fields))
     response.status_code = status
     response.headers.update(headers or {})
     return response

@@ -15,6 +15,7 @@ from .errors import ApiError, ValidationError
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 CENT = Decimal("0.01")
+MAX_MONEY = Decimal("99999999.99")  # DECIMAL(10, 2)
 MAX_ID = 2**32 - 1  # INT UNSIGNED
 
 
@@ -42,11 +43,19 @@ def json_body():
 
 
 class Fields:
-    """Collects field problems; :meth:`check` raises them all as one 400."""
+    """Collects field problems; :meth:`check` raises them all as one 400.
 
-    def __init__(self, body):
+    A ``partial`` body (a PUT) reads only the fields it sends: :meth:`sent` says which.
+    """
+
+    def __init__(self, body, partial=False):
         self.body = body
+        self.partial = partial
         self.problems = {}
+
+    def sent(self, name):
+        """Whether ``name`` is to be read: always on a full body, on a partial one when present."""
+        return not self.partial or name in self.body
 
     def string(self, name, *, required=True, min_length=1, max_length=255, pattern=None, hint=None):
         value = self.body.get(name)
@@ -77,7 +86,7 @@ class Fields:
             self.problems[name] = f"must be between {minimum} and {maximum}"
         return value
 
-    def money(self, name, *, required=True, maximum=Decimal("99999999.99")):
+    def money(self, name, *, required=True, maximum=MAX_MONEY):
         """A decimal ≥ 0 with at most two places, from a JSON number or a numeric string."""
         value = self.body.get(name)
         if value is None:

@@ -3,19 +3,15 @@
 Each saga move is one conditional UPDATE on ``stock_state`` (see saga.py): it
 returns whether this caller made the move, so two movers never both win.
 """
-from shop_common.db import get_db, transaction
+from shop_common.db import execute, transaction
 
-ORDER_COLUMNS = "id, customer_id, total_amount, status, transaction_date"
+# An order as the API shows it (the table has internal columns too).
+ORDER_FIELDS = ("id", "customer_id", "total_amount", "status", "transaction_date")
+ORDER_COLUMNS = ", ".join(ORDER_FIELDS)
 # Orders still being created, or being rolled back after a failed creation, are
 # not orders yet: every public read filters them out.
 VISIBLE = "(status <> 'pending' OR stock_state = 'held')"
 IDEMPOTENCY_TTL_HOURS = 24
-
-
-def _execute(sql, params=()):
-    with get_db().cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor
 
 
 # ------------------------------------------------------------------ saga moves
@@ -57,7 +53,7 @@ def confirm_order(order_id, total_amount, items):
 
 def claim_for_rollback(order_id):
     """reserving → releasing (a failed or abandoned creation); True when this caller claimed it."""
-    return _execute(
+    return execute(
         "UPDATE transactions SET stock_state = 'releasing' WHERE id = %s AND stock_state = 'reserving'",
         (order_id,),
     ).rowcount == 1
@@ -66,7 +62,7 @@ def claim_for_rollback(order_id):
 def begin_cancel(order_id, from_statuses):
     """``from_statuses``/held → cancelled/releasing; True when this caller made the move."""
     placeholders = ", ".join(["%s"] * len(from_statuses))
-    return _execute(
+    return execute(
         "UPDATE transactions SET status = 'cancelled', stock_state = 'releasing' "
         f"WHERE id = %s AND stock_state = 'held' AND status IN ({placeholders})",
         (order_id, *from_statuses),
@@ -74,7 +70,7 @@ def begin_cancel(order_id, from_statuses):
 
 
 def mark_released(order_id):
-    _execute(
+    execute(
         "UPDATE transactions SET stock_state = 'released' WHERE id = %s AND stock_state = 'releasing'",
         (order_id,),
     )
@@ -82,7 +78,7 @@ def mark_released(order_id):
 
 def complete_order(order_id):
     """pending/held → completed; True when this caller made the move."""
-    return _execute(
+    return execute(
         "UPDATE transactions SET status = 'completed' "
         "WHERE id = %s AND status = 'pending' AND stock_state = 'held'",
         (order_id,),
@@ -90,12 +86,12 @@ def complete_order(order_id):
 
 
 def delete_order(order_id):
-    return _execute("DELETE FROM transactions WHERE id = %s", (order_id,)).rowcount == 1
+    return execute("DELETE FROM transactions WHERE id = %s", (order_id,)).rowcount == 1
 
 
 def unsettled_orders(older_than_seconds):
     """Orders left reserving or releasing for longer than ``older_than_seconds``."""
-    return _execute(
+    return execute(
         "SELECT id, reference, status, stock_state FROM transactions "
         "WHERE stock_state IN ('reserving', 'releasing') "
         "AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND ORDER BY id",
@@ -107,7 +103,7 @@ def unsettled_orders(older_than_seconds):
 
 def find_order(order_id):
     """A visible order with its owner, reference and stock state (internal columns the routes drop)."""
-    return _execute(
+    return execute(
         f"SELECT {ORDER_COLUMNS}, user_id, reference, stock_state FROM transactions "
         f"WHERE id = %s AND {VISIBLE}",
         (order_id,),
@@ -116,7 +112,7 @@ def find_order(order_id):
 
 def list_orders(limit, offset, customer_id=None):
     where, params = _customer_filter(customer_id)
-    return _execute(
+    return execute(
         f"SELECT {ORDER_COLUMNS} FROM transactions WHERE {VISIBLE}{where} "
         "ORDER BY id DESC LIMIT %s OFFSET %s",
         (*params, limit, offset),
@@ -125,7 +121,7 @@ def list_orders(limit, offset, customer_id=None):
 
 def count_orders(customer_id=None):
     where, params = _customer_filter(customer_id)
-    return _execute(f"SELECT COUNT(*) AS total FROM transactions WHERE {VISIBLE}{where}", params).fetchone()["total"]
+    return execute(f"SELECT COUNT(*) AS total FROM transactions WHERE {VISIBLE}{where}", params).fetchone()["total"]
 
 
 def _customer_filter(customer_id):
@@ -138,7 +134,7 @@ def find_items(order_ids):
     if not order_ids:
         return items
     placeholders = ", ".join(["%s"] * len(order_ids))
-    rows = _execute(
+    rows = execute(
         "SELECT id AS item_id, transaction_id, product_id, product_name, quantity, price_per_item "
         f"FROM transaction_items WHERE transaction_id IN ({placeholders}) ORDER BY id",
         tuple(order_ids),
@@ -158,12 +154,12 @@ def claim_idempotency_key(caller, key, request_hash):
     twice at once. INSERT IGNORE lets exactly one claimer in; a record past its
     24 h life is taken over by one conditional UPDATE, as if the key were new.
     """
-    if _execute(
+    if execute(
         "INSERT IGNORE INTO idempotency_keys (caller, idempotency_key, request_hash) VALUES (%s, %s, %s)",
         (caller, key, request_hash),
     ).rowcount == 1:
         return None
-    if _execute(
+    if execute(
         "UPDATE idempotency_keys SET request_hash = %s, state = 'in_progress', transaction_id = NULL, "
         "response_status = NULL, response_body = NULL, created_at = UTC_TIMESTAMP() "
         "WHERE caller = %s AND idempotency_key = %s "
@@ -171,7 +167,7 @@ def claim_idempotency_key(caller, key, request_hash):
         (request_hash, caller, key),
     ).rowcount == 1:
         return None
-    earlier = _execute(
+    earlier = execute(
         "SELECT request_hash, state, transaction_id, response_status, response_body "
         "FROM idempotency_keys WHERE caller = %s AND idempotency_key = %s",
         (caller, key),
@@ -181,7 +177,7 @@ def claim_idempotency_key(caller, key, request_hash):
 
 
 def finish_idempotency_key(caller, key, response_status, response_body):
-    _execute(
+    execute(
         "UPDATE idempotency_keys SET state = 'done', response_status = %s, response_body = %s "
         "WHERE caller = %s AND idempotency_key = %s",
         (response_status, response_body, caller, key),
@@ -189,11 +185,11 @@ def finish_idempotency_key(caller, key, response_status, response_body):
 
 
 def forget_idempotency_key(caller, key):
-    _execute("DELETE FROM idempotency_keys WHERE caller = %s AND idempotency_key = %s", (caller, key))
+    execute("DELETE FROM idempotency_keys WHERE caller = %s AND idempotency_key = %s", (caller, key))
 
 
 def unfinished_idempotency_keys(older_than_seconds):
-    return _execute(
+    return execute(
         "SELECT caller, idempotency_key, transaction_id FROM idempotency_keys "
         "WHERE state = 'in_progress' AND created_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND",
         (older_than_seconds,),
@@ -201,7 +197,7 @@ def unfinished_idempotency_keys(older_than_seconds):
 
 
 def delete_expired_idempotency_keys():
-    _execute(
+    execute(
         "DELETE FROM idempotency_keys "
         f"WHERE created_at < UTC_TIMESTAMP() - INTERVAL {IDEMPOTENCY_TTL_HOURS} HOUR"
     )

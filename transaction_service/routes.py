@@ -10,22 +10,19 @@
 Orders are read from this service's database alone: items carry the product's
 name and price as they were at order time.
 """
-import hashlib
-import json
+from functools import partial
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from shop_common.auth import ADMIN, auth_required, current_caller, require_owner_or_admin
-from shop_common.errors import ApiError
+from shop_common.errors import ApiError, found
 from shop_common.validation import MAX_ID, Fields, json_body, list_response, order_lines, pagination
 
-from . import repository, saga
+from . import idempotency, repository, saga
+from .orders import STATUSES, allowed_from, order_created_body, orders_with_items
+from .owners import customer_owner
 
 transactions = Blueprint("transactions", __name__, url_prefix="/api/transactions")
-
-STATUSES = ("pending", "completed", "cancelled")
-# Which statuses each target can be reached from.
-TRANSITIONS = {"completed": ("pending",), "cancelled": ("pending", "completed")}
 
 
 def parse_order(body):
@@ -42,9 +39,7 @@ def parse_order(body):
 
 def _visible_order(order_id):
     """:raise 404: no such order. :raise 403: not the caller's, and the caller is no admin."""
-    order = repository.find_order(order_id)
-    if order is None:
-        raise ApiError(404, f"Transaction {order_id} was not found.")
+    order = found(repository.find_order(order_id), f"Transaction {order_id} was not found.")
     require_owner_or_admin(order["user_id"])
     return order
 
@@ -62,61 +57,18 @@ def create_transaction():
     body = json_body()
     customer_id, lines = parse_order(body)
     caller = current_caller()
+    place_order = partial(saga.place_order, caller, customer_id, lines)
     key = request.headers.get("Idempotency-Key")
-    if key is None:
-        order_id = saga.place_order(caller, customer_id, lines)
-        return jsonify(saga.order_created_body(repository.find_order(order_id))), 201
-    if not 1 <= len(key) <= 255:
-        raise ApiError(400, "Idempotency-Key must be 1 to 255 characters.", code="invalid_idempotency_key")
-    scope = f"{caller.role}:{caller.user_id or ''}"
-    body_hash = request_hash(body)
-    earlier = repository.claim_idempotency_key(scope, key, body_hash)
-    if earlier is not None:
-        return _replay(earlier, body_hash)
-    return _create_once(caller, customer_id, lines, scope, key)
-
-
-def request_hash(body):
-    """The same for the same JSON whatever its key order or spacing."""
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def _create_once(caller, customer_id, lines, scope, key):
-    """Run the order under a claimed key and record its answer; a 5xx frees the key for a retry."""
-    try:
-        order_id = saga.place_order(caller, customer_id, lines, idempotency=(scope, key))
-    except ApiError as error:
-        if error.status >= 500:
-            repository.forget_idempotency_key(scope, key)
-        else:
-            body = {"error": error.code, "message": error.message}
-            repository.finish_idempotency_key(scope, key, error.status, current_app.json.dumps(body))
-        raise
-    except BaseException:
-        repository.forget_idempotency_key(scope, key)
-        raise
-    body = current_app.json.dumps(saga.order_created_body(repository.find_order(order_id)))
-    repository.finish_idempotency_key(scope, key, 201, body)
-    return Response(body, status=201, mimetype="application/json")
-
-
-def _replay(earlier, request_hash):
-    if earlier["request_hash"] != request_hash:
-        raise ApiError(422, "This Idempotency-Key was used with a different request body.",
-                       code="idempotency_key_reused")
-    if earlier["state"] != "done":
-        raise ApiError(409, "A request with this Idempotency-Key is still being processed.",
-                       code="idempotency_key_in_progress")
-    response = Response(earlier["response_body"], status=earlier["response_status"], mimetype="application/json")
-    response.headers["Idempotent-Replayed"] = "true"
-    return response
+    if key is not None:
+        return idempotency.create_once(caller, key, body, place_order)
+    return jsonify(order_created_body(repository.find_order(place_order()))), 201
 
 
 @transactions.get("")
 @auth_required(ADMIN)
 def list_transactions():
     limit, offset = pagination()
-    return list_response(saga.orders_with_items(repository.list_orders(limit, offset)),
+    return list_response(orders_with_items(repository.list_orders(limit, offset)),
                          repository.count_orders())
 
 
@@ -127,16 +79,16 @@ def list_customer_transactions(customer_id):
 
     :raise 404: no such customer. :raise 403: another user's customer.
     """
-    require_owner_or_admin(saga.customer_owner(customer_id))
+    require_owner_or_admin(customer_owner(customer_id))
     limit, offset = pagination()
-    return list_response(saga.orders_with_items(repository.list_orders(limit, offset, customer_id)),
+    return list_response(orders_with_items(repository.list_orders(limit, offset, customer_id)),
                          repository.count_orders(customer_id))
 
 
 @transactions.get("/<id:transaction_id>")
 @auth_required()
 def get_transaction(transaction_id):
-    return jsonify(saga.orders_with_items([_visible_order(transaction_id)])[0])
+    return jsonify(orders_with_items([_visible_order(transaction_id)])[0])
 
 
 @transactions.put("/<id:transaction_id>/status")
@@ -147,26 +99,22 @@ def update_status(transaction_id):
     :raise 400: not a known status. :raise 403: the owner asking for more than cancelling a pending order.
     :raise 409: the move is not allowed from the order's current status.
     """
-    caller = current_caller()
     order = _visible_order(transaction_id)
     fields = Fields(json_body())
     target = fields.string("status", max_length=20)
     if target is not None and target not in STATUSES:
         fields.add("status", "must be one of " + ", ".join(STATUSES))
     fields.check()
-    if not caller.is_admin and (target != "cancelled" or order["status"] == "completed"):
-        raise ApiError(403, "You may only cancel your own pending order.")
-    # An owner's cancel may not overtake an admin completing the order meanwhile.
-    allowed_from = TRANSITIONS.get(target, ()) if caller.is_admin else ("pending",)
+    from_statuses = allowed_from(current_caller(), target, order["status"])
     if target == "completed":
         moved = repository.complete_order(transaction_id)
     else:
-        moved = bool(allowed_from) and saga.cancel_order(order, allowed_from)
+        moved = bool(from_statuses) and saga.cancel_order(order, from_statuses)
     current = _visible_order(transaction_id)
     if not moved:
         raise ApiError(409, f"A {current['status']} transaction cannot become {target}.",
                        code="invalid_transition")
-    return jsonify(message=f"Transaction {target}", transaction=saga.orders_with_items([current])[0])
+    return jsonify(message=f"Transaction {target}", transaction=orders_with_items([current])[0])
 
 
 @transactions.delete("/<id:transaction_id>")

@@ -22,8 +22,8 @@ Crash recovery: :func:`sweep` takes orders left in ``reserving`` or
 can still be working on them) and finishes them: an unconfirmed creation is
 rolled back (release, delete), a cancellation is released. It runs in every
 worker at start and then every ``SAGA_SWEEP_SECONDS``, and from
-``make reconcile``. An Idempotency-Key left in progress by a crash is settled
-from the order it is linked to, or forgotten so the client's retry runs anew.
+``make reconcile``, which also settles the Idempotency-Keys a crash left in
+progress (see idempotency.py).
 """
 import logging
 import os
@@ -34,28 +34,12 @@ from flask import current_app
 
 from shop_common.errors import ApiError
 from shop_common.http_client import service_client
+from shop_common.validation import MAX_MONEY
 
-from . import repository
+from . import idempotency, repository
+from .owners import customer_owner
 
 log = logging.getLogger(__name__)
-
-MAX_TOTAL = Decimal("99999999.99")
-
-
-PUBLIC_ORDER_FIELDS = ("id", "customer_id", "total_amount", "status", "transaction_date")
-
-
-def orders_with_items(orders):
-    """The public shape of ``orders``, each with its items (one query for all)."""
-    items = repository.find_items([order["id"] for order in orders])
-    return [dict({field: order[field] for field in PUBLIC_ORDER_FIELDS}, items=items[order["id"]])
-            for order in orders]
-
-
-def order_created_body(order):
-    """The 201 answer to a new order (also replayed for its Idempotency-Key)."""
-    return dict(message="Transaction created successfully", transactionId=order["id"],
-                **orders_with_items([order])[0])
 
 
 def crash_point(step):
@@ -63,20 +47,6 @@ def crash_point(step):
     if current_app.config.get("FAULT_CRASH_AT") == step:
         log.critical("fault injection: exiting at %s", step)
         os._exit(70)
-
-
-def customer_owner(customer_id):
-    """The user id owning ``customer_id``.
-
-    :raise 404: no such customer. :raise 503, 504: the customer service cannot say.
-    """
-    answer = service_client("customer").request("GET", f"/internal/customers/{customer_id}")
-    if answer.status_code == 404:
-        raise ApiError(404, f"Customer {customer_id} was not found.")
-    if answer.status_code != 200:
-        log.error("customer service answered %s to an owner look-up", answer.status_code)
-        raise ApiError(503, "The customer service could not confirm the customer.")
-    return answer.json()["user_id"]
 
 
 def place_order(caller, customer_id, lines, idempotency=None):
@@ -95,10 +65,7 @@ def place_order(caller, customer_id, lines, idempotency=None):
     try:
         items = _reserve_stock(reference, lines)
         crash_point("after_reserve")
-        total = sum((item["price_per_item"] * item["quantity"] for item in items), Decimal("0.00"))
-        if total > MAX_TOTAL:
-            raise ApiError(400, f"The order total {total} is over the maximum of {MAX_TOTAL}.",
-                           code="total_too_large")
+        total = _order_total(items)
     except ApiError:
         roll_back_creation(order_id, reference)
         raise
@@ -108,34 +75,43 @@ def place_order(caller, customer_id, lines, idempotency=None):
     return order_id
 
 
+def _order_total(items):
+    """:raise 400: the total is over what an order may cost."""
+    total = sum((item["price_per_item"] * item["quantity"] for item in items), Decimal("0.00"))
+    if total > MAX_MONEY:
+        raise ApiError(400, f"The order total {total} is over the maximum of {MAX_MONEY}.",
+                       code="total_too_large")
+    return total
+
+
 def _reserve_stock(reference, lines):
     """Hold all lines in one call: all or nothing. Returns the items with name and price snapshots."""
-    answer = service_client("product").request("POST", "/internal/reservations", json={
+    response = service_client("product").request("POST", "/internal/reservations", json={
         "reference": reference,
         "items": [{"productId": product_id, "quantity": quantity} for product_id, quantity in lines.items()],
     })
-    if answer.status_code in (404, 409):
-        error = answer.json()
-        raise ApiError(answer.status_code, error["message"], code=error["error"])
-    if answer.status_code not in (200, 201):
-        log.error("product service answered %s to a reservation", answer.status_code)
+    if response.status_code in (404, 409):
+        error = response.json()
+        raise ApiError(response.status_code, error["message"], code=error["error"])
+    if response.status_code not in (200, 201):
+        log.error("product service answered %s to a reservation", response.status_code)
         raise ApiError(503, "The product service could not reserve the stock.")
     return [
         {"product_id": item["productId"], "product_name": item["productName"],
          "quantity": item["quantity"], "price_per_item": Decimal(item["unitPrice"])}
-        for item in answer.json()["items"]
+        for item in response.json()["items"]
     ]
 
 
 def release_stock(reference):
     """Give back what ``reference`` holds (a no-op when it holds nothing); False when that failed."""
     try:
-        answer = service_client("product").request("POST", f"/internal/reservations/{reference}/release")
+        response = service_client("product").request("POST", f"/internal/reservations/{reference}/release")
     except ApiError as error:
         log.warning("release of %s failed: %s", reference, error.message)
         return False
-    if answer.status_code != 200:
-        log.error("product service answered %s to a release of %s", answer.status_code, reference)
+    if response.status_code != 200:
+        log.error("product service answered %s to a release of %s", response.status_code, reference)
         return False
     return True
 
@@ -191,19 +167,7 @@ def sweep(older_than_seconds):
         else:
             repository.mark_released(order["id"])
         settled += 1
-    _settle_idempotency_keys(older_than_seconds)
-    repository.delete_expired_idempotency_keys()
+    idempotency.settle_unfinished(older_than_seconds)
     if settled:
         log.info("sweep settled %d order(s)", settled)
     return settled
-
-
-def _settle_idempotency_keys(older_than_seconds):
-    for record in repository.unfinished_idempotency_keys(older_than_seconds):
-        key = (record["caller"], record["idempotency_key"])
-        order = record["transaction_id"] and repository.find_order(record["transaction_id"])
-        if order and order["stock_state"] != "reserving":
-            body = order_created_body(order)
-            repository.finish_idempotency_key(*key, 201, current_app.json.dumps(body))
-        else:
-            repository.forget_idempotency_key(*key)

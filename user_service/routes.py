@@ -12,7 +12,8 @@ from shop_common.auth import (
     ADMIN, CUSTOMER, auth_required, create_user_token, current_caller, identify_caller,
     require_owner_or_admin,
 )
-from shop_common.errors import ApiError
+from shop_common.db import conflict_on_duplicate
+from shop_common.errors import ApiError, found
 from shop_common.validation import Fields, json_body, list_response, pagination
 
 from . import repository
@@ -52,10 +53,12 @@ def _bcrypt_rounds():
 
 
 def _user_or_404(user_id):
-    user = repository.find_user(user_id)
-    if user is None:
-        raise ApiError(404, f"User {user_id} was not found.")
-    return user
+    return found(repository.find_user(user_id), f"User {user_id} was not found.")
+
+
+def _username_conflicts(username):
+    """The 409 of a username someone else has, for :func:`conflict_on_duplicate`."""
+    return {repository.USERNAME_KEY: ("username_taken", f"The username '{username}' is already taken.")}
 
 
 @users.post("/register")
@@ -76,10 +79,8 @@ def register():
         caller = identify_caller(optional=True)
         if caller is None or not caller.is_admin:
             raise ApiError(403, "Only an admin may register a user with a role other than customer.")
-    try:
+    with conflict_on_duplicate(_username_conflicts(username)):
         user_id = repository.insert_user(username, hash_password(password, _bcrypt_rounds()), role)
-    except repository.UsernameTaken:
-        raise ApiError(409, f"The username '{username}' is already taken.", code="username_taken")
     user = repository.find_user(user_id)
     return jsonify(message="User registered successfully", userId=user_id, **user), 201
 
@@ -140,6 +141,23 @@ def update_user(user_id):
     caller = current_caller()
     require_owner_or_admin(user_id)
     body = json_body()
+    username, password, role = _requested_changes(body, caller)
+    _user_or_404(user_id)
+    if password is not None and not caller.is_admin:
+        _check_current_password(user_id, body.get("currentPassword"))
+    changes = {"username": username, "role": role}
+    if password is not None:
+        changes["password_hash"] = hash_password(password, _bcrypt_rounds())
+    with conflict_on_duplicate(_username_conflicts(username)):
+        repository.update_user(user_id, {column: value for column, value in changes.items() if value is not None})
+    return jsonify(message="User updated successfully", user=repository.find_user(user_id))
+
+
+def _requested_changes(body, caller):
+    """``(username, password, role)`` of a PUT, each None when not sent.
+
+    :raise 400: invalid fields, or none. :raise 403: a non-admin changing a role.
+    """
     fields = Fields(body)
     username = _username(fields, required=False)
     password = _new_password(fields, body, required=False)
@@ -149,18 +167,14 @@ def update_user(user_id):
     fields.check()
     if role is not None and not caller.is_admin:
         raise ApiError(403, "Only an admin may change a role.")
-    _user_or_404(user_id)
-    if password is not None and not caller.is_admin:
-        current = body.get("currentPassword")
-        if not isinstance(current, str) or not verify_password(
-                current, repository.find_password_hash(user_id), _bcrypt_rounds()):
-            raise ApiError(401, "currentPassword is missing or wrong.", code="invalid_credentials")
-    password_hash = hash_password(password, _bcrypt_rounds()) if password is not None else None
-    try:
-        repository.update_user(user_id, username, password_hash, role)
-    except repository.UsernameTaken:
-        raise ApiError(409, f"The username '{username}' is already taken.", code="username_taken")
-    return jsonify(message="User updated successfully", user=repository.find_user(user_id))
+    return username, password, role
+
+
+def _check_current_password(user_id, current_password):
+    """:raise 401: ``current_password`` is missing or not the user's password."""
+    if not isinstance(current_password, str) or not verify_password(
+            current_password, repository.find_password_hash(user_id), _bcrypt_rounds()):
+        raise ApiError(401, "currentPassword is missing or wrong.", code="invalid_credentials")
 
 
 @users.delete("/<id:user_id>")

@@ -10,7 +10,7 @@ from product_service import repository as product_repository
 from shop_common.db import connect_arguments, get_db
 from tests.support import Tokens, app_test_config, assert_error, free_port
 from transaction_service import create_app, repository
-from transaction_service.routes import request_hash
+from transaction_service.idempotency import request_hash
 
 
 def order(client, customer_id, items, headers, **extra_headers):

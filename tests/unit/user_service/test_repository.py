@@ -1,6 +1,7 @@
 """The user service's SQL, straight against the test database."""
 import pytest
 
+from shop_common.db import DuplicateKey
 from user_service import repository
 
 
@@ -18,18 +19,27 @@ def test_insert_and_find_never_return_the_hash():
     assert repository.find_credentials("CAROL")["password_hash"].startswith("$2b$04$")
 
 
-def test_a_duplicate_username_raises_username_taken():
+def test_a_duplicate_username_names_its_unique_key():
     repository.insert_user("carol", "h" * 60, "customer")
-    with pytest.raises(repository.UsernameTaken):
+    with pytest.raises(DuplicateKey) as duplicate:
         repository.insert_user("Carol", "h" * 60, "customer")
+    assert duplicate.value.key == repository.USERNAME_KEY
 
 
 def test_update_changes_only_the_given_columns():
     user_id = repository.insert_user("carol", "h" * 60, "customer")
-    repository.update_user(user_id, role="admin")
+    repository.update_user(user_id, {"role": "admin"})
     assert repository.find_user(user_id)["username"] == "carol"
     assert repository.find_user(user_id)["role"] == "admin"
     assert repository.find_password_hash(user_id) == "h" * 60
+
+
+@pytest.mark.parametrize("changes", [{}, {"id": 5}, {"role = 'admin', username": "x"}])
+def test_update_refuses_columns_it_does_not_know(changes):
+    user_id = repository.insert_user("carol", "h" * 60, "customer")
+    with pytest.raises(ValueError):
+        repository.update_user(user_id, changes)
+    assert repository.find_user(user_id)["role"] == "customer"
 
 
 def test_list_count_and_delete():
