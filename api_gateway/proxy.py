@@ -4,12 +4,12 @@ The request goes on as it came (method, path re-encoded, query string, body byte
 headers less hop-by-hop ones) with ``X-Forwarded-For`` appended and the request
 id set, over pooled keep-alive connections; the service's status, headers and
 body come back unchanged, never decoded or re-encoded. Protected routes need a
-valid token here, before any service is called (SPEC §2); the service checks it
+valid token here, before any service is called (README, API); the service checks it
 again and enforces ownership.
 """
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from flask_limiter.util import get_remote_address
 from jwt import PyJWTError
@@ -17,7 +17,7 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from shop_common.auth import identify_caller
 from shop_common.errors import ApiError
-from shop_common.http_client import ServiceClient
+from shop_common.http_client import ServiceClient, service_client
 from shop_common.observability import encoded_path
 
 from .rate_limits import limiter, sign_in_limit
@@ -57,7 +57,9 @@ def init_app(app):
     order they were added, and the limiter counts per caller, found by the door.
     """
     config = app.config
-    app.extensions["upstreams"] = {
+    # The gateway's one client per service (shop_common.http_client.service_client finds them),
+    # waiting GATEWAY_TIMEOUT for the services' responses.
+    app.extensions["service_clients"] = {
         service: ServiceClient(service, config[f"{service.upper()}_SERVICE_URL"],
                                config["SERVICE_CONNECT_TIMEOUT"], config["GATEWAY_TIMEOUT"])
         for service in FAMILIES.values()
@@ -85,7 +87,7 @@ def check_door():
 
 
 def is_public():
-    """Login, register and reading the catalog are open to anyone (SPEC §2)."""
+    """Login, register and reading the catalog are open to anyone (README, API)."""
     return request.endpoint == "forwarding.sign_in" or \
         (request.method, request.view_args["family"]) in PUBLIC_READS
 
@@ -114,7 +116,7 @@ def forward(family, rest):
 
 
 def relay(service):
-    """Pass the current request to ``service`` and its answer back as it came.
+    """Pass the current request to ``service`` and its response back as it came.
 
     :raise 413: a body over 1 MiB (see :func:`request_body`).
     :raise 503, 504: the service is down or did not answer in time.
@@ -126,8 +128,8 @@ def relay(service):
     target = encoded_path()
     if request.query_string:
         target += "?" + quote(request.query_string, safe=QUERY_SAFE)
-    answer = current_app.extensions["upstreams"][service].forward(request.method, target, request_body(), headers)
-    return Response(answer.data, answer.status, end_to_end(answer.headers, NOT_RETURNED))
+    response = service_client(service).forward(request.method, target, request_body(), headers)
+    return Response(response.data, response.status, end_to_end(response.headers, NOT_RETURNED))
 
 
 def request_body():

@@ -16,10 +16,14 @@ from .rate_limits import limiter
 status = Blueprint("status", __name__)
 
 
+# How many /health requests are served at once; more wait for a free thread.
+HEALTH_CHECKS_AT_ONCE = 8
+
+
 def init_app(app):
-    """The routes, and threads to ask the services at once (enough for every request thread)."""
+    """The routes, and threads to ask the services at once."""
     app.extensions["health_checks"] = ThreadPoolExecutor(
-        max_workers=len(FAMILIES) * app.config["GUNICORN_THREADS"], thread_name_prefix="health",
+        max_workers=len(FAMILIES) * HEALTH_CHECKS_AT_ONCE, thread_name_prefix="health",
     )
     app.register_blueprint(status)
 
@@ -45,13 +49,15 @@ def describe():
 def health():
     """Readiness of each service: 200 when all are up, 503 naming those that are not.
 
-    The services are asked in parallel, so hung ones cost one ``SERVICE_TIMEOUT``, not one each.
+    The services are asked in parallel, so hung ones cost one ``SERVICE_TIMEOUT``, not one each
+    (the gateway's clients otherwise wait the longer ``GATEWAY_TIMEOUT``).
     """
     checks = current_app.extensions["health_checks"]
     request_id = current_request_id()
-    answers = {service: checks.submit(is_ready, service_client(service), request_id)
-               for service in FAMILIES.values()}
-    services = {service: "ok" if answer.result() else "unavailable" for service, answer in answers.items()}
+    timeout = current_app.config["SERVICE_TIMEOUT"]
+    readiness = {service: checks.submit(is_ready, service_client(service), request_id, timeout)
+                 for service in FAMILIES.values()}
+    services = {service: "ok" if ready.result() else "unavailable" for service, ready in readiness.items()}
     down = [service for service, state in services.items() if state != "ok"]
     body = {"status": "unavailable" if down else "ok", "services": services}
     if down:
@@ -59,10 +65,14 @@ def health():
     return jsonify(body), 503 if down else 200
 
 
-def is_ready(client, request_id):
-    """Whether the client's service answers its ``/health`` with 200 (runs outside the request)."""
+def is_ready(client, request_id, timeout):
+    """Whether the client's service returns 200 for its ``/health`` within ``timeout`` seconds.
+
+    It runs on a pool thread, outside the request's context.
+    """
     try:
-        answer = client.request("GET", "/health", headers={REQUEST_ID_HEADER: request_id}, signed=False)
+        response = client.request("GET", "/health", headers={REQUEST_ID_HEADER: request_id},
+                                  signed=False, read_timeout=timeout)
     except ApiError:
         return False
-    return answer.status_code == 200
+    return response.status_code == 200

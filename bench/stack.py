@@ -10,24 +10,20 @@ without touching the benchmark.
 import os
 import re
 import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from shop_common.schema import apply_schema, server_connection
-from shop_common.settings import PROJECT_ROOT, SERVICES, load_settings
+from shop_common.schema import apply_schema, drop_databases, server_connection
+from shop_common.settings import SERVICES, load_settings
 from tools import stack as launcher
+from tools.throwaway_stack import ThrowawayStack
 
 TUNING_SETTINGS = ("GUNICORN_WORKER_CLASS", "GUNICORN_WORKERS", "GUNICORN_THREADS", "DB_POOL_SIZE", "BCRYPT_ROUNDS", "LOG_LEVEL")
 ADMIN_USERNAME = "bench-admin"
 _MEMORY_FIELD = re.compile(r"^(Rss|Pss):\s+(\d+) kB$", re.MULTILINE)
 
 
-class BenchStack:
+class BenchStack(ThrowawayStack):
     """The five services of one benchmark run, and what it needs to know about them."""
 
     def __init__(self):
@@ -40,63 +36,30 @@ class BenchStack:
         self.databases = {
             database: f"bench_{os.getpid()}_{database}" for _, _, database in SERVICES.values() if database
         }
-        self.ports = {service: _free_port() for service in SERVICES}
-        self.environments = self._environments()
-        self.run_dir = Path(tempfile.mkdtemp(prefix="shop-bench-"))
-        self.master_pids = {}
-
-    @property
-    def gateway(self):
-        return f"http://127.0.0.1:{self.ports['gateway']}"
+        super().__init__(self.databases, {
+            "DB_HOST": configured["DB_HOST"], "DB_PORT": configured["DB_PORT"],
+            "DB_USER": configured["DB_USER"], "DB_PASSWORD": configured["DB_PASSWORD"],
+            "JWT_SECRET_KEY": secrets.token_urlsafe(48),
+            "ADMIN_USERNAME": ADMIN_USERNAME, "ADMIN_PASSWORD": self.admin_password,
+            "RATELIMIT_ENABLED": "false",
+        })
 
     def tuning(self):
         """``{service: {setting: value}}`` of the settings that shape its speed, as the service sees them."""
         return {
-            service: {name: load_settings(service, self.environments[service])[name] for name in TUNING_SETTINGS}
+            service: {name: value for name, value in load_settings(service, self.environments[service]).items()
+                      if name in TUNING_SETTINGS}
             for service in launcher.START_ORDER
         }
 
-    def _environments(self):
-        wiring = {
-            "HOST": "127.0.0.1",
-            "DB_HOST": self.database_server["host"], "DB_PORT": str(self.database_server["port"]),
-            "DB_USER": self.database_server["user"], "DB_PASSWORD": self.database_server["password"],
-            "JWT_SECRET_KEY": secrets.token_urlsafe(48),
-            "ADMIN_USERNAME": ADMIN_USERNAME, "ADMIN_PASSWORD": self.admin_password,
-            "RATELIMIT_ENABLED": "false",
-        }
-        for service, port in self.ports.items():
-            if service != "gateway":
-                wiring[f"{service.upper()}_SERVICE_URL"] = f"http://127.0.0.1:{port}"
-        environments = {}
-        for service, (_, _, database) in SERVICES.items():
-            environment = dict(os.environ, **wiring, PORT=str(self.ports[service]))
-            environment.pop("DB_NAME", None)
-            if database:
-                environment["DB_NAME"] = self.databases[database]
-            environments[service] = environment
-        return environments
-
     def create_databases(self):
         with server_connection(**self.database_server) as connection:
-            _drop_databases(connection, self.databases.values())
+            drop_databases(connection, self.databases.values())
             apply_schema(connection, self.databases)
 
     def drop_databases(self):
         with server_connection(**self.database_server) as connection:
-            _drop_databases(connection, self.databases.values())
-
-    def bootstrap_admin(self):
-        subprocess.run([sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
-                       cwd=PROJECT_ROOT, env=self.environments["user"], check=True, capture_output=True)
-
-    def start(self):
-        for service in launcher.START_ORDER:
-            self.master_pids[service] = launcher.start_service(service, self.environments[service], self.run_dir)
-            launcher.wait_until_healthy(service, self.environments[service], self.run_dir)
-
-    def stop(self):
-        launcher.stop_services(launcher.START_ORDER, self.run_dir)
+            drop_databases(connection, self.databases.values())
 
     def memory_bytes(self):
         """(RSS, PSS) in bytes of the five gunicorn masters and all their workers."""
@@ -120,24 +83,11 @@ def throwaway_stack():
     try:
         stack.create_databases()
         stack.bootstrap_admin()
-        stack.start()
+        stack.start_all()
         yield stack
     finally:
-        stack.stop()
+        stack.remove()
         stack.drop_databases()
-        shutil.rmtree(stack.run_dir, ignore_errors=True)
-
-
-def _drop_databases(connection, names):
-    with connection.cursor() as cursor:
-        for name in names:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _process_tree(root_pid):

@@ -17,7 +17,7 @@ class ApiJSONProvider(DefaultJSONProvider):
     compact = True
 
     def dumps(self, obj, **kwargs):
-        """Compact too when a body is serialised ahead of time (stored idempotent answers)."""
+        """Compact too when a body is serialised ahead of time (stored idempotent responses)."""
         kwargs.setdefault("separators", (",", ":"))
         return super().dumps(obj, **kwargs)
 

@@ -27,12 +27,12 @@ ERROR_CODES = {
     504: "gateway_timeout",
 }
 
-# Headers of a Werkzeug exception worth keeping on the JSON answer.
+# Headers of a Werkzeug exception worth keeping on the JSON response.
 _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
 class ApiError(Exception):
-    """An error answer: HTTP status, snake_case code, a sentence, optional field problems."""
+    """An error response: HTTP status, snake_case code, a sentence, optional field problems."""
 
     def __init__(self, status, message, code=None, fields=None, headers=None):
         super().__init__(message)

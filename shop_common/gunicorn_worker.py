@@ -1,10 +1,9 @@
 """The gunicorn worker of the I/O-bound services: gevent's own WSGI server, with an idle limit.
 
 ``--worker-class shop_common.gunicorn_worker.PyWSGIWorker``. gevent's pywsgi reads
-and answers a request with less Python than gunicorn's ``gevent`` worker (the
-gateway spends 0.58 ms of CPU per relayed read instead of 0.67 ms: +14 % reads per
-second, README Performance), but it keeps a connection open for as long as the
-client likes, where gunicorn's worker closes it after ``--keep-alive`` seconds.
+and writes a request with less Python than gunicorn's ``gevent`` worker
+(docs/performance.md), but it keeps a connection open for as long as the client
+likes, where gunicorn's worker closes it after ``--keep-alive`` seconds.
 This worker restores that: every connection's socket times out after
 ``--keep-alive`` seconds without a byte read or written, which pywsgi treats as
 the client gone, so an idle or stalled client cannot hold a connection for ever.
@@ -15,7 +14,7 @@ from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
 class IdleLimitedHandler(PyWSGIHandler):
     """pywsgi's handler of one connection, closing it after ``idle_seconds`` of silence."""
 
-    idle_seconds = 75  # the worker sets gunicorn's --keep-alive here as it starts
+    idle_seconds = None  # gunicorn's --keep-alive, set by the worker as it starts
 
     def handle(self):
         self.socket.settimeout(self.idle_seconds)

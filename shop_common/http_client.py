@@ -6,13 +6,13 @@ request id and (unless told otherwise) this service's token. A refused
 connection is retried twice within ~0.1 s (nothing was sent, so it is safe for
 any method), then answered as 503; a read timeout as 504, never retried (the
 other service may be acting on the request). The caller gets the
-``requests.Response`` (the gateway's relay: urllib3's answer) for every status
-the other service answered.
+``requests.Response`` (the gateway's relay: urllib3's response) for every status
+the other service returned.
 
 The sessions ignore the environment (``trust_env``: no proxy variables or
-``.netrc`` looked up on every call, a tenth of the gateway's time in a profile;
-the services are on a private network, never behind a proxy) and keep no
-cookies (one session serves every user; a cookie one user's answer set must
+``.netrc`` looked up on every call; the services are on a private network,
+never behind a proxy) and keep no
+cookies (one session serves every user; a cookie set by one user's response must
 never travel with another's request).
 """
 from contextlib import contextmanager
@@ -48,8 +48,10 @@ class ServiceClient:
         self.session.mount("https://", self.adapter)
         self.pool = self.adapter.poolmanager.connection_from_url(self.base_url)
 
-    def request(self, method, path, *, json=None, headers=None, signed=True):
+    def request(self, method, path, *, json=None, headers=None, signed=True, read_timeout=None):
         """Call the service, with this service's token unless ``signed`` is False.
+
+        ``read_timeout`` (seconds) replaces the client's for this call.
 
         :raise 503: the service refused the connection or could not be reached.
         :raise 504: the service did not answer within the read timeout.
@@ -58,20 +60,20 @@ class ServiceClient:
         if signed:
             sent_headers["Authorization"] = f"Bearer {service_token()}"
         with self._failures_as_api_errors():
+            timeout = self.timeout if read_timeout is None else \
+                urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout)
             return self.session.request(
-                method, self.base_url + path, json=json, headers=sent_headers, timeout=self.timeout,
+                method, self.base_url + path, json=json, headers=sent_headers, timeout=timeout,
             )
 
     def forward(self, method, target, body, headers):
         """Relay a request as it is: ``target`` already encoded, ``body`` bytes, ``headers`` the client's.
 
         It goes straight to the urllib3 pool of the session's adapter (the same
-        connections, timeouts and retries) and returns urllib3's answer, body
-        read (``.status``, ``.headers``, ``.data``). The requests layers around
+        connections, timeouts and retries) and returns urllib3's response, body
+        read (``.status``, ``.headers``, ``.data``): the requests layers around
         that pool (merging cookies and settings, building a ``requests.Response``)
-        do nothing a relay needs: without them the gateway spends 0.62 ms of CPU
-        per relayed read instead of 0.71 ms, +13 % reads per second (README,
-        Performance).
+        do nothing a relay needs, and cost CPU on every request (docs/performance.md).
 
         :raise 503, 504: as :meth:`request`.
         """

@@ -44,3 +44,9 @@ def server_connection(host, port, user, password):
     """A connection to the server with no database selected."""
     return pymysql.connect(host=host, port=port, user=user, password=password,
                            charset="utf8mb4", autocommit=True, connect_timeout=5)
+
+
+def drop_databases(connection, names):
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")

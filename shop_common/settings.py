@@ -1,4 +1,4 @@
-"""Configuration: every setting in one place, read from the environment.
+"""Configuration: every setting declared once, with its type, default and meaning.
 
 Order of precedence, highest first:
 
@@ -7,10 +7,16 @@ Order of precedence, highest first:
 2. the service's own ``<service>/.env``;
 3. the project-wide ``.env`` at the repository root (the JWT secret, database
    credentials and service URLs that all five share);
-4. the defaults below, which fit a local MySQL/MariaDB as XAMPP ships it.
+4. the defaults declared in :data:`SETTINGS`, which fit a local MySQL/MariaDB as
+   XAMPP ships it.
+
+The README's settings table is printed from :data:`SETTINGS` by
+``python -m shop_common.settings`` (a test keeps the two the same).
 """
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable, Mapping
 
 from dotenv import dotenv_values
 
@@ -24,80 +30,88 @@ SERVICES = {
     "product": ("product_service", 3003, "product_db"),
     "transaction": ("transaction_service", 3004, "transaction_db"),
 }
-
-COMMON_DEFAULTS = {
-    "HOST": "127.0.0.1",
-    "DB_HOST": "127.0.0.1",
-    "DB_PORT": "3306",
-    "DB_USER": "root",
-    "DB_PASSWORD": "",
-    "DB_POOL_SIZE": "16",
-    "USER_SERVICE_URL": "http://127.0.0.1:3001",
-    "CUSTOMER_SERVICE_URL": "http://127.0.0.1:3002",
-    "PRODUCT_SERVICE_URL": "http://127.0.0.1:3003",
-    "TRANSACTION_SERVICE_URL": "http://127.0.0.1:3004",
-    "JWT_SECRET_KEY": "",
-    "ACCESS_TOKEN_TTL_SECONDS": "3600",
-    "SERVICE_CONNECT_TIMEOUT": "1.0",
-    "SERVICE_TIMEOUT": "5.0",
-    # How long the gateway waits for a service's answer: longer than the chain of
-    # calls behind one request (an order makes up to three, SERVICE_TIMEOUT each),
-    # so the service that knows what failed gives the answer.
-    "GATEWAY_TIMEOUT": "20.0",
-    "BCRYPT_ROUNDS": "12",
-    "ADMIN_USERNAME": "",
-    "ADMIN_PASSWORD": "",
-    "LOG_LEVEL": "INFO",
-    # Services spend most of a request waiting on MySQL or another service: one
-    # gevent process serves many requests at once on one thread, and on 2 cores one
-    # process per service beats two (less switching, and ~40 MiB less each; README,
-    # Performance). GUNICORN_THREADS counts for gthread only.
-    "GUNICORN_WORKER_CLASS": "shop_common.gunicorn_worker.PyWSGIWorker",
-    "GUNICORN_WORKERS": "1",
-    "GUNICORN_THREADS": "8",
-    "RATELIMIT_ENABLED": "true",
-    "RATELIMIT_DEFAULT": "300 per minute",
-    "RATELIMIT_LOGIN": "10 per minute",
-    "RATELIMIT_STORAGE_URI": "memory://",
-    # Prepended to every counter's key, so stacks sharing one Redis keep their counts apart.
-    "RATELIMIT_KEY_PREFIX": "",
-}
-
-# Settings only one service reads.
-SERVICE_ONLY_DEFAULTS = {
-    "gateway": {
-        # One process, so memory:// rate-limit counters hold for the whole
-        # gateway (see api_gateway/rate_limits.py); it mostly waits on services.
-        "GUNICORN_WORKERS": "1",
-        "GUNICORN_THREADS": "16",
-    },
-    "user": {
-        # bcrypt holds its thread ~0.2 s per hash: under gevent that would stall
-        # every other request of the process; threads run it beside the rest (it
-        # lets go of the GIL, so one process's threads hash on both cores).
-        "GUNICORN_WORKER_CLASS": "gthread",
-    },
-    "transaction": {
-        # An order still reserving or releasing stock after this long was left
-        # by a crash or a lost call; the sweeper finishes it.
-        "SAGA_STALE_SECONDS": "30",
-        "SAGA_SWEEP_SECONDS": "5",
-        # Fault injection for tests: the process exits at this saga step
-        # (after_record, after_reserve, after_confirm). Empty in real use.
-        "FAULT_CRASH_AT": "",
-    },
-}
+ALL = tuple(SERVICES)
+WITH_DATABASE = tuple(service for service, (_, _, database) in SERVICES.items() if database)
+GATEWAY = ("gateway",)
 
 MAX_BODY_BYTES = 1024 * 1024
 
 
+def flag(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name, default (as a ``.env`` file writes it), meaning, type and readers."""
+
+    name: str
+    default: str
+    meaning: str
+    type: Callable[[str], Any] = str
+    services: tuple[str, ...] = ALL
+    per_service: Mapping[str, str] = field(default_factory=dict)
+
+    def default_for(self, service: str) -> str:
+        return self.per_service.get(service, self.default)
+
+
+SETTINGS = (
+    Setting("HOST", "127.0.0.1", "where a service listens"),
+    Setting("PORT", "", "the port a service listens on", int,
+            per_service={service: str(port) for service, (_, port, _) in SERVICES.items()}),
+    Setting("DB_HOST", "127.0.0.1", "the MySQL/MariaDB server", services=WITH_DATABASE),
+    Setting("DB_PORT", "3306", "the database server's port", int, WITH_DATABASE),
+    Setting("DB_USER", "root", "the database user", services=WITH_DATABASE),
+    Setting("DB_PASSWORD", "", "the database user's password", services=WITH_DATABASE),
+    Setting("DB_NAME", "", "the service's database", services=WITH_DATABASE,
+            per_service={service: database for service, (_, _, database) in SERVICES.items() if database}),
+    Setting("DB_POOL_SIZE", "16", "pooled connections per worker process", int, WITH_DATABASE),
+    *(Setting(f"{service.upper()}_SERVICE_URL", f"http://127.0.0.1:{port}", "where services find each other")
+      for service, (_, port, _) in SERVICES.items() if service != "gateway"),
+    Setting("JWT_SECRET_KEY", "", "HS256 secret shared by all five; a service refuses to start without it "
+            "(`make run-all` creates one)"),
+    Setting("ACCESS_TOKEN_TTL_SECONDS", "3600", "access token lifetime", int),
+    Setting("SERVICE_CONNECT_TIMEOUT", "1.0", "seconds to connect to another service", float),
+    Setting("SERVICE_TIMEOUT", "5.0", "seconds to wait for another service's response", float),
+    Setting("GATEWAY_TIMEOUT", "20.0", "seconds the gateway waits for a service: longer than the chain of "
+            "calls behind one request (an order makes up to three), so the service that knows what failed "
+            "gives the response", float, GATEWAY),
+    Setting("BCRYPT_ROUNDS", "12", "bcrypt cost", int, ("user",)),
+    Setting("ADMIN_USERNAME", "", "admin created by `make run-all` if missing", services=("user",)),
+    Setting("ADMIN_PASSWORD", "", "the admin's password (random in the `.env` made by `make run-all`)",
+            services=("user",)),
+    Setting("LOG_LEVEL", "INFO", "log level"),
+    Setting("GUNICORN_WORKER_CLASS", "shop_common.gunicorn_worker.PyWSGIWorker",
+            "gunicorn worker: gevent's pywsgi for the services that mostly wait on I/O; threads for the "
+            "user service, whose bcrypt would stall a gevent loop (docs/performance.md)",
+            per_service={"user": "gthread"}),
+    Setting("GUNICORN_WORKERS", "1", "gunicorn worker processes (the gateway: 1 unless rate limits are "
+            "counted in Redis)", int),
+    Setting("GUNICORN_THREADS", "8", "threads of a `gthread` worker", int),
+    Setting("GUNICORN_KEEPALIVE", "75", "seconds an idle keep-alive connection stays open: longer than "
+            "any client's idle time, so pooled connections stay usable", int),
+    Setting("RATELIMIT_ENABLED", "true", "`false` turns rate limits off (benchmarks, `make fuzz`)",
+            flag, GATEWAY),
+    Setting("RATELIMIT_DEFAULT", "300 per minute", "limit per client on every forwarded route",
+            services=GATEWAY),
+    Setting("RATELIMIT_LOGIN", "10 per minute", "limit per address on login and register",
+            services=GATEWAY),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", "where counters live (`redis://127.0.0.1:6379` to share "
+            "them between gateway processes)", services=GATEWAY),
+    Setting("RATELIMIT_KEY_PREFIX", "", "prefix of every counter's key, so stacks sharing one Redis keep "
+            "their counts apart", services=GATEWAY),
+    Setting("SAGA_STALE_SECONDS", "30", "when a half-way order counts as abandoned (longer than any request "
+            "can still be working on it)", int, ("transaction",)),
+    Setting("SAGA_SWEEP_SECONDS", "5", "how often the sweeper looks for them", int, ("transaction",)),
+    Setting("FAULT_CRASH_AT", "", "tests only: the process exits at this saga step (`after_record`, "
+            "`after_reserve`, `after_confirm`)", services=("transaction",)),
+)
+
+
 def service_defaults(service):
-    """The defaults of one service: the common ones plus its port and database."""
-    package, port, database = SERVICES[service]
-    defaults = dict(COMMON_DEFAULTS, PORT=str(port), **SERVICE_ONLY_DEFAULTS.get(service, {}))
-    if database:
-        defaults["DB_NAME"] = database
-    return defaults
+    """``{name: default}`` of every setting ``service`` reads."""
+    return {setting.name: setting.default_for(service) for setting in SETTINGS if service in setting.services}
 
 
 def load_settings(service, environ=None, root=PROJECT_ROOT):
@@ -113,16 +127,31 @@ def load_settings(service, environ=None, root=PROJECT_ROOT):
 
 
 def flask_config(service, environ=None):
-    """Settings typed for ``app.config``: numbers as numbers, flags as booleans."""
-    raw = load_settings(service, environ)
-    config = dict(raw)
-    for key in ("PORT", "DB_PORT", "DB_POOL_SIZE", "ACCESS_TOKEN_TTL_SECONDS", "BCRYPT_ROUNDS",
-                "SAGA_STALE_SECONDS", "SAGA_SWEEP_SECONDS", "GUNICORN_WORKERS", "GUNICORN_THREADS"):
-        if key in config:
-            config[key] = int(config[key])
-    for key in ("SERVICE_CONNECT_TIMEOUT", "SERVICE_TIMEOUT", "GATEWAY_TIMEOUT"):
-        config[key] = float(config[key])
-    config["RATELIMIT_ENABLED"] = raw["RATELIMIT_ENABLED"].strip().lower() in ("1", "true", "yes", "on")
+    """Settings typed for ``app.config`` as declared: numbers as numbers, flags as booleans."""
+    config: dict[str, Any] = load_settings(service, environ)
+    for setting in SETTINGS:
+        if service in setting.services:
+            config[setting.name] = setting.type(config[setting.name])
     config["SERVICE_NAME"] = service
     config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     return config
+
+
+def markdown_table():
+    """The README's settings table."""
+    rows = ["| setting | default | read by | meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        readers = "all" if setting.services == ALL else ", ".join(setting.services)
+        rows.append(f"| `{setting.name}` | {_default_text(setting)} | {readers} | {setting.meaning} |")
+    return "\n".join(rows)
+
+
+def _default_text(setting):
+    overrides = ", ".join(f"{service} `{value}`" for service, value in setting.per_service.items())
+    if not setting.default:
+        return overrides or "empty"
+    return f"`{setting.default}`" + (f" ({overrides})" if overrides else "")
+
+
+if __name__ == "__main__":
+    print(markdown_table())

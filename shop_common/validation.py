@@ -1,6 +1,6 @@
 """Reading and checking request input: JSON bodies, fields, pagination.
 
-Checks collect every field problem before answering, so a client sees all that
+Checks collect every field problem before responding, so a client sees all that
 is wrong at once (``fields``), and reject look-alikes a loose parser would take:
 ``true`` is not an integer, ``"1"`` is not a quantity, ``1.5`` is not a stock.
 """
@@ -168,7 +168,7 @@ def _query_int(name, default, minimum, maximum, problems):
 
 
 def list_response(rows, total):
-    """A JSON array answer (``rows``, or the text of one) with the unpaginated total in ``X-Total-Count``."""
+    """A JSON array response (``rows``, or the text of one) with the unpaginated total in ``X-Total-Count``."""
     response = Response(rows, mimetype="application/json") if isinstance(rows, str) else jsonify(rows)
     response.headers["X-Total-Count"] = str(total)
     return response

@@ -1,14 +1,16 @@
 """Test helpers: throw-away databases, settings for test apps and stacks, tokens."""
 import os
 import re
-import socket
 import uuid
 
 from flask_jwt_extended import create_access_token
 
 from shop_common.auth import create_user_token, service_token
-from shop_common.schema import apply_schema, server_connection
+from shop_common.schema import apply_schema, drop_databases, server_connection
 from shop_common.settings import SERVICES
+from tools.throwaway_stack import free_port
+
+__all__ = ["free_port"]  # tests import it from here
 
 TEST_JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 DB_SERVER = {
@@ -42,12 +44,6 @@ def drop_test_databases(names):
         drop_databases(connection, names.values())
 
 
-def drop_databases(connection, names):
-    with connection.cursor() as cursor:
-        for name in names:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
-
-
 def _drop_stale(connection):
     with connection.cursor() as cursor:
         cursor.execute("SHOW DATABASES LIKE 'shoptest\\_%'")
@@ -74,12 +70,6 @@ def app_test_config(database):
         "JWT_SECRET_KEY": TEST_JWT_SECRET,
         "BCRYPT_ROUNDS": 4,
     }
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def unique_name(prefix="user"):

@@ -34,8 +34,7 @@ def gunicorn_command(service, settings):
         "--bind", f"{settings['HOST']}:{settings['PORT']}",
         "--workers", settings["GUNICORN_WORKERS"],
         "--worker-class", settings["GUNICORN_WORKER_CLASS"], "--threads", settings["GUNICORN_THREADS"],
-        # Longer than any client's idle time, so pooled keep-alive connections stay usable.
-        "--keep-alive", "75",
+        "--keep-alive", settings["GUNICORN_KEEPALIVE"],
         # A stop waits this long for requests in flight (gevent workers also wait out idle
         # keep-alive connections until then); an order cut short is settled by the saga.
         "--graceful-timeout", "3",

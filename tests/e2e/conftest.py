@@ -4,85 +4,36 @@ The stack is started once per test session with the same launcher as
 ``make run-all`` (tools/stack.py) and stopped at the end, so ``make test``
 runs beside a developer's stack and leaves no process behind.
 """
-import os
-import subprocess
-import sys
-from dataclasses import dataclass, field
-
 import pytest
 import requests
 
-from shop_common.settings import COMMON_DEFAULTS, PROJECT_ROOT, SERVICES
-from tests.support import DB_SERVER, TEST_JWT_SECRET, create_test_databases, drop_test_databases, free_port
-from tools import stack as launcher
+from tests.support import DB_SERVER, TEST_JWT_SECRET, create_test_databases, drop_test_databases
+from tools.throwaway_stack import ThrowawayStack
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-password-for-tests"
-
-
-@dataclass
-class Stack:
-    environments: dict
-    run_dir: object
-    urls: dict = field(default_factory=dict)
-
-    @property
-    def gateway(self):
-        return self.urls["gateway"]
-
-    def start(self, service):
-        launcher.start_service(service, self.environments[service], self.run_dir)
-        launcher.wait_until_healthy(service, self.environments[service], self.run_dir)
-
-    def stop(self, service):
-        launcher.stop_service(service, self.run_dir)
-
-    def log(self, service):
-        return launcher.log_file(self.run_dir, service).read_text(errors="replace")
-
-
-def _environments(databases, ports):
-    # Every common setting is given explicitly, so a developer's .env files cannot leak in.
-    base = dict(os.environ, **COMMON_DEFAULTS)
-    base.update(
-        DB_HOST=DB_SERVER["host"], DB_PORT=str(DB_SERVER["port"]),
-        DB_USER=DB_SERVER["user"], DB_PASSWORD=DB_SERVER["password"],
-        JWT_SECRET_KEY=TEST_JWT_SECRET, BCRYPT_ROUNDS="4",
-        ADMIN_USERNAME=ADMIN_USERNAME, ADMIN_PASSWORD=ADMIN_PASSWORD,
-        RATELIMIT_ENABLED="false", GUNICORN_WORKERS="1", GUNICORN_THREADS="8",
-        SERVICE_TIMEOUT="3.0",
-        # Longer than any order request can take with these timeouts (reserve:
-        # up to 3 connects + 3 s read), so the sweeper never takes a live order.
-        SAGA_STALE_SECONDS="8", SAGA_SWEEP_SECONDS="1",
-    )
-    for service in SERVICES:
-        if service != "gateway":
-            base[f"{service.upper()}_SERVICE_URL"] = f"http://127.0.0.1:{ports[service]}"
-    environments = {}
-    for service, (_, _, database) in SERVICES.items():
-        environment = dict(base, PORT=str(ports[service]))
-        environment.pop("DB_NAME", None)
-        if database:
-            environment["DB_NAME"] = databases[database]
-        environments[service] = environment
-    return environments
+SETTINGS = {
+    "DB_HOST": DB_SERVER["host"], "DB_PORT": str(DB_SERVER["port"]),
+    "DB_USER": DB_SERVER["user"], "DB_PASSWORD": DB_SERVER["password"],
+    "JWT_SECRET_KEY": TEST_JWT_SECRET, "BCRYPT_ROUNDS": "4",
+    "ADMIN_USERNAME": ADMIN_USERNAME, "ADMIN_PASSWORD": ADMIN_PASSWORD,
+    "RATELIMIT_ENABLED": "false", "SERVICE_TIMEOUT": "3.0",
+    # Longer than any order request can take with these timeouts (reserve:
+    # up to 3 connects + 3 s read), so the sweeper never takes a live order.
+    "SAGA_STALE_SECONDS": "8", "SAGA_SWEEP_SECONDS": "1",
+}
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def stack():
     databases = create_test_databases("e2e")
-    ports = {service: free_port() for service in SERVICES}
-    environments = _environments(databases, ports)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
-                   cwd=PROJECT_ROOT, env=environments["user"], check=True, capture_output=True)
-    running = Stack(environments, tmp_path_factory.mktemp("stack"),
-                    {service: f"http://127.0.0.1:{port}" for service, port in ports.items()})
+    running = ThrowawayStack(databases, SETTINGS, isolated=True)
     try:
-        for service in launcher.START_ORDER:
-            running.start(service)
+        running.bootstrap_admin()
+        running.start_all()
         yield running
     finally:
-        launcher.stop_services(launcher.START_ORDER, running.run_dir)
+        running.remove()
         drop_test_databases(databases)
 
 

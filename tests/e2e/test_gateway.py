@@ -255,7 +255,7 @@ def test_a_non_ascii_product_and_search_round_trip_through_the_real_service(api,
 
 # --- 2. the door -----------------------------------------------------------------------------
 
-# Every protected route of SPEC §2, and the service that owns it.
+# Every protected route (README, API), and the service that owns it.
 PROTECTED_ROUTES = [
     ("GET", "/api/users", "user"), ("GET", "/api/users/1", "user"),
     ("PUT", "/api/users/1", "user"), ("DELETE", "/api/users/1", "user"),

@@ -1,5 +1,5 @@
 """Settings precedence: real environment > service .env > project .env > defaults."""
-from shop_common.settings import flask_config, load_settings
+from shop_common.settings import PROJECT_ROOT, flask_config, load_settings, markdown_table
 from tools.stack import gunicorn_command
 
 
@@ -36,3 +36,14 @@ def test_the_user_service_hashes_on_threads_and_the_others_run_gevent(tmp_path):
                                   ("transaction", gevent), ("gateway", gevent)]:
         command = gunicorn_command(service, load_settings(service, environ={}, root=tmp_path))
         assert command[command.index("--worker-class") + 1] == worker_class
+
+
+def test_the_readme_settings_table_is_the_declared_one():
+    """Regenerate it with ``python -m shop_common.settings`` after changing a setting."""
+    assert markdown_table() in (PROJECT_ROOT / "README.md").read_text()
+
+
+def test_a_service_reads_only_the_settings_declared_for_it(tmp_path):
+    assert "DB_NAME" not in load_settings("gateway", environ={}, root=tmp_path)
+    assert "RATELIMIT_DEFAULT" not in load_settings("product", environ={}, root=tmp_path)
+    assert "SAGA_STALE_SECONDS" in load_settings("transaction", environ={}, root=tmp_path)

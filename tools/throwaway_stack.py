@@ -1,0 +1,82 @@
+"""A throw-away copy of the five services: free ports, databases of its own, settings given.
+
+The end-to-end tests and ``make bench`` each run one beside a developer's stack,
+started with the launcher of ``make run-all`` (tools/stack.py). Only the wiring
+is fixed here: ports, service URLs, database names and the settings the caller
+passes. ``isolated`` gives every declared default explicitly, so a developer's
+``.env`` files cannot leak into a test run; without it (the benchmark) the
+tuning in ``.env`` counts, as it does for ``make run-all``.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from shop_common.settings import PROJECT_ROOT, SERVICES, service_defaults
+from tools import stack as launcher
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ThrowawayStack:
+    """The five services of one test session or benchmark run."""
+
+    def __init__(self, databases, settings, isolated=False):
+        """``databases`` maps each default database name to this stack's; ``settings`` apply to all five."""
+        self.ports = {service: free_port() for service in SERVICES}
+        self.urls = {service: f"http://127.0.0.1:{port}" for service, port in self.ports.items()}
+        self.environments = {service: self._environment(service, databases, settings, isolated)
+                             for service in SERVICES}
+        self.run_dir = Path(tempfile.mkdtemp(prefix="shop-stack-"))
+        self.master_pids = {}
+
+    @property
+    def gateway(self):
+        return self.urls["gateway"]
+
+    def _environment(self, service, databases, settings, isolated):
+        environment = dict(os.environ)
+        environment.pop("DB_NAME", None)
+        if isolated:
+            environment.update(service_defaults(service))
+        environment.update(settings, HOST="127.0.0.1", PORT=str(self.ports[service]))
+        environment.update({f"{name.upper()}_SERVICE_URL": url for name, url in self.urls.items()
+                            if name != "gateway"})
+        database = SERVICES[service][2]
+        if database:
+            environment["DB_NAME"] = databases[database]
+        return environment
+
+    def bootstrap_admin(self):
+        subprocess.run([sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
+                       cwd=PROJECT_ROOT, env=self.environments["user"], check=True, capture_output=True)
+
+    def start(self, service):
+        """Start ``service`` unless it runs, and wait until it is healthy."""
+        self.master_pids[service] = launcher.start_service(service, self.environments[service], self.run_dir)
+        launcher.wait_until_healthy(service, self.environments[service], self.run_dir)
+
+    def start_all(self):
+        for service in launcher.START_ORDER:
+            self.start(service)
+
+    def stop(self, service):
+        launcher.stop_service(service, self.run_dir)
+
+    def stop_all(self):
+        launcher.stop_services(launcher.START_ORDER, self.run_dir)
+
+    def log(self, service):
+        return launcher.log_file(self.run_dir, service).read_text(errors="replace")
+
+    def remove(self):
+        """Stop every service and remove the run folder (pid and log files)."""
+        self.stop_all()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
