@@ -9,7 +9,7 @@ FUZZ_EXAMPLES ?= 300
 setting = $(shell $(PYTHON) -c 'from shop_common.settings import load_settings; print(load_settings("user")["$(1)"])')
 
 .DEFAULT_GOAL := help
-.PHONY: help install env db-init admin run-all stop-all status logs reconcile test unit-tests e2e-tests newman fuzz bench clean
+.PHONY: help install env db-init admin run-all stop-all status logs reconcile test unit-tests service-tests e2e-tests lint newman fuzz bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,14 +48,23 @@ reconcile: install ## settle orders a crash left half-way (transaction service s
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 
-test: install node_modules/.package-lock.json ## unit and end-to-end tests against a real MariaDB (throw-away databases)
+test: install node_modules/.package-lock.json ## every tier: unit, service (real MariaDB, throw-away databases), end-to-end
 	$(PYTHON) -m pytest
 
-unit-tests: install ## only the unit tests
+unit-tests: install ## pure logic, no database or process (seconds)
 	$(PYTHON) -m pytest tests/unit
 
-e2e-tests: install node_modules/.package-lock.json ## only the end-to-end tests (they start their own stack)
+service-tests: install ## each service's app in process against real MariaDB test databases
+	$(PYTHON) -m pytest tests/service
+
+e2e-tests: install node_modules/.package-lock.json ## the five processes through the gateway (they start their own stack)
 	$(PYTHON) -m pytest tests/e2e
+
+lint: install ## ruff (lint and format), mypy, and hadolint when there is a Dockerfile
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	@if [ -f Dockerfile ]; then $(VENV)/bin/hadolint Dockerfile; fi
 
 # @: the recipe would print the admin password.
 newman: install node_modules/.package-lock.json ## run docs/postman against a running stack (BASE_URL; admin from .env)

@@ -87,8 +87,7 @@ def reserve_stock(reference, lines):
     """Hold ``lines`` ({product id: quantity}) under ``reference``: all or nothing.
 
     Each line is one conditional UPDATE (``stock >= quantity``), never a read then
-    a write, taken in product-id order so concurrent reservations cannot deadlock.
-    A reference already held answers its lines again without touching stock.
+    a write. A reference already held returns its lines again without touching stock.
 
     :return: (lines held with name and price snapshots, whether this was a replay)
     :raise ProductMissing, NotEnoughStock: nothing is held.
@@ -103,27 +102,40 @@ def reserve_stock(reference, lines):
             if cursor.fetchone()["status"] == "released":
                 raise ReservationReleased(reference)
             return _reservation_lines(cursor, reference), True
-        for product_id in sorted(lines):
-            quantity = lines[product_id]
-            cursor.execute(
-                "UPDATE products SET stock = stock - %s WHERE id = %s AND stock >= %s",
-                (quantity, product_id, quantity),
-            )
-            if cursor.rowcount != 1:
-                cursor.execute("SELECT name, stock FROM products WHERE id = %s", (product_id,))
-                product = cursor.fetchone()
-                if product is None:
-                    raise ProductMissing(product_id)
-                raise NotEnoughStock(product_id, product["name"], product["stock"], quantity)
-        placeholders = ", ".join(["%s"] * len(lines))
-        cursor.execute(f"SELECT id, name, price FROM products WHERE id IN ({placeholders})", tuple(lines))
-        cursor.executemany(
-            "INSERT INTO stock_reservation_lines (reference, product_id, quantity, product_name, unit_price) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            [(reference, product["id"], lines[product["id"]], product["name"], product["price"])
-             for product in cursor.fetchall()],
-        )
+        _take_stock(cursor, lines)
+        _record_lines(cursor, reference, lines)
         return _reservation_lines(cursor, reference), False
+
+
+def _take_stock(cursor, lines):
+    """One conditional UPDATE per line, in product-id order so concurrent reservations cannot deadlock.
+
+    :raise ProductMissing, NotEnoughStock: at the first line that cannot be held.
+    """
+    for product_id in sorted(lines):
+        quantity = lines[product_id]
+        cursor.execute(
+            "UPDATE products SET stock = stock - %s WHERE id = %s AND stock >= %s",
+            (quantity, product_id, quantity),
+        )
+        if cursor.rowcount != 1:
+            cursor.execute("SELECT name, stock FROM products WHERE id = %s", (product_id,))
+            product = cursor.fetchone()
+            if product is None:
+                raise ProductMissing(product_id)
+            raise NotEnoughStock(product_id, product["name"], product["stock"], quantity)
+
+
+def _record_lines(cursor, reference, lines):
+    """The reservation's lines, with the name and price each product has now."""
+    placeholders = ", ".join(["%s"] * len(lines))
+    cursor.execute(f"SELECT id, name, price FROM products WHERE id IN ({placeholders})", tuple(lines))
+    cursor.executemany(
+        "INSERT INTO stock_reservation_lines (reference, product_id, quantity, product_name, unit_price) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        [(reference, product["id"], lines[product["id"]], product["name"], product["price"])
+         for product in cursor.fetchall()],
+    )
 
 
 def _reservation_lines(cursor, reference):

@@ -115,11 +115,17 @@ def execute(sql, params=()):
         try:
             cursor.execute(sql, params)
         except pymysql.err.IntegrityError as error:
-            match = _DUPLICATE_KEY_NAME.search(str(error.args[-1]))
-            if error.args[0] == DUPLICATE_ENTRY and match:
-                raise DuplicateKey(match.group(1)) from error
-            raise
+            key = duplicate_key_name(error)
+            if key is None:
+                raise
+            raise DuplicateKey(key) from error
         return cursor
+
+
+def duplicate_key_name(error):
+    """The unique key a duplicate-entry error names (``uq_users_username``); None for another error."""
+    match = _DUPLICATE_KEY_NAME.search(str(error.args[-1]))
+    return match.group(1) if error.args[0] == DUPLICATE_ENTRY and match else None
 
 
 def update_columns(table, row_id, changes, updatable):

@@ -1,4 +1,4 @@
-"""Unit tier: each service's Flask app, in process, against real MariaDB test databases.
+"""Service tier: each service's Flask app, in process, against real MariaDB test databases.
 
 A service that calls another gets the real other service, served from a thread
 on a free port with its own test database, never a stand-in.
