@@ -7,6 +7,7 @@ runs beside a developer's stack and leaves no process behind.
 import pytest
 import requests
 
+from tests.e2e.gateway_helpers import new_user
 from tests.support import DB_SERVER, TEST_JWT_SECRET, create_test_databases, drop_test_databases
 from tools.throwaway_stack import ThrowawayStack
 
@@ -53,3 +54,9 @@ def admin_headers(api):
     response = api.post("/api/users/login", json={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def user(api):
+    """A customer registered and logged in through the stack's gateway: (user id, headers)."""
+    return new_user(api)
