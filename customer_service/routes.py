@@ -59,13 +59,13 @@ def _profile_conflicts(user_id):
 def _user_info(user_id):
     """The user behind a profile, or None when the user service cannot say."""
     try:
-        answer = service_client("user").request("GET", f"/api/users/{user_id}")
+        response = service_client("user").request("GET", f"/api/users/{user_id}")
     except ApiError as error:
         current_app.logger.warning("user_info left out: %s", error.message)
         return None
-    if answer.status_code != 200:
+    if response.status_code != 200:
         return None
-    return answer.json()
+    return response.json()
 
 
 def _with_user_info(customer):
@@ -85,12 +85,7 @@ def _customer_or_404(customer_id):
 
 def _require_user_exists(user_id):
     """:raise 404: the user service does not know the user. :raise 503/504: it cannot say."""
-    answer = service_client("user").request("GET", f"/api/users/{user_id}")
-    if answer.status_code == 404:
-        raise ApiError(404, f"User {user_id} was not found.")
-    if answer.status_code != 200:
-        current_app.logger.error("user service answered %s to a user check", answer.status_code)
-        raise ApiError(503, "The user service could not confirm the user.")
+    service_client("user").fetch(f"/api/users/{user_id}", f"User {user_id} was not found.")
 
 
 @customers.post("")

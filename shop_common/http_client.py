@@ -15,6 +15,7 @@ never behind a proxy) and keep no
 cookies (one session serves every user; a cookie set by one user's response must
 never travel with another's request).
 """
+import logging
 from contextlib import contextmanager
 from http.cookiejar import DefaultCookiePolicy
 
@@ -28,6 +29,8 @@ from urllib3.util.retry import Retry
 from .auth import service_token
 from .errors import ApiError
 from .observability import REQUEST_ID_HEADER, current_request_id
+
+log = logging.getLogger(__name__)
 
 # read=False, not 0: urllib3 re-raises a read timeout as it is, where a spent
 # read budget would wrap it as a connection error (a hung GET would be a 503).
@@ -65,6 +68,20 @@ class ServiceClient:
             return self.session.request(
                 method, self.base_url + path, json=json, headers=sent_headers, timeout=timeout,
             )
+
+    def fetch(self, path, not_found):
+        """The JSON of ``GET path``: a resource the other service owns, read with this service's token.
+
+        :raise 404: the service has no such resource, with the message ``not_found``.
+        :raise 503: it returned any other error; 503, 504 as :meth:`request`.
+        """
+        response = self.request("GET", path)
+        if response.status_code == 404:
+            raise ApiError(404, not_found)
+        if response.status_code != 200:
+            log.error("%s service returned %s to GET %s", self.name, response.status_code, path)
+            raise ApiError(503, f"The {self.name} service could not be asked.")
+        return response.json()
 
     def forward(self, method, target, body, headers):
         """Relay a request as it is: ``target`` already encoded, ``body`` bytes, ``headers`` the client's.
