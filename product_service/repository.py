@@ -1,5 +1,11 @@
 """Every SQL statement of the product service: the catalog, and the stock reservations of the order saga."""
-from shop_common.db import execute, transaction, update_columns
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from pymysql.cursors import DictCursor
+
+from shop_common.db import Row, execute, transaction, update_columns
 
 # A product as the API shows it: each field and the SQL that gives it. Price and time leave
 # the database already as the API writes them ("19.99", ISO 8601 in UTC, the session's
@@ -18,7 +24,7 @@ PRODUCT_JSON = "JSON_OBJECT(" + ", ".join(f"'{field}', {sql}" for field, sql in 
 UPDATABLE_COLUMNS = ("name", "description", "price", "stock", "image_url")
 
 
-def _name_filter(name_query):
+def _name_filter(name_query: str) -> tuple[str, tuple[str, ...]]:
     """A WHERE clause keeping names that contain ``name_query`` literally, and its parameters.
 
     ``%``, ``_`` and ``\\`` are LIKE's wildcards and escape character, so they
@@ -30,18 +36,18 @@ def _name_filter(name_query):
     return " WHERE name LIKE %s", (f"%{escaped}%",)
 
 
-def insert_product(name, description, price, stock, image_url):
+def insert_product(name: str, description: str | None, price: Decimal, stock: int, image_url: str | None) -> int:
     return execute(
         "INSERT INTO products (name, description, price, stock, image_url) VALUES (%s, %s, %s, %s, %s)",
         (name, description, price, stock, image_url),
     ).lastrowid
 
 
-def find_product(product_id):
+def find_product(product_id: int) -> Row | None:
     return execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = %s", (product_id,)).fetchone()
 
 
-def list_products(limit, offset, name_query=""):
+def list_products(limit: int, offset: int, name_query: str = "") -> str:
     """A page of the catalog, newest first, as the text of a JSON array."""
     where, params = _name_filter(name_query)
     rows = execute(
@@ -51,30 +57,30 @@ def list_products(limit, offset, name_query=""):
     return "[" + ",".join(row["product"] for row in rows) + "]"
 
 
-def count_products(name_query=""):
+def count_products(name_query: str = "") -> int:
     where, params = _name_filter(name_query)
     return execute(f"SELECT COUNT(*) AS total FROM products{where}", params).fetchone()["total"]
 
 
-def update_product(product_id, changes):
+def update_product(product_id: int, changes: Mapping[str, Any]) -> None:
     """Set the columns in ``changes`` (of :data:`UPDATABLE_COLUMNS`; None stores NULL)."""
     update_columns("products", product_id, changes, UPDATABLE_COLUMNS)
 
 
-def delete_product(product_id):
+def delete_product(product_id: int) -> bool:
     return execute("DELETE FROM products WHERE id = %s", (product_id,)).rowcount == 1
 
 
 # ------------------------------------------------------------ stock reservations
 
 class ProductMissing(Exception):
-    def __init__(self, product_id):
+    def __init__(self, product_id: int) -> None:
         super().__init__(product_id)
         self.product_id = product_id
 
 
 class NotEnoughStock(Exception):
-    def __init__(self, product_id, name, available, requested):
+    def __init__(self, product_id: int, name: str, available: int, requested: int) -> None:
         super().__init__(product_id)
         self.product_id, self.name, self.available, self.requested = product_id, name, available, requested
 
@@ -83,7 +89,7 @@ class ReservationReleased(Exception):
     pass
 
 
-def reserve_stock(reference, lines):
+def reserve_stock(reference: str, lines: Mapping[int, int]) -> tuple[Sequence[Row], bool]:
     """Hold ``lines`` ({product id: quantity}) under ``reference``: all or nothing.
 
     Each line is one conditional UPDATE (``stock >= quantity``), never a read then
@@ -107,7 +113,7 @@ def reserve_stock(reference, lines):
         return _reservation_lines(cursor, reference), False
 
 
-def _take_stock(cursor, lines):
+def _take_stock(cursor: DictCursor, lines: Mapping[int, int]) -> None:
     """One conditional UPDATE per line, in product-id order so concurrent reservations cannot deadlock.
 
     :raise ProductMissing, NotEnoughStock: at the first line that cannot be held.
@@ -126,7 +132,7 @@ def _take_stock(cursor, lines):
             raise NotEnoughStock(product_id, product["name"], product["stock"], quantity)
 
 
-def _record_lines(cursor, reference, lines):
+def _record_lines(cursor: DictCursor, reference: str, lines: Mapping[int, int]) -> None:
     """The reservation's lines, with the name and price each product has now."""
     placeholders = ", ".join(["%s"] * len(lines))
     cursor.execute(f"SELECT id, name, price FROM products WHERE id IN ({placeholders})", tuple(lines))
@@ -138,7 +144,7 @@ def _record_lines(cursor, reference, lines):
     )
 
 
-def _reservation_lines(cursor, reference):
+def _reservation_lines(cursor: DictCursor, reference: str) -> Sequence[Row]:
     cursor.execute(
         "SELECT product_id, product_name, quantity, unit_price FROM stock_reservation_lines "
         "WHERE reference = %s ORDER BY product_id",
@@ -147,7 +153,7 @@ def _reservation_lines(cursor, reference):
     return cursor.fetchall()
 
 
-def release_stock(reference):
+def release_stock(reference: str) -> bool:
     """Give back what ``reference`` holds, once; True when this call gave stock back.
 
     An unknown reference is recorded as released (a tombstone), so a reservation

@@ -13,17 +13,23 @@ The pool is created lazily, on first use, so a gunicorn worker never shares a
 socket with the master or a sibling after ``fork``.
 """
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any, cast
 
 import pymysql
-from dbutils.pooled_db import PooledDB
-from flask import current_app, g
+from dbutils.pooled_db import PooledDB, PooledDedicatedDBConnection
+from flask import Flask, Response, current_app, g
+from pymysql.cursors import DictCursor
+from werkzeug.local import LocalProxy
 
 from .errors import ApiError, error_response
 
 DUPLICATE_ENTRY = 1062  # MySQL's ER_DUP_ENTRY
 # "Duplicate entry 'x' for key 'uq_name'" (MySQL 8 writes 'table.uq_name').
 _DUPLICATE_KEY_NAME = re.compile(r"for key '(?:[^']*\.)?([^'.]+)'")
+
+Row = dict[str, Any]  # a row as a DictCursor returns it: {column: value}
 
 
 class DuplicateKey(Exception):
@@ -34,8 +40,8 @@ class DuplicateKey(Exception):
         self.key = key
 
 
-def connect_arguments(config, database=True):
-    arguments = {
+def connect_arguments(config: Mapping[str, Any], database: bool = True) -> dict[str, Any]:
+    arguments: dict[str, Any] = {
         "host": config["DB_HOST"],
         "port": config["DB_PORT"],
         "user": config["DB_USER"],
@@ -52,20 +58,20 @@ def connect_arguments(config, database=True):
     return arguments
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     app.extensions["db_pool"] = None
     app.teardown_appcontext(_return_connection)
 
     @app.errorhandler(pymysql.err.OperationalError)
-    def database_unavailable(error):
+    def database_unavailable(error: pymysql.err.OperationalError) -> Response:
         # Lost connections, lock wait timeouts, deadlocks: nothing was changed,
         # and the client may retry.
         app.logger.error("database error %s: %s", error.args[0], error.args[-1])
         return error_response(503, "The database is unavailable or busy; try again.")
 
 
-def _pool():
-    app = current_app._get_current_object()
+def _pool() -> PooledDB:
+    app = cast("LocalProxy[Flask]", current_app)._get_current_object()
     if app.extensions["db_pool"] is None:
         size = app.config["DB_POOL_SIZE"]
         app.extensions["db_pool"] = PooledDB(
@@ -75,7 +81,7 @@ def _pool():
     return app.extensions["db_pool"]
 
 
-def get_db():
+def get_db() -> PooledDedicatedDBConnection:
     """The connection this request (or app context) uses; 503 if the database is down."""
     if "db" not in g:
         try:
@@ -86,14 +92,14 @@ def get_db():
     return g.db
 
 
-def _return_connection(exception=None):
+def _return_connection(exception: BaseException | None = None) -> None:
     connection = g.pop("db", None)
     if connection is not None:
         connection.close()
 
 
 @contextmanager
-def transaction():
+def transaction() -> Iterator[DictCursor]:
     """A cursor inside one database transaction: committed on success, rolled back on error."""
     connection = get_db()
     connection.begin()
@@ -106,7 +112,7 @@ def transaction():
         raise
 
 
-def execute(sql, params=()):
+def execute(sql: str, params: tuple[Any, ...] = ()) -> DictCursor:
     """Run one statement on this request's connection and return its cursor (rows, rowcount, lastrowid).
 
     :raise DuplicateKey: a unique key refused the row.
@@ -122,13 +128,13 @@ def execute(sql, params=()):
         return cursor
 
 
-def duplicate_key_name(error):
+def duplicate_key_name(error: pymysql.err.IntegrityError) -> str | None:
     """The unique key a duplicate-entry error names (``uq_users_username``); None for another error."""
     match = _DUPLICATE_KEY_NAME.search(str(error.args[-1]))
     return match.group(1) if error.args[0] == DUPLICATE_ENTRY and match else None
 
 
-def update_columns(table, row_id, changes, updatable):
+def update_columns(table: str, row_id: int, changes: Mapping[str, Any], updatable: Iterable[str]) -> None:
     """Set ``changes`` ({column: value}; None stores NULL) on the row of ``table`` with ``id = row_id``.
 
     :raise ValueError: no change, or a column outside ``updatable``: column
@@ -142,7 +148,7 @@ def update_columns(table, row_id, changes, updatable):
 
 
 @contextmanager
-def conflict_on_duplicate(conflicts):
+def conflict_on_duplicate(conflicts: Mapping[str, tuple[str, str]]) -> Iterator[None]:
     """Answer a unique key's refusal inside the block as 409.
 
     ``conflicts`` maps a unique key's name to the ``(code, message)`` of its 409.
@@ -158,7 +164,7 @@ def conflict_on_duplicate(conflicts):
         raise ApiError(409, message, code=code) from duplicate
 
 
-def ping():
+def ping() -> bool:
     """True when the database answers a trivial query."""
     try:
         with get_db().cursor() as cursor:

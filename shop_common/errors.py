@@ -5,11 +5,14 @@ and anything unexpected are turned into the same shape here, so a client never
 sees an HTML page or a traceback.
 """
 import logging
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
 
-from flask import jsonify
+from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ERROR_CODES = {
     400: "bad_request",
@@ -34,7 +37,8 @@ _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 class ApiError(Exception):
     """An error response: HTTP status, snake_case code, a sentence, optional field problems."""
 
-    def __init__(self, status, message, code=None, fields=None, headers=None):
+    def __init__(self, status: int, message: str, code: str | None = None, fields: Mapping[str, str] | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code or ERROR_CODES.get(status, "error")
@@ -42,18 +46,18 @@ class ApiError(Exception):
         self.fields = fields
         self.headers = headers or {}
 
-    def body(self):
+    def body(self) -> dict[str, Any]:
         return error_body(self.status, self.message, self.code, self.fields)
 
 
 class ValidationError(ApiError):
     """400 with a ``fields`` map of what is wrong with each field."""
 
-    def __init__(self, fields, message="Some fields are missing or invalid."):
+    def __init__(self, fields: Mapping[str, str], message: str = "Some fields are missing or invalid.") -> None:
         super().__init__(400, message, code="validation_error", fields=fields)
 
 
-def found(row, message):
+def found(row: T | None, message: str) -> T:
     """``row`` as it is, when there is one.
 
     :raise 404: ``row`` is None, with ``message``.
@@ -63,39 +67,42 @@ def found(row, message):
     return row
 
 
-def error_body(status, message, code=None, fields=None):
+def error_body(status: int, message: str, code: str | None = None,
+               fields: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The error shape: ``{"error", "message", "fields"?}``."""
-    body = {"error": code or ERROR_CODES.get(status, "error"), "message": message}
+    body: dict[str, Any] = {"error": code or ERROR_CODES.get(status, "error"), "message": message}
     if fields:
         body["fields"] = fields
     return body
 
 
-def error_response(status, message, code=None, fields=None, headers=None):
+def error_response(status: int, message: str, code: str | None = None, fields: Mapping[str, str] | None = None,
+                   headers: Mapping[str, str] | None = None) -> Response:
     response = jsonify(error_body(status, message, code, fields))
     response.status_code = status
     response.headers.update(headers or {})
     return response
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
-    def handle_api_error(error):
+    def handle_api_error(error: ApiError) -> Response:
         return error_response(error.status, error.message, error.code, error.fields, error.headers)
 
     @app.errorhandler(HTTPException)
-    def handle_http_exception(error):
+    def handle_http_exception(error: HTTPException) -> Response:
         kept = {name: value for name, value in error.get_headers() if name in _KEPT_HEADERS}
-        return error_response(error.code, _sentence(error), headers=kept)
+        # Flask returns an HTTPException without a code unhandled: here there is always one.
+        return error_response(cast(int, error.code), _sentence(error), headers=kept)
 
     @app.errorhandler(Exception)
-    def handle_unexpected(error):
+    def handle_unexpected(error: Exception) -> Response:
         log.exception("unhandled error")
         return error_response(500, "An unexpected error occurred.")
 
 
-def _sentence(error):
-    messages = {
+def _sentence(error: HTTPException) -> str:
+    messages: dict[int | None, str] = {
         404: "The requested resource was not found.",
         405: "The method is not allowed for this resource.",
         413: "The request body is larger than 1 MiB.",

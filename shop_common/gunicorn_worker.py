@@ -14,9 +14,9 @@ from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
 class IdleLimitedHandler(PyWSGIHandler):
     """pywsgi's handler of one connection, closing it after ``idle_seconds`` of silence."""
 
-    idle_seconds = None  # gunicorn's --keep-alive, set by the worker as it starts
+    idle_seconds: float | None = None  # gunicorn's --keep-alive, set by the worker as it starts
 
-    def handle(self):
+    def handle(self) -> None:
         self.socket.settimeout(self.idle_seconds)
         super().handle()
 
@@ -24,7 +24,7 @@ class IdleLimitedHandler(PyWSGIHandler):
 class PyWSGIWorker(GeventPyWSGIWorker):
     wsgi_handler = IdleLimitedHandler
 
-    def init_process(self):
+    def init_process(self) -> None:
         # One worker per process: the class attribute is this worker's setting.
         IdleLimitedHandler.idle_seconds = self.cfg.keepalive
         super().init_process()

@@ -5,6 +5,7 @@ and ``USE`` is rewritten to the name given in ``database_names``, so the same
 file builds a developer's databases, a second stack's, or a test run's.
 """
 import re
+from collections.abc import Iterable, Mapping
 
 import pymysql
 
@@ -15,13 +16,13 @@ _DATABASE_STATEMENT = re.compile(r"^(CREATE DATABASE IF NOT EXISTS|USE)\s+(\w+)"
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
-def statements(sql):
+def statements(sql: str) -> list[str]:
     """The statements of ``sql``, comments and blank lines removed (no ';' inside strings here)."""
     lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
     return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
 
 
-def apply_schema(connection, database_names):
+def apply_schema(connection: pymysql.Connection, database_names: Mapping[str, str]) -> None:
     """Run ``db_init.sql`` for the databases in ``database_names`` ({default: actual}); skip the others."""
     for name in database_names.values():
         if not _IDENTIFIER.fullmatch(name):
@@ -40,13 +41,13 @@ def apply_schema(connection, database_names):
             cursor.execute(statement)
 
 
-def server_connection(host, port, user, password):
+def server_connection(host: str, port: int, user: str, password: str) -> pymysql.Connection:
     """A connection to the server with no database selected."""
     return pymysql.connect(host=host, port=port, user=user, password=password,
                            charset="utf8mb4", autocommit=True, connect_timeout=5)
 
 
-def drop_databases(connection, names):
+def drop_databases(connection: pymysql.Connection, names: Iterable[str]) -> None:
     with connection.cursor() as cursor:
         for name in names:
             cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")

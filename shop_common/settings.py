@@ -14,9 +14,10 @@ The README's settings table is printed from :data:`SETTINGS` by
 ``python -m shop_common.settings`` (a test keeps the two the same).
 """
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from dotenv import dotenv_values
 
@@ -109,12 +110,12 @@ SETTINGS = (
 )
 
 
-def service_defaults(service):
+def service_defaults(service: str) -> dict[str, str]:
     """``{name: default}`` of every setting ``service`` reads."""
     return {setting.name: setting.default_for(service) for setting in SETTINGS if service in setting.services}
 
 
-def load_settings(service, environ=None, root=PROJECT_ROOT):
+def load_settings(service: str, environ: Mapping[str, str] | None = None, root: Path = PROJECT_ROOT) -> dict[str, str]:
     """Return the raw string settings of ``service`` with the precedence above."""
     package = SERVICES[service][0]
     environ = os.environ if environ is None else environ
@@ -126,7 +127,7 @@ def load_settings(service, environ=None, root=PROJECT_ROOT):
     return settings
 
 
-def flask_config(service, environ=None):
+def flask_config(service: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Settings typed for ``app.config`` as declared: numbers as numbers, flags as booleans."""
     config: dict[str, Any] = load_settings(service, environ)
     for setting in SETTINGS:
@@ -137,7 +138,7 @@ def flask_config(service, environ=None):
     return config
 
 
-def markdown_table():
+def markdown_table() -> str:
     """The README's settings table."""
     rows = ["| setting | default | read by | meaning |", "|---|---|---|---|"]
     for setting in SETTINGS:
@@ -146,7 +147,7 @@ def markdown_table():
     return "\n".join(rows)
 
 
-def _default_text(setting):
+def _default_text(setting: Setting) -> str:
     overrides = ", ".join(f"{service} `{value}`" for service, value in setting.per_service.items())
     if not setting.default:
         return overrides or "empty"

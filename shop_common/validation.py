@@ -5,7 +5,10 @@ is wrong at once (``fields``), and reject look-alikes a loose parser would take:
 ``true`` is not an integer, ``"1"`` is not a quantity, ``1.5`` is not a stock.
 """
 import json
+import re
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any, cast
 
 from flask import Response, jsonify, request
 from werkzeug.exceptions import UnsupportedMediaType
@@ -19,7 +22,7 @@ MAX_MONEY = Decimal("99999999.99")  # DECIMAL(10, 2)
 MAX_ID = 2**32 - 1  # INT UNSIGNED
 
 
-def json_body():
+def json_body() -> dict[str, Any]:
     """The request's JSON object.
 
     :raise 415: the body is not declared as JSON.
@@ -48,16 +51,17 @@ class Fields:
     A ``partial`` body (a PUT) reads only the fields it sends: :meth:`sent` says which.
     """
 
-    def __init__(self, body, partial=False):
+    def __init__(self, body: Mapping[str, Any], partial: bool = False) -> None:
         self.body = body
         self.partial = partial
-        self.problems = {}
+        self.problems: dict[str, str] = {}
 
-    def sent(self, name):
+    def sent(self, name: str) -> bool:
         """Whether ``name`` is to be read: always on a full body, on a partial one when present."""
         return not self.partial or name in self.body
 
-    def string(self, name, *, required=True, min_length=1, max_length=255, pattern=None, hint=None):
+    def string(self, name: str, *, required: bool = True, min_length: int = 1, max_length: int = 255,
+               pattern: re.Pattern[str] | None = None, hint: str | None = None) -> str | None:
         value = self.body.get(name)
         if value is None:
             if required:
@@ -73,7 +77,8 @@ class Fields:
             self.problems[name] = hint or "has an invalid format"
         return value
 
-    def integer(self, name, *, required=True, minimum=None, maximum=None):
+    def integer(self, name: str, *, required: bool = True, minimum: int | None = None,
+                maximum: int | None = None) -> int | None:
         value = self.body.get(name)
         if value is None:
             if required:
@@ -86,7 +91,7 @@ class Fields:
             self.problems[name] = f"must be between {minimum} and {maximum}"
         return value
 
-    def money(self, name, *, required=True, maximum=MAX_MONEY):
+    def money(self, name: str, *, required: bool = True, maximum: Decimal = MAX_MONEY) -> Decimal | None:
         """A decimal ≥ 0 with at most two places, from a JSON number or a numeric string."""
         value = self.body.get(name)
         if value is None:
@@ -111,22 +116,22 @@ class Fields:
             return amount.quantize(CENT)
         return None
 
-    def add(self, name, problem):
+    def add(self, name: str, problem: str) -> None:
         self.problems[name] = problem
 
-    def check(self):
+    def check(self) -> None:
         """:raise 400: with every problem found."""
         if self.problems:
             raise ValidationError(self.problems)
 
 
-def order_lines(fields, items, max_lines=100, max_quantity=10_000):
+def order_lines(fields: Fields, items: object, max_lines: int = 100, max_quantity: int = 10_000) -> dict[int, int]:
     """``{product_id: quantity}`` from ``[{productId, quantity}, ...]``, repeated products merged.
 
     Problems go into ``fields`` as ``items[<index>].<name>``; a merged quantity
     over ``max_quantity`` is refused too.
     """
-    lines = {}
+    lines: dict[int, int] = {}
     if not isinstance(items, list) or not 1 <= len(items) <= max_lines:
         fields.add("items", f"must be a list of 1 to {max_lines} items")
         return lines
@@ -136,20 +141,20 @@ def order_lines(fields, items, max_lines=100, max_quantity=10_000):
         quantity = line.integer("quantity", minimum=1, maximum=max_quantity)
         for name, problem in line.problems.items():
             fields.add(f"items[{index}].{name}", problem)
-        if not line.problems:
-            lines[product_id] = lines.get(product_id, 0) + quantity
+        if not line.problems:  # so both were read as integers
+            lines[cast(int, product_id)] = lines.get(cast(int, product_id), 0) + cast(int, quantity)
     for product_id, quantity in lines.items():
         if quantity > max_quantity:
             fields.add("items", f"product {product_id} is ordered {quantity} times in all; the most is {max_quantity}")
     return lines
 
 
-def pagination():
+def pagination() -> tuple[int, int]:
     """``(limit, offset)`` from the query string: limit 1-500 (default 50), offset ≥ 0.
 
     :raise 400: either is not a whole number in range.
     """
-    problems = {}
+    problems: dict[str, str] = {}
     limit = _query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, problems)
     offset = _query_int("offset", 0, 0, 10**12, problems)
     if problems:
@@ -157,7 +162,7 @@ def pagination():
     return limit, offset
 
 
-def _query_int(name, default, minimum, maximum, problems):
+def _query_int(name: str, default: int, minimum: int, maximum: int, problems: dict[str, str]) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -167,7 +172,7 @@ def _query_int(name, default, minimum, maximum, problems):
     return int(raw)
 
 
-def list_response(rows, total):
+def list_response(rows: str | Sequence[Mapping[str, Any]], total: int) -> Response:
     """A JSON array response (``rows``, or the text of one) with the unpaginated total in ``X-Total-Count``."""
     response = Response(rows, mimetype="application/json") if isinstance(rows, str) else jsonify(rows)
     response.headers["X-Total-Count"] = str(total)

@@ -3,7 +3,11 @@
 Each saga move is one conditional UPDATE on ``stock_state`` (see saga.py): it
 returns whether this caller made the move, so two movers never both win.
 """
-from shop_common.db import execute, transaction
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from shop_common.db import Row, execute, transaction
 
 # An order as the API shows it (the table has internal columns too).
 ORDER_FIELDS = ("id", "customer_id", "total_amount", "status", "transaction_date")
@@ -16,7 +20,7 @@ IDEMPOTENCY_TTL_HOURS = 24
 
 # ------------------------------------------------------------------ saga moves
 
-def insert_order(reference, customer_id, user_id, idempotency=None):
+def insert_order(reference: str, customer_id: int, user_id: int, idempotency: tuple[str, str] | None = None) -> int:
     """Record an order in ``reserving``; link it to ``idempotency`` (caller, key) in the same commit."""
     with transaction() as cursor:
         cursor.execute(
@@ -32,7 +36,7 @@ def insert_order(reference, customer_id, user_id, idempotency=None):
     return order_id
 
 
-def confirm_order(order_id, total_amount, items):
+def confirm_order(order_id: int, total_amount: Decimal, items: Iterable[Mapping[str, Any]]) -> bool:
     """reserving → held, with its total and items; False when someone else moved it first."""
     with transaction() as cursor:
         cursor.execute(
@@ -51,7 +55,7 @@ def confirm_order(order_id, total_amount, items):
     return True
 
 
-def claim_for_rollback(order_id):
+def claim_for_rollback(order_id: int) -> bool:
     """reserving → releasing (a failed or abandoned creation); True when this caller claimed it."""
     return execute(
         "UPDATE transactions SET stock_state = 'releasing' WHERE id = %s AND stock_state = 'reserving'",
@@ -59,7 +63,7 @@ def claim_for_rollback(order_id):
     ).rowcount == 1
 
 
-def begin_cancel(order_id, from_statuses):
+def begin_cancel(order_id: int, from_statuses: Sequence[str]) -> bool:
     """``from_statuses``/held → cancelled/releasing; True when this caller made the move."""
     placeholders = ", ".join(["%s"] * len(from_statuses))
     return execute(
@@ -69,14 +73,14 @@ def begin_cancel(order_id, from_statuses):
     ).rowcount == 1
 
 
-def mark_released(order_id):
+def mark_released(order_id: int) -> None:
     execute(
         "UPDATE transactions SET stock_state = 'released' WHERE id = %s AND stock_state = 'releasing'",
         (order_id,),
     )
 
 
-def complete_order(order_id):
+def complete_order(order_id: int) -> bool:
     """pending/held → completed; True when this caller made the move."""
     return execute(
         "UPDATE transactions SET status = 'completed' "
@@ -85,11 +89,11 @@ def complete_order(order_id):
     ).rowcount == 1
 
 
-def delete_order(order_id):
+def delete_order(order_id: int) -> bool:
     return execute("DELETE FROM transactions WHERE id = %s", (order_id,)).rowcount == 1
 
 
-def unsettled_orders(older_than_seconds):
+def unsettled_orders(older_than_seconds: int) -> Sequence[Row]:
     """Orders left reserving or releasing for longer than ``older_than_seconds``."""
     return execute(
         "SELECT id, reference, status, stock_state FROM transactions "
@@ -101,7 +105,7 @@ def unsettled_orders(older_than_seconds):
 
 # ----------------------------------------------------------------------- reads
 
-def find_order(order_id):
+def find_order(order_id: int) -> Row | None:
     """A visible order with its owner, reference and stock state (internal columns the routes drop)."""
     return execute(
         f"SELECT {ORDER_COLUMNS}, user_id, reference, stock_state FROM transactions "
@@ -110,7 +114,7 @@ def find_order(order_id):
     ).fetchone()
 
 
-def list_orders(limit, offset, customer_id=None):
+def list_orders(limit: int, offset: int, customer_id: int | None = None) -> Sequence[Row]:
     where, params = _customer_filter(customer_id)
     return execute(
         f"SELECT {ORDER_COLUMNS} FROM transactions WHERE {VISIBLE}{where} "
@@ -119,18 +123,18 @@ def list_orders(limit, offset, customer_id=None):
     ).fetchall()
 
 
-def count_orders(customer_id=None):
+def count_orders(customer_id: int | None = None) -> int:
     where, params = _customer_filter(customer_id)
     return execute(f"SELECT COUNT(*) AS total FROM transactions WHERE {VISIBLE}{where}", params).fetchone()["total"]
 
 
-def _customer_filter(customer_id):
+def _customer_filter(customer_id: int | None) -> tuple[str, tuple[int, ...]]:
     return ("", ()) if customer_id is None else (" AND customer_id = %s", (customer_id,))
 
 
-def find_items(order_ids):
+def find_items(order_ids: Collection[int]) -> dict[int, list[Row]]:
     """``{order id: [item, ...]}`` for all ``order_ids`` in one query."""
-    items = {order_id: [] for order_id in order_ids}
+    items: dict[int, list[Row]] = {order_id: [] for order_id in order_ids}
     if not order_ids:
         return items
     placeholders = ", ".join(["%s"] * len(order_ids))
@@ -146,7 +150,7 @@ def find_items(order_ids):
 
 # ------------------------------------------------------------- idempotency keys
 
-def claim_idempotency_key(caller, key, request_hash):
+def claim_idempotency_key(caller: str, key: str, request_hash: str) -> Row | None:
     """Record the key as in progress; the earlier record instead when the key is already in use.
 
     Three single statements, no explicit transaction: a DELETE-then-INSERT in
@@ -176,7 +180,7 @@ def claim_idempotency_key(caller, key, request_hash):
     return earlier if earlier is not None else claim_idempotency_key(caller, key, request_hash)
 
 
-def finish_idempotency_key(caller, key, response_status, response_body):
+def finish_idempotency_key(caller: str, key: str, response_status: int, response_body: str) -> None:
     execute(
         "UPDATE idempotency_keys SET state = 'done', response_status = %s, response_body = %s "
         "WHERE caller = %s AND idempotency_key = %s",
@@ -184,11 +188,11 @@ def finish_idempotency_key(caller, key, response_status, response_body):
     )
 
 
-def forget_idempotency_key(caller, key):
+def forget_idempotency_key(caller: str, key: str) -> None:
     execute("DELETE FROM idempotency_keys WHERE caller = %s AND idempotency_key = %s", (caller, key))
 
 
-def unfinished_idempotency_keys(older_than_seconds):
+def unfinished_idempotency_keys(older_than_seconds: int) -> Sequence[Row]:
     return execute(
         "SELECT caller, idempotency_key, transaction_id FROM idempotency_keys "
         "WHERE state = 'in_progress' AND created_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND",
@@ -196,7 +200,7 @@ def unfinished_idempotency_keys(older_than_seconds):
     ).fetchall()
 
 
-def delete_expired_idempotency_keys():
+def delete_expired_idempotency_keys() -> None:
     execute(
         "DELETE FROM idempotency_keys "
         f"WHERE created_at < UTC_TIMESTAMP() - INTERVAL {IDEMPOTENCY_TTL_HOURS} HOUR"
