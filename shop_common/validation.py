@@ -5,6 +5,7 @@ is wrong at once (``fields``), and reject look-alikes a loose parser would take:
 ``true`` is not an integer, ``"1"`` is not a quantity, ``1.5`` is not a stock.
 """
 import json
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from flask import Response, jsonify, request
@@ -16,21 +17,32 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 CENT = Decimal("0.01")
 MAX_ID = 2**32 - 1  # INT UNSIGNED
+# Arrays and objects inside one another: a real body of this API nests 3 deep; the
+# parser recurses once per level, so without a bound 1,000 of them are a RecursionError.
+MAX_JSON_DEPTH = 32
+# Line breaks and tabs, which a field that allows them (free text) may hold.
+TEXT_LAYOUT = frozenset("\t\n\r")
 
 
 def json_body():
-    """The request's JSON object.
+    """The request's JSON object, parsed with a bound on nesting (every service reads bodies here).
 
     :raise 415: the body is not declared as JSON.
-    :raise 400: the body is not valid JSON, not a JSON object, or holds a lone
-        UTF-16 surrogate (``"\\ud800"``): valid JSON syntax, but no UTF-8 text,
-        so neither bcrypt nor the database could take it.
+    :raise 400: the body is not valid JSON, not a JSON object, nested deeper than
+        :data:`MAX_JSON_DEPTH`, or holds a lone UTF-16 surrogate (``"\\ud800"``):
+        valid JSON syntax, but no UTF-8 text, so neither bcrypt nor the database could take it.
     """
     if not request.is_json:
         raise UnsupportedMediaType("The request body must be JSON (Content-Type: application/json).")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "The request body is not valid JSON.", code="invalid_json")
+    try:
+        body = json.loads(request.get_data())
+    except RecursionError:
+        body = _TOO_DEEP
+    except ValueError:
+        raise ApiError(400, "The request body is not valid JSON.", code="invalid_json") from None
+    if body is _TOO_DEEP or _depth(body) > MAX_JSON_DEPTH:
+        raise ApiError(400, f"The request body nests arrays and objects more than {MAX_JSON_DEPTH} deep.",
+                       code="invalid_json")
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
     try:
@@ -41,6 +53,32 @@ def json_body():
     return body
 
 
+_TOO_DEEP = object()
+
+
+def _depth(value):
+    """How deep arrays and objects nest in ``value``, found without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        value, level = pending.pop()
+        if isinstance(value, dict):
+            value = value.values()
+        elif not isinstance(value, list):
+            continue
+        deepest = max(deepest, level)
+        if level <= MAX_JSON_DEPTH:
+            pending.extend((item, level + 1) for item in value)
+    return deepest
+
+
+def control_character(text, allowed=frozenset()):
+    """The first control character (Unicode Cc: NUL, ESC, DEL...) of ``text`` not in ``allowed``, or None."""
+    for character in text:
+        if unicodedata.category(character) == "Cc" and character not in allowed:
+            return character
+    return None
+
+
 class Fields:
     """Collects field problems; :meth:`check` raises them all as one 400."""
 
@@ -48,7 +86,10 @@ class Fields:
         self.body = body
         self.problems = {}
 
-    def string(self, name, *, required=True, min_length=1, max_length=255, pattern=None, hint=None):
+    def string(self, name, *, required=True, min_length=1, max_length=255, pattern=None, hint=None,
+               allowed_controls=frozenset()):
+        """A trimmed string; control characters are refused but for ``allowed_controls``
+        (free text passes :data:`TEXT_LAYOUT`)."""
         value = self.body.get(name)
         if value is None:
             if required:
@@ -58,7 +99,10 @@ class Fields:
             self.problems[name] = "must be a string"
             return None
         value = value.strip()
-        if not min_length <= len(value) <= max_length:
+        control = control_character(value, allowed_controls)
+        if control is not None:
+            self.problems[name] = f"must not contain control characters (found U+{ord(control):04X})"
+        elif not min_length <= len(value) <= max_length:
             self.problems[name] = f"must be {min_length} to {max_length} characters"
         elif pattern is not None and not pattern.fullmatch(value):
             self.problems[name] = hint or "has an invalid format"
