@@ -75,13 +75,15 @@ SERVICE_ONLY_DEFAULTS = {
         # bcrypt holds its thread ~0.2 s per hash: under gevent that would stall
         # every other request of the process; threads run it beside the rest (it
         # lets go of the GIL, so one process's threads hash on both cores).
-        "GUNICORN_WORKER_CLASS": "gthread",
+        "GUNICORN_WORKER_CLASS": "shop_common.gunicorn_worker.ThreadWorker",  # gthread, refusals in JSON
     },
     "transaction": {
         # An order still reserving or releasing stock after this long was left
         # by a crash or a lost call; the sweeper finishes it.
         "SAGA_STALE_SECONDS": "30",
         "SAGA_SWEEP_SECONDS": "5",
+        # A saga step that keeps failing is logged once per order per this many seconds.
+        "SAGA_FAILURE_LOG_SECONDS": "300",
         # Fault injection for tests: the process exits at this saga step
         # (after_record, after_reserve, after_confirm). Empty in real use.
         "FAULT_CRASH_AT": "",
@@ -117,7 +119,8 @@ def flask_config(service, environ=None):
     raw = load_settings(service, environ)
     config = dict(raw)
     for key in ("PORT", "DB_PORT", "DB_POOL_SIZE", "ACCESS_TOKEN_TTL_SECONDS", "BCRYPT_ROUNDS",
-                "SAGA_STALE_SECONDS", "SAGA_SWEEP_SECONDS", "GUNICORN_WORKERS", "GUNICORN_THREADS"):
+                "SAGA_STALE_SECONDS", "SAGA_SWEEP_SECONDS", "GUNICORN_WORKERS", "GUNICORN_THREADS",
+                "SAGA_FAILURE_LOG_SECONDS"):
         if key in config:
             config[key] = int(config[key])
     for key in ("SERVICE_CONNECT_TIMEOUT", "SERVICE_TIMEOUT", "GATEWAY_TIMEOUT"):

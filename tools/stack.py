@@ -41,6 +41,9 @@ def gunicorn_command(service, settings):
         "--graceful-timeout", "3",
         "--error-logfile", "-",
         "--name", f"shop-{service}",
+        # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl),
+        # which every service of every stack would share; nothing here uses it.
+        "--no-control-socket",
     ]
 
 
