@@ -16,6 +16,8 @@ PRODUCT_COLUMNS = ", ".join(f"{sql} AS {field}" for field, sql in _PRODUCT_FIELD
 # as the database wrote it instead of 7 columns per row decoded by pymysql and encoded
 # again, which halves the service's CPU per page of 100 (README, Performance).
 PRODUCT_JSON = "JSON_OBJECT(" + ", ".join(f"'{field}', {sql}" for field, sql in _PRODUCT_FIELDS.items()) + ")"
+# The largest value of the stock column's INT: for a product's stock and what orders hold of it together.
+MAX_STOCK = 2_147_483_647
 # Column names are written into the UPDATE statement, so only these are accepted.
 UPDATABLE_COLUMNS = frozenset({"name", "description", "price", "stock", "image_url"})
 
@@ -67,12 +69,33 @@ def count_products(name_query=""):
 def update_product(product_id, changes):
     """Set the columns in ``changes`` ({column: value}; None stores NULL) of one product.
 
+    A new ``stock`` is checked against what orders hold of the product, under the
+    product's row lock (which every reservation and release takes too): stock plus
+    held never passes :data:`MAX_STOCK`, so a release can always add its quantity back.
+
     :raise ValueError: ``changes`` is empty or names a column outside :data:`UPDATABLE_COLUMNS`.
+    :raise StockOverLimit: the new stock plus the held quantity would pass :data:`MAX_STOCK`.
     """
     if not changes or not UPDATABLE_COLUMNS.issuperset(changes):
         raise ValueError(f"cannot update products with {sorted(changes)}")
     assignments = ", ".join(f"{column} = %s" for column in changes)
-    _execute(f"UPDATE products SET {assignments} WHERE id = %s", (*changes.values(), product_id))
+    with transaction() as cursor:
+        if "stock" in changes:
+            cursor.execute("SELECT id FROM products WHERE id = %s FOR UPDATE", (product_id,))
+            held = _held_quantity(cursor, product_id) if cursor.fetchone() else 0
+            if changes["stock"] + held > MAX_STOCK:
+                raise StockOverLimit(held)
+        cursor.execute(f"UPDATE products SET {assignments} WHERE id = %s", (*changes.values(), product_id))
+
+
+def _held_quantity(cursor, product_id):
+    """How many of the product reservations hold (orders not cancelled): read after the row lock."""
+    cursor.execute(
+        "SELECT COALESCE(SUM(l.quantity), 0) AS held FROM stock_reservation_lines l "
+        "JOIN stock_reservations r ON r.reference = l.reference WHERE l.product_id = %s AND r.status = 'held'",
+        (product_id,),
+    )
+    return int(cursor.fetchone()["held"])
 
 
 def delete_product(product_id):
@@ -95,6 +118,12 @@ class NotEnoughStock(Exception):
 
 class ReservationReleased(Exception):
     pass
+
+
+class StockOverLimit(Exception):
+    def __init__(self, held):
+        super().__init__(held)
+        self.held = held
 
 
 def reserve_stock(reference, lines):
