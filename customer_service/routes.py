@@ -18,7 +18,7 @@ from flask import Blueprint, current_app, jsonify
 from shop_common.auth import ADMIN, SERVICE, auth_required, require_owner_or_admin
 from shop_common.errors import ApiError
 from shop_common.http_client import service_client
-from shop_common.validation import MAX_ID, Fields, json_body, list_response, pagination
+from shop_common.validation import MAX_ID, TEXT_LAYOUT, Fields, json_body, list_response, pagination
 
 from . import repository
 
@@ -43,7 +43,8 @@ def _profile_fields(body, creating):
         values["phone"] = fields.string("phone", required=False, max_length=32, pattern=PHONE,
                                         hint="may contain only digits, spaces and + ( ) - .")
     if creating or "address" in body:
-        values["address"] = fields.string("address", required=False, max_length=500)
+        values["address"] = fields.string("address", required=False, max_length=500,
+                                          allowed_controls=TEXT_LAYOUT)
     return fields, values
 
 

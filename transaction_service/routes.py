@@ -82,16 +82,15 @@ def request_hash(body):
 
 
 def _create_once(caller, customer_id, lines, scope, key):
-    """Run the order under a claimed key and record its answer; a 5xx frees the key for a retry."""
+    """Run the order under a claimed key and record its answer.
+
+    Only the 201 is stored: every refusal of an order that passed validation (404 a
+    product or customer, 409 stock, 403 ownership, 400 a total over the maximum)
+    depends on the state of the shop, not on the body, so it frees the key and a
+    retry runs anew (a product created meanwhile is found), as a 5xx does.
+    """
     try:
         order_id = saga.place_order(caller, customer_id, lines, idempotency=(scope, key))
-    except ApiError as error:
-        if error.status >= 500:
-            repository.forget_idempotency_key(scope, key)
-        else:
-            body = {"error": error.code, "message": error.message}
-            repository.finish_idempotency_key(scope, key, error.status, current_app.json.dumps(body))
-        raise
     except BaseException:
         repository.forget_idempotency_key(scope, key)
         raise
@@ -125,12 +124,29 @@ def list_transactions():
 def list_customer_transactions(customer_id):
     """The customer's orders, newest first; ``[]`` when there are none.
 
-    :raise 404: no such customer. :raise 403: another user's customer.
+    A deleted profile's orders stay listable, by an admin and by the user who placed
+    them: the owner is then the one recorded on the orders.
+
+    :raise 404: no such customer, and no orders of it. :raise 403: another user's customer.
     """
-    require_owner_or_admin(saga.customer_owner(customer_id))
+    require_owner_or_admin(_customer_owner(customer_id))
     limit, offset = pagination()
     return list_response(saga.orders_with_items(repository.list_orders(limit, offset, customer_id)),
                          repository.count_orders(customer_id))
+
+
+def _customer_owner(customer_id):
+    """The profile's owner per the customer service, or per the orders of a deleted profile.
+
+    :raise 404: neither knows the customer.
+    """
+    try:
+        return saga.customer_owner(customer_id)
+    except ApiError as error:
+        owner = repository.owner_of_customer_orders(customer_id) if error.status == 404 else None
+        if owner is None:
+            raise
+        return owner
 
 
 @transactions.get("/<id:transaction_id>")
