@@ -137,7 +137,11 @@ def relay(service):
         target += "?" + quote(request.query_string, safe=QUERY_SAFE)
     upstream = current_app.extensions["upstreams"][service]
     answer = upstream.forward(request.method, target, request_body(), headers)
-    return Response(answer.data, answer.status, outward(end_to_end(answer.headers, NOT_RETURNED), upstream.base_url))
+    response = Response(answer.data, answer.status, outward(end_to_end(answer.headers, NOT_RETURNED),
+                                                            upstream.base_url))
+    if "Content-Type" not in answer.headers:  # a 204 has none: not Flask's default text/html either
+        response.headers.remove("Content-Type")
+    return response
 
 
 def outward(headers, service_url):

@@ -7,6 +7,7 @@ sees an HTML page or a traceback.
 import logging
 
 from flask import jsonify
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,11 @@ def init_app(app):
     def handle_http_exception(error):
         kept = {name: value for name, value in error.get_headers() if name in _KEPT_HEADERS}
         return error_response(error.code, _sentence(error), headers=kept)
+
+    @app.errorhandler(ParseException)
+    def handle_malformed_body(error):
+        """gunicorn's parser, reading a body the app asked for (a broken chunk): the client's fault."""
+        return error_response(400, "The request body is malformed.")
 
     @app.errorhandler(Exception)
     def handle_unexpected(error):

@@ -55,7 +55,7 @@ _MESSAGES = {
 def error_json(status):
     """The JSON error body the API answers ``status`` with, as bytes."""
     code = ERROR_CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
-    return json.dumps({"error": code, "message": _MESSAGES[status]}).encode()
+    return json.dumps({"error": code, "message": _MESSAGES[status]}, separators=(",", ":")).encode()
 
 
 def refusal(status):
