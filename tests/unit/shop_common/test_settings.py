@@ -36,3 +36,9 @@ def test_the_user_service_hashes_on_threads_and_the_others_run_gevent(tmp_path):
                                   ("transaction", gevent), ("gateway", gevent)]:
         command = gunicorn_command(service, load_settings(service, environ={}, root=tmp_path))
         assert command[command.index("--worker-class") + 1] == worker_class
+
+
+def test_no_service_opens_gunicorns_control_socket(tmp_path):
+    """Its default path is one per user (~/.gunicorn/gunicorn.ctl), which every stack would share."""
+    for service in ("gateway", "user", "transaction"):
+        assert "--no-control-socket" in gunicorn_command(service, load_settings(service, environ={}, root=tmp_path))
