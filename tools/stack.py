@@ -200,6 +200,9 @@ def main(command):
             except RuntimeError as error:
                 sys.exit(str(error))
         print(f"started: {', '.join(started) or 'nothing (all were running)'}")
+        if len(started) < len(START_ORDER):
+            print("Services that were running keep the settings they started with: "
+                  "make stop-all, then make run-all, to apply changed ones.")
         print_table()
         print(f"\nThe API is at {base_url(load_settings('gateway'))}  (logs: make logs, stop: make stop-all)")
     elif command == "stop":
