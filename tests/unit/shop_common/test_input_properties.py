@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shop_common.app import create_service_app
-from shop_common.auth import MAX_USER_ID, _caller_from_claims
+from shop_common.auth import _caller_from_claims
 from shop_common.errors import ApiError
 from shop_common.paths import normalised
-from shop_common.validation import MAX_JSON_DEPTH, TEXT_LAYOUT, Fields, json_body
+from shop_common.validation import MAX_ID, MAX_JSON_DEPTH, TEXT_LAYOUT, Fields, json_body
 from tests.support import TEST_JWT_SECRET
 
 EXPIRY = 2_000_000_000
@@ -102,7 +102,7 @@ def test_any_subject_and_role_are_a_caller_or_a_401(subject, role):
         assert caller.user_id is None and subject.startswith("service:")
     else:
         assert role in ("admin", "customer") and str(caller.user_id) == subject
-        assert subject.isascii() and 1 <= caller.user_id <= MAX_USER_ID
+        assert subject.isascii() and 1 <= caller.user_id <= MAX_ID
 
 
 @given(st.text(alphabet="/ab.", max_size=20).map(lambda tail: "/" + tail))
