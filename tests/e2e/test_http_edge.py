@@ -151,3 +151,35 @@ def test_an_empty_segment_through_the_gateway_reaches_the_route_without_a_locati
     stray = requests.put(stack.gateway + "/api/transactions/999999//status", headers=admin_headers,
                          json={"status": "cancelled"}, allow_redirects=False, timeout=10)
     assert stray.status_code == 404 and "Location" not in stray.headers
+
+
+ODD_REQUESTS = {
+    "absolute-form": b"GET http://elsewhere.example/health HTTP/1.1\r\nHost: test\r\n\r\n",
+    "asterisk-form": b"OPTIONS * HTTP/1.1\r\nHost: test\r\n\r\n",
+    "connect": b"CONNECT elsewhere.example:443 HTTP/1.1\r\nHost: test\r\n\r\n",
+    "lowercase-method": b"get /health HTTP/1.1\r\nHost: test\r\n\r\n",
+    "unknown-method": b"BREW /health HTTP/1.1\r\nHost: test\r\n\r\n",
+    "http-1.0-no-host": b"GET /health HTTP/1.0\r\n\r\n",
+    "nul-in-path": b"GET /he\x00alth HTTP/1.1\r\nHost: test\r\n\r\n",
+    "encoded-nul": b"GET /api/products/%00 HTTP/1.1\r\nHost: test\r\n\r\n",
+    "lone-percent": b"GET /api/products/% HTTP/1.1\r\nHost: test\r\n\r\n",
+    "not-utf8-path": b"GET /api/products/\xff\xfe HTTP/1.1\r\nHost: test\r\n\r\n",
+    "header-without-colon": b"GET /health HTTP/1.1\r\nHost: test\r\nNoColonHere\r\n\r\n",
+    "folded-header": b"GET /health HTTP/1.1\r\nHost: test\r\nX-A: one\r\n two\r\n\r\n",
+    "two-lengths": b"POST /health HTTP/1.1\r\nHost: test\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    "length-and-chunked": b"POST /health HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n"
+                          b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "unknown-coding": b"POST /health HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: gzip\r\n\r\n",
+    "odd-expect": b"POST /health HTTP/1.1\r\nHost: test\r\nExpect: something\r\nContent-Length: 0\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("raw", ODD_REQUESTS.values(), ids=ODD_REQUESTS.keys())
+def test_an_odd_request_is_never_a_5xx_nor_outside_json(stack, service, raw):
+    """Whatever the server makes of it (served, or refused), the answer is below 500, and JSON."""
+    status, headers, body = exchange(port_of(stack, service), raw)
+    assert status < 500 or status == 501, (status, body[:300])
+    if body:
+        assert headers["content-type"] == "application/json", (status, headers, body[:300])
+        json.loads(body)
