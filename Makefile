@@ -79,5 +79,5 @@ bench: install ## throughput, latency, memory through the gateway (own stack; ne
 	$(PYTHON) -m bench.run
 
 clean: stop-all ## stop everything, remove the virtualenv, logs and caches
-	rm -rf $(VENV) .run .pytest_cache node_modules
+	rm -rf $(VENV) .run .pytest_cache .hypothesis node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

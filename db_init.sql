@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS stock_reservation_lines (
     product_name VARCHAR(255) NOT NULL,
     unit_price DECIMAL(10, 2) NOT NULL,
     PRIMARY KEY (reference, product_id),
+    KEY ix_lines_product (product_id),
     CONSTRAINT fk_lines_reservation FOREIGN KEY (reference)
         REFERENCES stock_reservations (reference) ON DELETE CASCADE
 ) ENGINE=InnoDB;

@@ -48,6 +48,8 @@ HOP_BY_HOP = frozenset({
 # way in; on the way back the length and encoding of the body it has already decoded.
 NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
 NOT_RETURNED = HOP_BY_HOP | {"content-length", "content-encoding"}
+# Headers of an answer whose value is a URL.
+URL_HEADERS = frozenset({"location", "content-location"})
 
 
 def init_app(app):
@@ -71,24 +73,31 @@ def init_app(app):
 def check_door():
     """Find the caller of a forwarded request, before the limiter counts it.
 
-    :raise 401: a protected route without a valid token (no service is called).
+    :raise 401: a protected route without a valid token (no service is called),
+        or a service's token on any route: those are for calls between services only.
     """
     if request.blueprint != forwarding.name:
         return
     if not is_public():
-        identify_caller()
-        return
-    try:
-        identify_caller(optional=True)
-    except (JWTExtendedException, PyJWTError, ApiError):
-        # The route is open to anyone: a bad token is not the door's to refuse (the
-        # service judges it where it matters, as register does for roles), just no caller.
+        caller = identify_caller()
+    else:
+        try:
+            caller = identify_caller(optional=True)
+        except (JWTExtendedException, PyJWTError, ApiError):
+            # The route is open to anyone: a bad token is not the door's to refuse (the
+            # service judges it where it matters, as register does for roles), just no caller.
+            g.caller = None
+            return
+    if caller is not None and caller.is_service:
         g.caller = None
+        raise ApiError(401, "A service's token is not accepted from outside.",
+                       headers={"WWW-Authenticate": "Bearer"})
 
 
 def is_public():
-    """Login, register and reading the catalog are open to anyone (README, API)."""
-    return request.endpoint == "forwarding.sign_in" or \
+    """Login, register and reading the catalog are open to anyone (README, API); so is ``OPTIONS``,
+    which tells the methods of a route and reaches no data."""
+    return request.endpoint == "forwarding.sign_in" or request.method == "OPTIONS" or \
         (request.method, request.view_args["family"]) in PUBLIC_READS
 
 
@@ -128,8 +137,24 @@ def relay(service):
     target = encoded_path()
     if request.query_string:
         target += "?" + quote(request.query_string, safe=QUERY_SAFE)
-    response = service_client(service).forward(request.method, target, request_body(), headers)
-    return Response(response.data, response.status, end_to_end(response.headers, NOT_RETURNED))
+    upstream = service_client(service)
+    relayed = upstream.forward(request.method, target, request_body(), headers)
+    response = Response(relayed.data, relayed.status, outward(end_to_end(relayed.headers, NOT_RETURNED),
+                                                              upstream.base_url))
+    if "Content-Type" not in relayed.headers:  # a 204 has none: not Flask's default text/html either
+        response.headers.remove("Content-Type")
+    return response
+
+
+def outward(headers, service_url):
+    """``headers`` with any URL that starts with the service's internal address made relative
+    to the gateway (same path), so no response points a client past the gateway."""
+    kept = []
+    for name, value in headers:
+        if name.lower() in URL_HEADERS and value.startswith(service_url):
+            value = value[len(service_url):] or "/"
+        kept.append((name, value))
+    return kept
 
 
 def request_body():

@@ -19,7 +19,7 @@ from shop_common.auth import ADMIN, SERVICE, auth_required, require_owner_or_adm
 from shop_common.db import conflict_on_duplicate
 from shop_common.errors import ApiError, found
 from shop_common.http_client import service_client
-from shop_common.validation import MAX_ID, Fields, json_body, list_response, pagination
+from shop_common.validation import MAX_ID, TEXT_LAYOUT, Fields, json_body, list_response, pagination
 
 from . import repository
 
@@ -44,7 +44,8 @@ def _profile_fields(body, partial):
         values["phone"] = fields.string("phone", required=False, max_length=32, pattern=PHONE,
                                         hint="may contain only digits, spaces and + ( ) - .")
     if fields.sent("address"):
-        values["address"] = fields.string("address", required=False, max_length=500)
+        values["address"] = fields.string("address", required=False, max_length=500,
+                                          allowed_controls=TEXT_LAYOUT)
     return fields, values
 
 

@@ -22,6 +22,8 @@ PRODUCT_COLUMNS = ", ".join(f"{sql} AS {field}" for field, sql in _PRODUCT_FIELD
 # The same, as the text of a JSON object written by the database.
 PRODUCT_JSON = "JSON_OBJECT(" + ", ".join(f"'{field}', {sql}" for field, sql in _PRODUCT_FIELDS.items()) + ")"
 UPDATABLE_COLUMNS = ("name", "description", "price", "stock", "image_url")
+# The largest value of the stock column's INT: for a product's stock and what orders hold of it together.
+MAX_STOCK = 2_147_483_647
 
 
 def _name_filter(name_query: str) -> tuple[str, tuple[str, ...]]:
@@ -63,8 +65,31 @@ def count_products(name_query: str = "") -> int:
 
 
 def update_product(product_id: int, changes: Mapping[str, Any]) -> None:
-    """Set the columns in ``changes`` (of :data:`UPDATABLE_COLUMNS`; None stores NULL)."""
-    update_columns("products", product_id, changes, UPDATABLE_COLUMNS)
+    """Set the columns in ``changes`` (of :data:`UPDATABLE_COLUMNS`; None stores NULL).
+
+    A new ``stock`` is checked against what orders hold of the product, under the
+    product's row lock (which every reservation and release takes too): stock plus
+    held never passes :data:`MAX_STOCK`, so a release can always add its quantity back.
+
+    :raise StockOverLimit: the new stock plus the held quantity would pass :data:`MAX_STOCK`.
+    """
+    with transaction() as cursor:
+        if "stock" in changes:
+            cursor.execute("SELECT id FROM products WHERE id = %s FOR UPDATE", (product_id,))
+            held = _held_quantity(cursor, product_id) if cursor.fetchone() else 0
+            if changes["stock"] + held > MAX_STOCK:
+                raise StockOverLimit(held)
+        update_columns("products", product_id, changes, UPDATABLE_COLUMNS)
+
+
+def _held_quantity(cursor: DictCursor, product_id: int) -> int:
+    """How many of the product reservations hold (orders not cancelled): read after the row lock."""
+    cursor.execute(
+        "SELECT COALESCE(SUM(l.quantity), 0) AS held FROM stock_reservation_lines l "
+        "JOIN stock_reservations r ON r.reference = l.reference WHERE l.product_id = %s AND r.status = 'held'",
+        (product_id,),
+    )
+    return int(cursor.fetchone()["held"])
 
 
 def delete_product(product_id: int) -> bool:
@@ -87,6 +112,12 @@ class NotEnoughStock(Exception):
 
 class ReservationReleased(Exception):
     pass
+
+
+class StockOverLimit(Exception):
+    def __init__(self, held: int) -> None:
+        super().__init__(held)
+        self.held = held
 
 
 def reserve_stock(reference: str, lines: Mapping[int, int]) -> tuple[Sequence[Row], bool]:

@@ -11,7 +11,7 @@ from flask import Blueprint, jsonify, request
 
 from shop_common.auth import ADMIN, auth_required
 from shop_common.errors import ApiError, ValidationError, found
-from shop_common.validation import Fields, json_body, list_response, pagination
+from shop_common.validation import TEXT_LAYOUT, Fields, json_body, list_response, pagination
 
 from . import repository
 
@@ -20,7 +20,7 @@ products = Blueprint("products", __name__, url_prefix="/api/products")
 MAX_NAME_QUERY_LENGTH = 255
 MAX_DESCRIPTION_LENGTH = 10000
 MAX_IMAGE_URL_LENGTH = 2048
-MAX_STOCK = 2_147_483_647  # the largest value of the stock column's INT
+MAX_STOCK = repository.MAX_STOCK
 HTTP_URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
@@ -40,7 +40,8 @@ def _product_columns(body, partial):
         columns["name"] = fields.string("name", max_length=255)
     if fields.sent("description"):
         columns["description"] = fields.string(
-            "description", required=False, min_length=0, max_length=MAX_DESCRIPTION_LENGTH)
+            "description", required=False, min_length=0, max_length=MAX_DESCRIPTION_LENGTH,
+            allowed_controls=TEXT_LAYOUT)
     if fields.sent("price"):
         columns["price"] = fields.money("price")
     if fields.sent("stock"):
@@ -111,10 +112,17 @@ def update_product(product_id):
 
     :raise 400: invalid fields, or none to change.
     :raise 404: no such product.
+    :raise 409: the new stock plus what orders hold would pass the stock maximum, which
+        would leave a cancelled order's stock with nowhere to go back to (nothing is changed).
     :raise 415: the body is not JSON.
     """
     columns = _product_columns(json_body(), partial=True)
-    repository.update_product(product_id, columns)
+    try:
+        repository.update_product(product_id, columns)
+    except repository.StockOverLimit as over:
+        raise ApiError(409, f"Orders hold {over.held} of this product, which come back to its stock when "
+                            f"they are cancelled: the stock can be set to at most {MAX_STOCK - over.held}.",
+                       code="stock_limit_exceeded") from None
     # Read back rather than checked first: an unknown id updates nothing and is a 404 here.
     return jsonify(message="Product updated successfully", product=_product_or_404(product_id))
 

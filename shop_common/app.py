@@ -7,7 +7,18 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import BaseConverter
 
 from . import auth, db, errors, observability
+from .paths import NormalisedPaths
 from .settings import flask_config
+
+
+class ApiFlask(Flask):
+    """Flask, answering an ``OPTIONS`` it routes itself with 204 and ``Allow`` (not an empty 200 page)."""
+
+    def make_default_options_response(self):
+        response = super().make_default_options_response()
+        response.status_code = 204
+        response.headers.remove("Content-Type")
+        return response
 
 
 class ApiJSONProvider(DefaultJSONProvider):
@@ -49,10 +60,14 @@ def create_service_app(service, import_name, test_config=None, with_health=True)
 
     ``with_health`` adds the standard ``GET /health``; the gateway brings its own.
     """
-    app = Flask(import_name, static_folder=None)
+    app = ApiFlask(import_name, static_folder=None)
     app.json = ApiJSONProvider(app)
     app.url_map.converters["id"] = IdConverter
     app.url_map.strict_slashes = False
+    # Paths come normalised (NormalisedPaths): no route may answer with a redirect.
+    app.url_map.merge_slashes = False
+    app.url_map.redirect_defaults = False
+    app.wsgi_app = NormalisedPaths(app.wsgi_app)
     app.config.from_mapping(flask_config(service))
     if test_config:
         app.config.update(test_config)
@@ -72,7 +87,8 @@ health = Blueprint("health", __name__)
 
 @health.get("/health")
 def health_check():
-    """Liveness plus a database ping where the service owns a database."""
+    """Liveness plus a database ping where the service owns a database, and what the service
+    adds (``app.extensions["health_details"]``, a function returning more fields)."""
     checks = {}
     if current_app.config.get("DB_NAME"):
         checks["database"] = "ok" if db.ping() else "unavailable"
@@ -82,4 +98,7 @@ def health_check():
         "service": current_app.config["SERVICE_NAME"],
         "checks": checks,
     }
+    details = current_app.extensions.get("health_details")
+    if details and healthy:
+        body.update(details())
     return jsonify(body), 200 if healthy else 503

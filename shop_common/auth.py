@@ -8,6 +8,7 @@ algorithm is accepted on decode, so ``alg: none`` and RS/HS confusion fail.
 Every token failure is answered with a JSON 401 (flask-jwt-extended's default is
 ``{"msg": ...}`` and 422 for some of them).
 """
+import re
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,12 +20,18 @@ from flask_jwt_extended import (
 )
 
 from .errors import ApiError, error_response
+from .settings import SERVICES
+from .validation import MAX_ID
 
 ADMIN = "admin"
 CUSTOMER = "customer"
 SERVICE = "service"
 
 SERVICE_TOKEN_TTL = timedelta(hours=1)
+# A user id as the database holds it (INT UNSIGNED), in ASCII digits: int() would also
+# take "١" (Arabic one) for 1 and fail on "²"; a service's subject names a service.
+USER_SUBJECT = re.compile(r"[1-9][0-9]{0,9}")
+SERVICE_SUBJECT = re.compile(f"service:({'|'.join(SERVICES)})")
 
 
 @dataclass(frozen=True)
@@ -95,13 +102,24 @@ def current_caller():
 
 
 def _caller_from_claims(claims):
+    """The caller a verified token names; its claims are checked strictly, since a
+    mis-issued or leaked token is signed with the right key all the same.
+
+    :raise 401: no ``exp``, a ``role`` not known, or a ``sub`` that is not a user id
+        in ASCII digits (or ``service:<name>`` for a service).
+    """
+    if not isinstance(claims.get("exp"), int):
+        raise ApiError(401, "The token has no expiry.")
     role = claims.get("role")
     if role not in (ADMIN, CUSTOMER, SERVICE):
         raise ApiError(401, "The token has no valid role.")
+    subject = claims.get("sub")
+    subject = subject if isinstance(subject, str) else ""
     if role == SERVICE:
+        if not SERVICE_SUBJECT.fullmatch(subject):
+            raise ApiError(401, "The token's subject is not a service.")
         return Caller(None, SERVICE)
-    subject = claims.get("sub", "")
-    if not subject.isdigit():
+    if not USER_SUBJECT.fullmatch(subject) or int(subject) > MAX_ID:
         raise ApiError(401, "The token's subject is not a user id.")
     return Caller(int(subject), role)
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, jsonify
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -22,9 +23,11 @@ ERROR_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "unprocessable_entity",
     429: "rate_limited",
+    431: "request_header_fields_too_large",
     500: "internal_error",
     503: "service_unavailable",
     504: "gateway_timeout",
@@ -94,6 +97,11 @@ def init_app(app: Flask) -> None:
         kept = {name: value for name, value in error.get_headers() if name in _KEPT_HEADERS}
         # Flask returns an HTTPException without a code unhandled: here there is always one.
         return error_response(cast(int, error.code), _sentence(error), headers=kept)
+
+    @app.errorhandler(ParseException)
+    def handle_malformed_body(error: ParseException) -> Response:
+        """gunicorn's parser, reading a body the app asked for (a broken chunk): the client's fault."""
+        return error_response(400, "The request body is malformed.")
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:

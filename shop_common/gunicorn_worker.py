@@ -1,24 +1,105 @@
-"""The gunicorn worker of the I/O-bound services: gevent's own WSGI server, with an idle limit.
+"""The gunicorn workers of the services, answering the HTTP server's own refusals in the error shape.
 
-``--worker-class shop_common.gunicorn_worker.PyWSGIWorker``. gevent's pywsgi reads
-and writes a request with less Python than gunicorn's ``gevent`` worker
-(docs/performance.md), but it keeps a connection open for as long as the client
-likes, where gunicorn's worker closes it after ``--keep-alive`` seconds.
-This worker restores that: every connection's socket times out after
-``--keep-alive`` seconds without a byte read or written, which pywsgi treats as
-the client gone, so an idle or stalled client cannot hold a connection for ever.
+``--worker-class shop_common.gunicorn_worker.PyWSGIWorker`` (the I/O-bound
+services) and ``shop_common.gunicorn_worker.ThreadWorker`` (the user service).
+
+gevent's pywsgi reads and writes a request with less Python than gunicorn's
+``gevent`` worker (docs/performance.md), but it keeps a connection open for as
+long as the client likes, where gunicorn's worker closes it after ``--keep-alive``
+seconds. :class:`PyWSGIWorker` restores that: every connection's socket times out
+after ``--keep-alive`` seconds without a byte read or written, which pywsgi treats
+as the client gone, so an idle or stalled client cannot hold a connection for ever.
+
+A request the server refuses before the app sees it (a request line or header
+too long, too many headers, a malformed line) was answered by both servers with
+a page of their own: pywsgi's empty 400 and 414, gunicorn's HTML. Both workers
+here answer it as every error of the API, ``{"error", "message"}`` in JSON, with
+the status the server chose (400, 414, 431, ...).
 """
+import http.client
+import json
+import socket
+from http import HTTPStatus
+
+from gunicorn import util
+from gunicorn.http import errors as http_errors
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
+from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
+
+from .errors import ERROR_CODES
+
+# Statuses gunicorn gives a refused request; every other parse error is a 400.
+_GUNICORN_STATUSES = {
+    http_errors.LimitRequestLine: 414,
+    http_errors.LimitRequestHeaders: 431,
+    http_errors.ExpectationFailed: 417,
+    http_errors.UnsupportedTransferCoding: 501,
+    http_errors.ForbiddenProxyRequest: 403,
+}
+# Faults of the app or the configuration, not of the request: gunicorn's own 500 stays.
+_NOT_THE_CLIENTS = (http_errors.ConfigurationProblem, http_errors.InvalidResponseHeader,
+                    http_errors.InvalidResponseHeaderName)
+_MESSAGES = {
+    400: "The request is malformed.",
+    403: "The request is forbidden.",
+    414: "The request line (method, path and query) is too long.",
+    417: "The Expect header cannot be met.",
+    431: "The request's header fields are too many or too long.",
+    500: "An unexpected error occurred.",
+    501: "The request's transfer coding is not supported.",
+}
+
+
+def error_json(status):
+    """The JSON error body the API answers ``status`` with, as bytes."""
+    code = ERROR_CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    return json.dumps({"error": code, "message": _MESSAGES[status]}, separators=(",", ":")).encode()
+
+
+def refusal(status):
+    """A whole HTTP/1.1 answer of ``status`` in the error shape, closing the connection."""
+    body = error_json(status)
+    head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    return head.encode("latin-1") + body
 
 
 class IdleLimitedHandler(PyWSGIHandler):
-    """pywsgi's handler of one connection, closing it after ``idle_seconds`` of silence."""
+    """pywsgi's handler of one connection: closed after ``idle_seconds`` of silence, refusals in JSON."""
 
     idle_seconds: float | None = None  # gunicorn's --keep-alive, set by the worker as it starts
 
     def handle(self) -> None:
         self.socket.settimeout(self.idle_seconds)
         super().handle()
+
+    def handle_one_request(self):
+        """pywsgi's 414 for a request line over ``MAX_REQUEST_LINE`` is an empty body: JSON instead."""
+        result = super().handle_one_request()
+        if isinstance(result, tuple) and result[0] == "414":
+            return "414", refusal(414)
+        return result
+
+    def _handle_client_error(self, ex):
+        """Too many header lines or one too long (parsed by ``http.client``) are a 431, the rest a 400."""
+        too_large = isinstance(ex, http.client.HTTPException) or "Line too long" in str(ex)
+        status = 431 if too_large else 400
+        self.log_error("Invalid request (from %s): %r", self.client_address, str(ex)[:200])
+        return str(status), refusal(status)
+
+    def _send_error_response_if_possible(self, error_code):
+        """A body that breaks off mid-way (400) or a server fault (500), answered in the error shape."""
+        if self.response_length:
+            self.close_connection = True
+            return
+        body = error_json(error_code)
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                   ("Connection", "close")]
+        try:
+            self.start_response(f"{error_code} {HTTPStatus(error_code).phrase}", headers)
+            self.write(body)
+        except socket.error:
+            self.close_connection = True
 
 
 class PyWSGIWorker(GeventPyWSGIWorker):
@@ -28,3 +109,19 @@ class PyWSGIWorker(GeventPyWSGIWorker):
         # One worker per process: the class attribute is this worker's setting.
         IdleLimitedHandler.idle_seconds = self.cfg.keepalive
         super().init_process()
+
+
+class ThreadWorker(GunicornThreadWorker):
+    """gunicorn's ``gthread`` worker, its refusals of malformed or oversized requests in JSON."""
+
+    def handle_error(self, req, client, addr, exc):
+        if not isinstance(exc, http_errors.ParseException) or isinstance(exc, _NOT_THE_CLIENTS):
+            return super().handle_error(req, client, addr, exc)
+        status = next((status for kind, status in _GUNICORN_STATUSES.items() if isinstance(exc, kind)), 400)
+        self.log.warning("Invalid request from ip=%s: %r", (addr or ("",))[0], str(exc)[:200])
+        try:
+            util.write_nonblock(client, refusal(status))
+        except Exception:  # the client is gone: nothing to answer
+            self.log.debug("Failed to send error message.")
+        return None
+

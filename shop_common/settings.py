@@ -84,9 +84,10 @@ SETTINGS = (
             services=("user",)),
     Setting("LOG_LEVEL", "INFO", "log level"),
     Setting("GUNICORN_WORKER_CLASS", "shop_common.gunicorn_worker.PyWSGIWorker",
-            "gunicorn worker: gevent's pywsgi for the services that mostly wait on I/O; threads for the "
-            "user service, whose bcrypt would stall a gevent loop (docs/performance.md)",
-            per_service={"user": "gthread"}),
+            "gunicorn worker: gevent's pywsgi for the services that mostly wait on I/O; gunicorn's gthread for "
+            "the user service, whose bcrypt would stall a gevent loop (docs/performance.md); both answer "
+            "the HTTP server's own refusals in the error shape",
+            per_service={"user": "shop_common.gunicorn_worker.ThreadWorker"}),
     Setting("GUNICORN_WORKERS", "1", "gunicorn worker processes (the gateway: 1 unless rate limits are "
             "counted in Redis)", int),
     Setting("GUNICORN_THREADS", "8", "threads of a `gthread` worker", int),
@@ -105,6 +106,8 @@ SETTINGS = (
     Setting("SAGA_STALE_SECONDS", "30", "when a half-way order counts as abandoned (longer than any request "
             "can still be working on it)", int, ("transaction",)),
     Setting("SAGA_SWEEP_SECONDS", "5", "how often the sweeper looks for them", int, ("transaction",)),
+    Setting("SAGA_FAILURE_LOG_SECONDS", "300", "a saga step that keeps failing is logged at most once per "
+            "order in this many seconds (the sweeper retries it every round)", int, ("transaction",)),
     Setting("FAULT_CRASH_AT", "", "tests only: the process exits at this saga step (`after_record`, "
             "`after_reserve`, `after_confirm`)", services=("transaction",)),
 )

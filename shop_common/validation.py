@@ -6,6 +6,7 @@ is wrong at once (``fields``), and reject look-alikes a loose parser would take:
 """
 import json
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
@@ -20,21 +21,32 @@ MAX_PAGE_SIZE = 500
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("99999999.99")  # DECIMAL(10, 2)
 MAX_ID = 2**32 - 1  # INT UNSIGNED
+# Arrays and objects inside one another: a real body of this API nests 3 deep; the
+# parser recurses once per level, so without a bound 1,000 of them are a RecursionError.
+MAX_JSON_DEPTH = 32
+# Line breaks and tabs, which a field that allows them (free text) may hold.
+TEXT_LAYOUT = frozenset("\t\n\r")
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object.
+    """The request's JSON object, parsed with a bound on nesting (every service reads bodies here).
 
     :raise 415: the body is not declared as JSON.
-    :raise 400: the body is not valid JSON, not a JSON object, or holds a lone
-        UTF-16 surrogate (``"\\ud800"``): valid JSON syntax, but no UTF-8 text,
-        so neither bcrypt nor the database could take it.
+    :raise 400: the body is not valid JSON, not a JSON object, nested deeper than
+        :data:`MAX_JSON_DEPTH`, or holds a lone UTF-16 surrogate (``"\\ud800"``):
+        valid JSON syntax, but no UTF-8 text, so neither bcrypt nor the database could take it.
     """
     if not request.is_json:
         raise UnsupportedMediaType("The request body must be JSON (Content-Type: application/json).")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "The request body is not valid JSON.", code="invalid_json")
+    try:
+        body = json.loads(request.get_data())
+    except RecursionError:
+        body = _TOO_DEEP
+    except ValueError:
+        raise ApiError(400, "The request body is not valid JSON.", code="invalid_json") from None
+    if body is _TOO_DEEP or _depth(body) > MAX_JSON_DEPTH:
+        raise ApiError(400, f"The request body nests arrays and objects more than {MAX_JSON_DEPTH} deep.",
+                       code="invalid_json")
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
     try:
@@ -43,6 +55,32 @@ def json_body() -> dict[str, Any]:
         raise ApiError(400, "The request body holds an invalid Unicode escape (a lone surrogate).",
                        code="invalid_json") from None
     return body
+
+
+_TOO_DEEP = object()
+
+
+def _depth(value: Any) -> int:
+    """How deep arrays and objects nest in ``value``, found without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        value, level = pending.pop()
+        if isinstance(value, dict):
+            value = value.values()
+        elif not isinstance(value, list):
+            continue
+        deepest = max(deepest, level)
+        if level <= MAX_JSON_DEPTH:
+            pending.extend((item, level + 1) for item in value)
+    return deepest
+
+
+def control_character(text: str, allowed: frozenset[str] = frozenset()) -> str | None:
+    """The first control character (Unicode Cc: NUL, ESC, DEL...) of ``text`` not in ``allowed``, or None."""
+    for character in text:
+        if unicodedata.category(character) == "Cc" and character not in allowed:
+            return character
+    return None
 
 
 class Fields:
@@ -60,18 +98,31 @@ class Fields:
         """Whether ``name`` is to be read: always on a full body, on a partial one when present."""
         return not self.partial or name in self.body
 
-    def string(self, name: str, *, required: bool = True, min_length: int = 1, max_length: int = 255,
-               pattern: re.Pattern[str] | None = None, hint: str | None = None) -> str | None:
+    def _value(self, name: str, required: bool, kinds: tuple[type, ...], problem: str) -> Any:
+        """The value of ``name`` when it is one of ``kinds`` (never a bool); else None, noting why."""
         value = self.body.get(name)
         if value is None:
             if required:
                 self.problems[name] = "is required"
             return None
-        if not isinstance(value, str):
-            self.problems[name] = "must be a string"
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            self.problems[name] = problem
+            return None
+        return value
+
+    def string(self, name: str, *, required: bool = True, min_length: int = 1, max_length: int = 255,
+               pattern: re.Pattern[str] | None = None, hint: str | None = None,
+               allowed_controls: frozenset[str] = frozenset()) -> str | None:
+        """A trimmed string; control characters are refused but for ``allowed_controls``
+        (free text passes :data:`TEXT_LAYOUT`)."""
+        value = self._value(name, required, (str,), "must be a string")
+        if value is None:
             return None
         value = value.strip()
-        if not min_length <= len(value) <= max_length:
+        control = control_character(value, allowed_controls)
+        if control is not None:
+            self.problems[name] = f"must not contain control characters (found U+{ord(control):04X})"
+        elif not min_length <= len(value) <= max_length:
             self.problems[name] = f"must be {min_length} to {max_length} characters"
         elif pattern is not None and not pattern.fullmatch(value):
             self.problems[name] = hint or "has an invalid format"
@@ -79,13 +130,8 @@ class Fields:
 
     def integer(self, name: str, *, required: bool = True, minimum: int | None = None,
                 maximum: int | None = None) -> int | None:
-        value = self.body.get(name)
+        value = self._value(name, required, (int,), "must be an integer")
         if value is None:
-            if required:
-                self.problems[name] = "is required"
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.problems[name] = "must be an integer"
             return None
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             self.problems[name] = f"must be between {minimum} and {maximum}"
@@ -93,13 +139,8 @@ class Fields:
 
     def money(self, name: str, *, required: bool = True, maximum: Decimal = MAX_MONEY) -> Decimal | None:
         """A decimal ≥ 0 with at most two places, from a JSON number or a numeric string."""
-        value = self.body.get(name)
+        value = self._value(name, required, (int, float, str), "must be a number")
         if value is None:
-            if required:
-                self.problems[name] = "is required"
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            self.problems[name] = "must be a number"
             return None
         try:
             amount = Decimal(str(value).strip())

@@ -40,6 +40,9 @@ def gunicorn_command(service, settings):
         "--graceful-timeout", "3",
         "--error-logfile", "-",
         "--name", f"shop-{service}",
+        # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl),
+        # which every service of every stack would share; nothing here uses it.
+        "--no-control-socket",
     ]
 
 
@@ -196,6 +199,9 @@ def main(command):
             except RuntimeError as error:
                 sys.exit(str(error))
         print(f"started: {', '.join(started) or 'nothing (all were running)'}")
+        if len(started) < len(START_ORDER):
+            print("Services that were running keep the settings they started with: "
+                  "make stop-all, then make run-all, to apply changed ones.")
         print_table()
         print(f"\nThe API is at {base_url(load_settings('gateway'))}  (logs: make logs, stop: make stop-all)")
     elif command == "stop":

@@ -10,6 +10,7 @@ from . import cli, routes, saga
 def create_app(test_config=None):
     app = create_service_app("transaction", __name__, test_config)
     app.register_blueprint(routes.transactions)
+    app.extensions["health_details"] = saga.health_details
     cli.init_app(app)
     if app.config["SAGA_SWEEP_SECONDS"] > 0 and not app.config.get("TESTING"):
         start_sweeper(app)

@@ -2,10 +2,12 @@
 
 A key is scoped to its caller (``<role>:<user id>``, column ``caller``): two users
 may use the same key. It is claimed before the order runs, linked to the order in
-the order's first commit, and finished with the response. Stored: the 201 and the
-4xx an order can end with; a 5xx (nothing was done) frees the key so the retry
-runs afresh. A key a crash left in progress is settled by the sweeper from the
-order it is linked to, or freed. Records live 24 hours.
+the order's first commit, and finished with the response. Only the 201 is stored:
+every refusal of an order that passed validation (404 a product or customer, 409
+stock, 403 ownership, 400 a total over the maximum) depends on the state of the
+shop, not on the body, so it frees the key and a retry runs anew (a product created
+meanwhile is found), as after a 5xx. A key a crash left in progress is settled by
+the sweeper from the order it is linked to, or freed. Records live 24 hours.
 """
 import hashlib
 import json
@@ -47,23 +49,12 @@ def create_once(caller, key, body, place_order):
         return _replay(earlier, body_hash)
     try:
         order_id = place_order((scope, key))
-    except ApiError as error:
-        _settle_error(scope, key, error)
-        raise
     except BaseException:
         repository.forget_idempotency_key(scope, key)
         raise
     response_body = current_app.json.dumps(order_created_body(repository.find_order(order_id)))
     repository.finish_idempotency_key(scope, key, 201, response_body)
     return Response(response_body, status=201, mimetype="application/json")
-
-
-def _settle_error(scope, key, error):
-    """Store a 4xx for replay; forget the key after a 5xx, which changed nothing."""
-    if error.status >= 500:
-        repository.forget_idempotency_key(scope, key)
-    else:
-        repository.finish_idempotency_key(scope, key, error.status, current_app.json.dumps(error.body()))
 
 
 def _replay(earlier, body_hash):

@@ -103,6 +103,22 @@ def unsettled_orders(older_than_seconds: int) -> Sequence[Row]:
     ).fetchall()
 
 
+def count_unsettled_orders(older_than_seconds):
+    """How many orders :func:`unsettled_orders` would give: what the sweeper has not managed yet."""
+    return execute(
+        "SELECT COUNT(*) AS stuck FROM transactions WHERE stock_state IN ('reserving', 'releasing') "
+        "AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND",
+        (older_than_seconds,),
+    ).fetchone()["stuck"]
+
+
+def owner_of_customer_orders(customer_id):
+    """The user who placed the orders of ``customer_id`` (copied at order time), or None without orders."""
+    row = execute(f"SELECT user_id FROM transactions WHERE customer_id = %s AND {VISIBLE} LIMIT 1",
+                   (customer_id,)).fetchone()
+    return row and row["user_id"]
+
+
 # ----------------------------------------------------------------------- reads
 
 def find_order(order_id: int) -> Row | None:

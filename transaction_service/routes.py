@@ -20,7 +20,7 @@ from shop_common.validation import MAX_ID, Fields, json_body, list_response, ord
 
 from . import idempotency, repository, saga
 from .orders import STATUSES, allowed_from, order_created_body, orders_with_items
-from .owners import customer_owner
+from .owners import orders_owner
 
 transactions = Blueprint("transactions", __name__, url_prefix="/api/transactions")
 
@@ -77,9 +77,12 @@ def list_transactions():
 def list_customer_transactions(customer_id):
     """The customer's orders, newest first; ``[]`` when there are none.
 
-    :raise 404: no such customer. :raise 403: another user's customer.
+    A deleted profile's orders stay listable, by an admin and by the user who placed
+    them: the owner is then the one recorded on the orders.
+
+    :raise 404: no such customer, and no orders of it. :raise 403: another user's customer.
     """
-    require_owner_or_admin(customer_owner(customer_id))
+    require_owner_or_admin(orders_owner(customer_id))
     limit, offset = pagination()
     return list_response(orders_with_items(repository.list_orders(limit, offset, customer_id)),
                          repository.count_orders(customer_id))

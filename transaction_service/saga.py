@@ -27,6 +27,8 @@ progress (see idempotency.py).
 """
 import logging
 import os
+import threading
+import time
 import uuid
 from decimal import Decimal
 
@@ -41,6 +43,10 @@ from .owners import customer_owner
 
 log = logging.getLogger(__name__)
 
+# When each reference's failed release was last logged, so a step the sweeper retries
+# every few seconds logs once per SAGA_FAILURE_LOG_SECONDS, not once per round.
+_failures_logged: dict[str, float] = {}
+_failures_lock = threading.Lock()
 
 def crash_point(step):
     """Fault injection for tests: exit the process here when FAULT_CRASH_AT names this step."""
@@ -108,12 +114,31 @@ def release_stock(reference):
     try:
         response = service_client("product").request("POST", f"/internal/reservations/{reference}/release")
     except ApiError as error:
-        log.warning("release of %s failed: %s", reference, error.message)
+        _log_failure(reference, "release of %s failed: %s", reference, error.message)
         return False
     if response.status_code != 200:
-        log.error("product service answered %s to a release of %s", response.status_code, reference)
+        _log_failure(reference, "product service returned %s to a release of %s", response.status_code, reference)
         return False
+    with _failures_lock:
+        _failures_logged.pop(reference, None)
     return True
+
+
+def _log_failure(reference, message, *args):
+    """Log a failed saga step as an error, at most once per ``SAGA_FAILURE_LOG_SECONDS`` per order."""
+    now = time.monotonic()
+    with _failures_lock:
+        last = _failures_logged.get(reference)
+        if last is not None and now - last < current_app.config["SAGA_FAILURE_LOG_SECONDS"]:
+            return
+        _failures_logged[reference] = now
+    log.error(message + " (retried by the sweeper; logged again after SAGA_FAILURE_LOG_SECONDS)", *args)
+
+
+def health_details():
+    """For the service's ``/health``: orders the sweeper has not settled yet (``make reconcile`` tries too)."""
+    stale = current_app.config["SAGA_STALE_SECONDS"]
+    return {"saga": {"unsettledOrders": repository.count_unsettled_orders(stale)}}
 
 
 def roll_back_creation(order_id, reference):

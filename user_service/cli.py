@@ -46,6 +46,7 @@ def _create(username, password, exists_ok):
     if repository.insert_admin_if_missing(username, password_hash):
         click.echo(f"Admin '{username}' created.")
     elif exists_ok:
-        click.echo(f"Admin '{username}' already exists; left as it is.")
+        click.echo(f"Admin '{username}' already exists; left as it is: its password is the one it was "
+                   "created with, which ADMIN_PASSWORD in .env does not change (README, Run it).")
     else:
         raise click.ClickException(f"the username '{username}' already exists")

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from werkzeug.datastructures import Headers
 
-from api_gateway.proxy import NOT_FORWARDED, NOT_RETURNED, end_to_end
+from api_gateway.proxy import NOT_FORWARDED, NOT_RETURNED, end_to_end, outward
 from shop_common.app import ApiJSONProvider, IdConverter
 from shop_common.observability import encoded_path
 from shop_common.validation import Fields
@@ -22,6 +22,14 @@ def test_hop_by_hop_headers_and_those_named_by_connection_are_not_forwarded():
 def test_a_header_sent_twice_comes_back_twice():
     headers = Headers([("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("Content-Length", "9")])
     assert end_to_end(headers, NOT_RETURNED) == [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
+
+
+def test_a_location_at_the_service_is_made_relative_to_the_gateway():
+    service = "http://127.0.0.1:3003"
+    headers = [("Location", f"{service}/api/products/1"), ("Content-Location", service),
+               ("X-Request-ID", "abc"), ("Location", "https://elsewhere.example/x")]
+    assert outward(headers, service) == [("Location", "/api/products/1"), ("Content-Location", "/"),
+                                         ("X-Request-ID", "abc"), ("Location", "https://elsewhere.example/x")]
 
 
 @pytest.mark.parametrize("sent, logged", [

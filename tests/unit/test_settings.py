@@ -32,7 +32,7 @@ def test_flask_config_types_numbers_and_flags():
 def test_the_user_service_hashes_on_threads_and_the_others_run_gevent(tmp_path):
     """bcrypt would stall a gevent worker's every other request; the rest mostly wait on I/O."""
     gevent = "shop_common.gunicorn_worker.PyWSGIWorker"
-    for service, worker_class in [("user", "gthread"), ("customer", gevent), ("product", gevent),
+    for service, worker_class in [("user", "shop_common.gunicorn_worker.ThreadWorker"), ("customer", gevent), ("product", gevent),
                                   ("transaction", gevent), ("gateway", gevent)]:
         command = gunicorn_command(service, load_settings(service, environ={}, root=tmp_path))
         assert command[command.index("--worker-class") + 1] == worker_class
@@ -47,3 +47,9 @@ def test_a_service_reads_only_the_settings_declared_for_it(tmp_path):
     assert "DB_NAME" not in load_settings("gateway", environ={}, root=tmp_path)
     assert "RATELIMIT_DEFAULT" not in load_settings("product", environ={}, root=tmp_path)
     assert "SAGA_STALE_SECONDS" in load_settings("transaction", environ={}, root=tmp_path)
+
+
+def test_no_service_opens_gunicorns_control_socket(tmp_path):
+    """Its default path is one per user (~/.gunicorn/gunicorn.ctl), which every stack would share."""
+    for service in ("gateway", "user", "transaction"):
+        assert "--no-control-socket" in gunicorn_command(service, load_settings(service, environ={}, root=tmp_path))

@@ -128,3 +128,29 @@ def test_concurrent_reservations_never_oversell(app, create_product, stock_of):
         thread.join()
     assert sorted(outcomes) == ["held"] * 10 + ["short"] * 10
     assert stock_of(mug) == 0
+
+
+MAX_STOCK = 2_147_483_647
+
+
+def test_a_stock_that_would_leave_no_room_for_held_units_is_a_409(client, tokens, reserve, create_product, stock_of):
+    """Stock plus held stays within the column, so the release below can always give back."""
+    mug = create_product(stock=MAX_STOCK)
+    reference = str(uuid.uuid4())
+    assert reserve([{"productId": mug, "quantity": 3}], reference).status_code == 201
+    refused = client.put(f"/api/products/{mug}", json={"stock": MAX_STOCK - 2, "price": "1.00"},
+                         headers=tokens.admin())
+    assert str(MAX_STOCK - 3) in assert_error(refused, 409, "stock_limit_exceeded")["message"]
+    assert stock_of(mug) == MAX_STOCK - 3
+    assert client.get(f"/api/products/{mug}").get_json()["price"] == "9.50"
+    assert client.put(f"/api/products/{mug}", json={"stock": MAX_STOCK - 3}, headers=tokens.admin()).status_code == 200
+    assert release(client, tokens, reference).get_json()["released"] is True
+    assert stock_of(mug) == MAX_STOCK
+
+
+def test_released_units_no_longer_count_against_the_limit(client, tokens, reserve, create_product):
+    mug = create_product(stock=10)
+    reference = str(uuid.uuid4())
+    reserve([{"productId": mug, "quantity": 4}], reference)
+    release(client, tokens, reference)
+    assert client.put(f"/api/products/{mug}", json={"stock": MAX_STOCK}, headers=tokens.admin()).status_code == 200

@@ -310,13 +310,31 @@ def test_keys_are_scoped_to_the_caller(client, buyer, make_product, stock_of):
     assert stock_of(mug) == 8
 
 
-def test_a_refusal_is_replayed_too(client, buyer, make_product):
+def test_a_refusal_is_not_stored_so_the_retry_sees_the_shop_as_it_is(client, buyer, make_product, product_app,
+                                                                      stock_of):
+    """A 409 (or 404) depends on the stock, not the body: the retry after a restock succeeds."""
     customer_id, headers = buyer()
     mug = make_product(stock=1)
     items = [{"productId": mug, "quantity": 5}]
-    assert_error(order(client, customer_id, items, headers, **{"Idempotency-Key": "big"}), 409)
+    refused = order(client, customer_id, items, headers, **{"Idempotency-Key": "big"})
+    assert_error(refused, 409, "insufficient_stock")
+    with product_app.app_context():
+        product_repository.update_product(mug, {"stock": 10})
+    retry = order(client, customer_id, items, headers, **{"Idempotency-Key": "big"})
+    assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers
     replay = order(client, customer_id, items, headers, **{"Idempotency-Key": "big"})
-    assert replay.status_code == 409 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.get_json() == retry.get_json() and stock_of(mug) == 5
+
+
+def test_a_missing_product_is_not_stored_either(client, buyer, make_product):
+    customer_id, headers = buyer()
+    absent = make_product() + 1000
+    refused = order(client, customer_id, [{"productId": absent, "quantity": 1}], headers, **{"Idempotency-Key": "k"})
+    assert_error(refused, 404)
+    again = order(client, customer_id, [{"productId": absent, "quantity": 1}], headers, **{"Idempotency-Key": "k"})
+    assert_error(again, 404)
+    assert "Idempotent-Replayed" not in again.headers
 
 
 def test_a_key_must_be_1_to_255_characters(client, buyer, make_product):
