@@ -33,6 +33,8 @@ FAMILIES = {
 FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Open to anyone besides login and register (which have their own view): reading the catalog.
 PUBLIC_READS = frozenset({("GET", "products"), ("HEAD", "products")})
+# Trading a refresh token for a new pair: the refresh token is the credential, in the body.
+PUBLIC_ROUTES = frozenset({("POST", "users", "refresh")})
 # A path segment the HTTP client would resolve, reaching another of the service's routes.
 DOT_SEGMENTS = frozenset({".", ".."})
 
@@ -85,9 +87,10 @@ def check_door():
 
 
 def is_public():
-    """Login, register and reading the catalog are open to anyone (SPEC §2)."""
+    """Login, register, refresh and reading the catalog are open to anyone (SPEC §2)."""
     return request.endpoint == "forwarding.sign_in" or \
-        (request.method, request.view_args["family"]) in PUBLIC_READS
+        (request.method, request.view_args["family"]) in PUBLIC_READS or \
+        (request.method, request.view_args["family"], request.view_args["rest"].strip("/")) in PUBLIC_ROUTES
 
 
 @forwarding.post("/api/users/login")

@@ -64,6 +64,7 @@ class BenchStack:
             "JWT_SECRET_KEY": secrets.token_urlsafe(48),
             "ADMIN_USERNAME": ADMIN_USERNAME, "ADMIN_PASSWORD": self.admin_password,
             "RATELIMIT_ENABLED": "false",
+            "REVOCATION_KEY_PREFIX": f"shopbench:{secrets.token_hex(4)}:",
         }
         for service, port in self.ports.items():
             if service != "gateway":

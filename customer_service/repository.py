@@ -78,3 +78,7 @@ def update_customer(customer_id, changes):
 
 def delete_customer(customer_id):
     return _execute("DELETE FROM customers WHERE id = %s", (customer_id,)).rowcount == 1
+
+
+def delete_customer_by_user_id(user_id):
+    return _execute("DELETE FROM customers WHERE user_id = %s", (user_id,)).rowcount == 1

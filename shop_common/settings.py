@@ -37,7 +37,12 @@ COMMON_DEFAULTS = {
     "PRODUCT_SERVICE_URL": "http://127.0.0.1:3003",
     "TRANSACTION_SERVICE_URL": "http://127.0.0.1:3004",
     "JWT_SECRET_KEY": "",
-    "ACCESS_TOKEN_TTL_SECONDS": "3600",
+    "ACCESS_TOKEN_TTL_SECONDS": "900",
+    "REFRESH_TOKEN_TTL_SECONDS": "1209600",
+    # Where revoked logins and users are kept, checked on every request with a
+    # user token (shop_common/revocation.py); the prefix keeps stacks sharing one Redis apart.
+    "REVOCATION_REDIS_URL": "redis://127.0.0.1:6379/0",
+    "REVOCATION_KEY_PREFIX": "shop:",
     "SERVICE_CONNECT_TIMEOUT": "1.0",
     "SERVICE_TIMEOUT": "5.0",
     # How long the gateway waits for a service's answer: longer than the chain of
@@ -72,6 +77,8 @@ SERVICE_ONLY_DEFAULTS = {
         "GUNICORN_THREADS": "16",
     },
     "user": {
+        # How often the user service retries forgetting deleted users' profiles.
+        "ERASURE_SWEEP_SECONDS": "5",
         # bcrypt holds its thread ~0.2 s per hash: under gevent that would stall
         # every other request of the process; threads run it beside the rest (it
         # lets go of the GIL, so one process's threads hash on both cores).
@@ -117,6 +124,7 @@ def flask_config(service, environ=None):
     raw = load_settings(service, environ)
     config = dict(raw)
     for key in ("PORT", "DB_PORT", "DB_POOL_SIZE", "ACCESS_TOKEN_TTL_SECONDS", "BCRYPT_ROUNDS",
+                "REFRESH_TOKEN_TTL_SECONDS", "ERASURE_SWEEP_SECONDS",
                 "SAGA_STALE_SECONDS", "SAGA_SWEEP_SECONDS", "GUNICORN_WORKERS", "GUNICORN_THREADS"):
         if key in config:
             config[key] = int(config[key])

@@ -13,7 +13,9 @@ import pytest
 import requests
 
 from shop_common.settings import COMMON_DEFAULTS, PROJECT_ROOT, SERVICES
-from tests.support import DB_SERVER, TEST_JWT_SECRET, create_test_databases, drop_test_databases, free_port
+from tests.support import (
+    DB_SERVER, TEST_JWT_SECRET, TEST_REVOCATION_PREFIX, create_test_databases, drop_test_databases, free_port,
+)
 from tools import stack as launcher
 
 ADMIN_USERNAME = "admin"
@@ -54,6 +56,7 @@ def _environments(databases, ports):
         # Longer than any order request can take with these timeouts (reserve:
         # up to 3 connects + 3 s read), so the sweeper never takes a live order.
         SAGA_STALE_SECONDS="8", SAGA_SWEEP_SECONDS="1",
+        REVOCATION_KEY_PREFIX=TEST_REVOCATION_PREFIX + "e2e:", ERASURE_SWEEP_SECONDS="1",
     )
     for service in SERVICES:
         if service != "gateway":
