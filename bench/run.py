@@ -8,6 +8,9 @@ through the gateway:
 
 - ``GET /api/products/<id>`` and ``GET /api/products?limit=100``: wrk, 2 threads,
   32 connections; a status outside 2xx/3xx or a socket error is an error;
+- the same product read with a customer's token (the gateway checks it, and whether
+  it was revoked), and ``GET /api/customers/<id>`` by its owner (checked at the
+  gateway and again by the customer service): wrk as above;
 - ``POST /api/transactions``, 2 lines of quantity 1: wrk, 2 threads, 16
   connections, with bench/orders.lua signing each request as the next customer;
   any status but 201 is an error;
@@ -26,6 +29,8 @@ The stack is stopped and its databases dropped however the run ends.
 
 Defaults come from BENCH_RUNS (1), BENCH_WARMUP_SECONDS (5), BENCH_SECONDS (20)
 and BENCH_MAX_JOURNEYS (20000, per run); the published figures use ``--runs 5``.
+BENCH_ROWS (``--rows``) keeps only the rows whose name contains one of its
+comma-separated words, for a quick before/after of one path.
 """
 import argparse
 import os
@@ -96,7 +101,8 @@ def main():
         report(COLUMNS.format("journey, through the gateway", "per s", "p50 ms", "p99 ms", "errors",
                               "original", "p50 ms", "p99 ms", "vs original"))
         errors = 0
-        for row in _rows(stack.gateway, shop, customers_file.name, options.max_journeys, journey_failures):
+        for row in _selected(_rows(stack.gateway, shop, customers_file.name, options.max_journeys,
+                                   journey_failures), options.rows):
             result = _measure(row, options)
             errors += result.errors
             report(_table_line(row, result))
@@ -122,10 +128,18 @@ def _rows(gateway, shop, customers_file, max_journeys, journey_failures):
         journey_failures.extend(failures)
         return measurement
 
+    customer = shop.customers[0]
+    customer_bearer = [f"Authorization: Bearer {customer.token}"]
     return [
         Row("GET /api/products/<id>", lambda seconds: run_wrk(
             f"{gateway}/api/products/{shop.product_ids[0]}", READ_CONNECTIONS, seconds),
             ORIGINAL_PRODUCT),
+        Row("GET /api/products/<id>, a customer's token", lambda seconds: run_wrk(
+            f"{gateway}/api/products/{shop.product_ids[0]}", READ_CONNECTIONS, seconds, headers=customer_bearer),
+            None),
+        Row("GET /api/customers/<id>, its owner's token", lambda seconds: run_wrk(
+            f"{gateway}/api/customers/{customer.customer_id}", READ_CONNECTIONS, seconds, headers=customer_bearer),
+            None),
         Row(f"GET /api/products?limit=100 ({shop.product_list_bytes / 1000:.1f} kB)", lambda seconds: run_wrk(
             f"{gateway}/api/products?limit=100", READ_CONNECTIONS, seconds),
             ORIGINAL_PRODUCT_LIST),
@@ -135,6 +149,12 @@ def _rows(gateway, shop, customers_file, max_journeys, journey_failures):
             ORIGINAL_ORDERS),
         Row(f"mixed journey (6 requests), {JOURNEY_CLIENTS} clients", measure_journeys, None),
     ]
+
+
+def _selected(rows, wanted):
+    """The rows whose name contains one of the comma-separated words of ``wanted`` (all when empty)."""
+    words = [word.strip() for word in wanted.split(",") if word.strip()]
+    return [row for row in rows if not words or any(word in row.name for word in words)]
 
 
 def _measure(row, options):
@@ -157,6 +177,8 @@ def _options():
                         help="length of each measured run (BENCH_SECONDS, 20)")
     parser.add_argument("--max-journeys", type=int, default=int(os.environ.get("BENCH_MAX_JOURNEYS", "20000")),
                         help="mixed journeys per run at most (BENCH_MAX_JOURNEYS, 20000)")
+    parser.add_argument("--rows", default=os.environ.get("BENCH_ROWS", ""),
+                        help="only rows whose name contains one of these comma-separated words (BENCH_ROWS, all)")
     options = parser.parse_args()
     if min(options.runs, options.warmup_seconds, options.seconds, options.max_journeys) < 1:
         parser.error("every count and duration must be at least 1")

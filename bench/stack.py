@@ -65,6 +65,8 @@ class BenchStack:
             "ADMIN_USERNAME": ADMIN_USERNAME, "ADMIN_PASSWORD": self.admin_password,
             "RATELIMIT_ENABLED": "false",
             "REVOCATION_KEY_PREFIX": f"shopbench:{secrets.token_hex(4)}:",
+            # The seeded customers' tokens must outlive a whole run (medians of 5 take longer than 15 min).
+            "ACCESS_TOKEN_TTL_SECONDS": "3600",
         }
         for service, port in self.ports.items():
             if service != "gateway":

@@ -27,7 +27,8 @@ def erase_profile(user_id):
     if answer.status_code != 200:
         return _failed(user_id, f"the customer service answered {answer.status_code}")
     repository.finish_erasure(user_id)
-    log.info("customer profile of deleted user %s erased", user_id)
+    log.info("customer profile of deleted user %s %s", user_id,
+             "erased" if answer.json().get("deleted") else "already gone")
     return True
 
 
