@@ -14,7 +14,6 @@ from shop_common.auth import (
     ADMIN, CUSTOMER, auth_required, current_caller, identify_caller,
     require_owner_or_admin,
 )
-from shop_common import revocation
 from shop_common.errors import ApiError
 from shop_common.validation import Fields, json_body, list_response, pagination
 
@@ -132,7 +131,7 @@ def logout():
     family = get_jwt().get("fam")
     if family:
         sessions.end_logins([family])
-    else:  # a token from no login (none is issued so): end the user's every token
+    else:  # a token issued before logins had families (an older version): end them all
         sessions.end_every_login(current_caller().user_id)
     return jsonify(message="Logged out")
 
@@ -209,7 +208,7 @@ def _end_tokens_changed_by(caller, user_id, password, role):
     :raise 503: the revocation store cannot be reached (nothing is changed).
     """
     if role is not None and role != repository.find_user(user_id)["role"]:
-        revocation.revoke_user(user_id)
+        sessions.end_access_tokens(user_id)
     if password is not None:
         kept = get_jwt().get("fam") if caller.user_id == user_id else None
         sessions.end_other_logins(user_id, kept)
@@ -227,9 +226,6 @@ def delete_user(user_id):
     :raise 404: no such user. :raise 503: the revocation store cannot be reached (nothing is deleted).
     """
     _user_or_404(user_id)
-    revocation.revoke_user(user_id)
-    if not repository.delete_user(user_id):
-        raise ApiError(404, f"User {user_id} was not found.")
-    erased = erasure.erase_profile(user_id)
+    erased = erasure.delete_user(user_id)
     return jsonify(message="User deleted successfully", userId=user_id,
                    profile_erasure="done" if erased else "pending")

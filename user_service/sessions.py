@@ -119,6 +119,15 @@ def end_every_login(user_id):
     repository.revoke_user_families(user_id)
 
 
+def end_access_tokens(user_id):
+    """Refuse the user's access tokens issued so far; their logins go on, and the next
+    refresh carries what changed (a role).
+
+    :raise 503: the revocation store cannot be reached.
+    """
+    revocation.revoke_user(user_id)
+
+
 def end_other_logins(user_id, kept_family):
     """End every login of the user but ``kept_family`` (a password change keeps the login that made it)."""
     end_logins([family for family in repository.live_families(user_id) if family != kept_family])
