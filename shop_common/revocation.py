@@ -10,6 +10,10 @@ request carrying a user token, by the gateway's door and again by the service:
   (logout-all, a role change, a deletion). Tokens carry ``iat`` with its fraction
   of a second, so a login in the same second after the revocation still counts.
 
+A public route at the gateway skips the check (:func:`skip_check`): it finds the
+caller only to count them for the rate limit, and the service behind it checks
+where a token matters (register with a role).
+
 Each record expires once every access token it could refuse has expired, so Redis
 holds only what is needed. Refresh tokens are checked against the user database,
 not here; service tokens cannot be revoked (they never leave the services).
@@ -23,7 +27,7 @@ import logging
 import time
 
 import redis
-from flask import current_app, request
+from flask import current_app, g, request
 
 from .auth import CUSTOMER
 from .errors import ApiError
@@ -60,6 +64,8 @@ def is_revoked(header, claims):
 
     :raise 503: Redis cannot be reached and the request is not a customer's read.
     """
+    if g.get("revocation_check_skipped"):
+        return False
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.isdigit():
         return False  # a service token; a malformed subject is refused by the caller check
@@ -72,6 +78,11 @@ def is_revoked(header, claims):
     if login_record and login_record[0] is not None:
         return True
     return user_record is not None and float(claims.get("iat", 0)) < float(user_record)
+
+
+def skip_check():
+    """Take this request's token as it is: its caller is wanted only for counting (a public route at the gateway)."""
+    g.revocation_check_skipped = True
 
 
 def _unchecked(claims, error):
