@@ -18,6 +18,8 @@ through the gateway:
   read the order, cancel it) by 16 Python clients;
 - memory: RSS and PSS of the five gunicorn masters and their workers, at idle
   after seeding and again after the load.
+- the revocation check's own CPU per request (bench/revocation_check.py: in this
+  process, against the stack's Redis, with and without the check).
 
 Each load row is warmed up, then measured, ``--runs`` times; with several runs
 every figure is the median. Errors are counted in warm-ups too, and any error
@@ -43,10 +45,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shop_common.settings import PROJECT_ROOT
+from shop_common.settings import PROJECT_ROOT, load_settings
 
 from .journey import run_journeys
 from .measurement import Measurement, median_of
+from .revocation_check import REQUESTS_PER_ROUND, ROUNDS, check_cost
 from .seed import seed
 from .stack import ADMIN_USERNAME, throwaway_stack
 from .wrk import THREADS, require_wrk, run_wrk, wrk_version
@@ -110,6 +113,7 @@ def main():
         report(f"memory, five services, idle after seeding: {_memory(idle_memory)}"
                f"   (original: {ORIGINAL_IDLE_MEMORY})")
         report(f"memory, five services, idle after the load: {_memory(stack.memory_bytes())}")
+        report(_revocation_check_line(stack.environments["gateway"]))
         for failure in journey_failures:
             report(f"journey failure: {failure}")
 
@@ -149,6 +153,14 @@ def _rows(gateway, shop, customers_file, max_journeys, journey_failures):
             ORIGINAL_ORDERS),
         Row(f"mixed journey (6 requests), {JOURNEY_CLIENTS} clients", measure_journeys, None),
     ]
+
+
+def _revocation_check_line(environment):
+    settings = load_settings("gateway", environment)
+    added, base = check_cost(settings["REVOCATION_REDIS_URL"], settings["REVOCATION_KEY_PREFIX"] + "probe:")
+    return (f"revocation check: +{added:.0f} µs of CPU per checked request in the checking process "
+            f"({base:.0f} µs without it; medians of {ROUNDS} alternating rounds of {REQUESTS_PER_ROUND:,}); "
+            "a request through the gateway to a protected route is checked twice")
 
 
 def _selected(rows, wanted):
