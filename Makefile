@@ -9,7 +9,7 @@ FUZZ_EXAMPLES ?= 300
 setting = $(shell $(PYTHON) -c 'from shop_common.settings import load_settings; print(load_settings("user")["$(1)"])')
 
 .DEFAULT_GOAL := help
-.PHONY: help install env db-init admin run-all stop-all status logs reconcile test unit-tests service-tests e2e-tests lint newman fuzz bench clean
+.PHONY: help install env db-init admin run-all stop-all status logs reconcile forget test unit-tests service-tests e2e-tests lint newman fuzz bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ logs: ## show the end of each service's log
 
 reconcile: install ## settle orders a crash left half-way (transaction service saga)
 	$(PYTHON) -m flask --app transaction_service reconcile
+
+forget: install ## erase the customer profiles of deleted users still pending (user service outbox)
+	$(PYTHON) -m flask --app user_service forget-deleted
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund

@@ -17,6 +17,33 @@ CREATE TABLE IF NOT EXISTS users (
     UNIQUE KEY uq_users_username (username)
 ) ENGINE=InnoDB;
 
+-- Refresh tokens, kept only as SHA-256 hashes. One login is one family: each
+-- refresh spends its token and adds the next; a spent token used again revokes
+-- the whole family (see user_service/sessions.py). A deleted user's go with them.
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_hash CHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+    family CHAR(32) CHARACTER SET ascii NOT NULL,
+    user_id INT UNSIGNED NOT NULL,
+    user_agent VARCHAR(255) NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    expires_at DATETIME NOT NULL,
+    spent_at DATETIME NULL,
+    revoked_at DATETIME NULL,
+    KEY ix_refresh_tokens_family (family),
+    KEY ix_refresh_tokens_user (user_id, revoked_at),
+    KEY ix_refresh_tokens_expires (expires_at),
+    CONSTRAINT fk_refresh_tokens_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE=InnoDB;
+
+-- Deleted users whose customer profile the customer service has not yet
+-- confirmed erased (an outbox, written with the deletion; user_service/erasure.py).
+CREATE TABLE IF NOT EXISTS profile_erasures (
+    user_id INT UNSIGNED NOT NULL PRIMARY KEY,
+    attempts INT UNSIGNED NOT NULL DEFAULT 0,
+    last_error VARCHAR(255) NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+) ENGINE=InnoDB;
+
 -- ------------------------------------------------------------ customer service
 CREATE DATABASE IF NOT EXISTS customer_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 USE customer_db;

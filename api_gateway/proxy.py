@@ -15,6 +15,7 @@ from flask_limiter.util import get_remote_address
 from jwt import PyJWTError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
+from shop_common import revocation
 from shop_common.auth import identify_caller
 from shop_common.errors import ApiError
 from shop_common.http_client import ServiceClient, service_client
@@ -33,6 +34,8 @@ FAMILIES = {
 FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Open to anyone besides login and register (which have their own view): reading the catalog.
 PUBLIC_READS = frozenset({("GET", "products"), ("HEAD", "products")})
+# Trading a refresh token for a new pair: the refresh token is the credential, in the body.
+PUBLIC_ROUTES = frozenset({("POST", "users", "refresh")})
 # A path segment the HTTP client would resolve, reaching another of the service's routes.
 DOT_SEGMENTS = frozenset({".", ".."})
 
@@ -81,6 +84,9 @@ def check_door():
     if not is_public():
         caller = identify_caller()
     else:
+        # Here the caller is found only to be counted by the rate limit: whether their token
+        # was revoked changes nothing, so the revocation store is not asked (README, Sessions).
+        revocation.skip_check()
         try:
             caller = identify_caller(optional=True)
         except (JWTExtendedException, PyJWTError, ApiError):
@@ -95,10 +101,11 @@ def check_door():
 
 
 def is_public():
-    """Login, register and reading the catalog are open to anyone (README, API); so is ``OPTIONS``,
-    which tells the methods of a route and reaches no data."""
+    """Login, register, refresh and reading the catalog are open to anyone (README, API); so is
+    ``OPTIONS``, which tells the methods of a route and reaches no data."""
     return request.endpoint == "forwarding.sign_in" or request.method == "OPTIONS" or \
-        (request.method, request.view_args["family"]) in PUBLIC_READS
+        (request.method, request.view_args["family"]) in PUBLIC_READS or \
+        (request.method, request.view_args["family"], request.view_args["rest"].strip("/")) in PUBLIC_ROUTES
 
 
 @forwarding.post("/api/users/login")

@@ -8,6 +8,9 @@ through the gateway:
 
 - ``GET /api/products/<id>`` and ``GET /api/products?limit=100``: wrk, 2 threads,
   32 connections; a status outside 2xx/3xx or a socket error is an error;
+- the same product read with a customer's token (the gateway checks it, and whether
+  it was revoked), and ``GET /api/customers/<id>`` by its owner (checked at the
+  gateway and again by the customer service): wrk as above;
 - ``POST /api/transactions``, 2 lines of quantity 1: wrk, 2 threads, 16
   connections, with bench/orders.lua signing each request as the next customer;
   any status but 201 is an error;
@@ -15,6 +18,8 @@ through the gateway:
   read the order, cancel it) by 16 Python clients;
 - memory: RSS and PSS of the five gunicorn masters and their workers, at idle
   after seeding and again after the load.
+- the revocation check's own CPU per request (bench/revocation_check.py: in this
+  process, against the stack's Redis, with and without the check).
 
 Each load row is warmed up, then measured, ``--runs`` times; with several runs
 every figure is the median. Errors are counted in warm-ups too, and any error
@@ -26,6 +31,8 @@ The stack is stopped and its databases dropped however the run ends.
 
 Defaults come from BENCH_RUNS (1), BENCH_WARMUP_SECONDS (5), BENCH_SECONDS (20)
 and BENCH_MAX_JOURNEYS (20000, per run); the published figures use ``--runs 5``.
+BENCH_ROWS (``--rows``) keeps only the rows whose name contains one of its
+comma-separated words, for a quick before/after of one path.
 """
 import argparse
 import os
@@ -38,10 +45,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shop_common.settings import PROJECT_ROOT
+from shop_common.settings import PROJECT_ROOT, load_settings
 
 from .journey import run_journeys
 from .measurement import Measurement, median_of
+from .revocation_check import REQUESTS_PER_ROUND, ROUNDS, check_cost
 from .seed import seed
 from .stack import ADMIN_USERNAME, throwaway_stack
 from .wrk import THREADS, require_wrk, run_wrk, wrk_version
@@ -96,7 +104,8 @@ def main():
         report(COLUMNS.format("journey, through the gateway", "per s", "p50 ms", "p99 ms", "errors",
                               "original", "p50 ms", "p99 ms", "vs original"))
         errors = 0
-        for row in _rows(stack.gateway, shop, customers_file.name, options.max_journeys, journey_failures):
+        for row in _selected(_rows(stack.gateway, shop, customers_file.name, options.max_journeys,
+                                   journey_failures), options.rows):
             result = _measure(row, options)
             errors += result.errors
             report(_table_line(row, result))
@@ -104,6 +113,7 @@ def main():
         report(f"memory, five services, idle after seeding: {_memory(idle_memory)}"
                f"   (original: {ORIGINAL_IDLE_MEMORY})")
         report(f"memory, five services, idle after the load: {_memory(stack.memory_bytes())}")
+        report(_revocation_check_line(stack.environments["gateway"]))
         for failure in journey_failures:
             report(f"journey failure: {failure}")
 
@@ -122,10 +132,18 @@ def _rows(gateway, shop, customers_file, max_journeys, journey_failures):
         journey_failures.extend(failures)
         return measurement
 
+    customer = shop.customers[0]
+    customer_bearer = [f"Authorization: Bearer {customer.token}"]
     return [
         Row("GET /api/products/<id>", lambda seconds: run_wrk(
             f"{gateway}/api/products/{shop.product_ids[0]}", READ_CONNECTIONS, seconds),
             ORIGINAL_PRODUCT),
+        Row("GET /api/products/<id>, a customer's token", lambda seconds: run_wrk(
+            f"{gateway}/api/products/{shop.product_ids[0]}", READ_CONNECTIONS, seconds, headers=customer_bearer),
+            None),
+        Row("GET /api/customers/<id>, its owner's token", lambda seconds: run_wrk(
+            f"{gateway}/api/customers/{customer.customer_id}", READ_CONNECTIONS, seconds, headers=customer_bearer),
+            None),
         Row(f"GET /api/products?limit=100 ({shop.product_list_bytes / 1000:.1f} kB)", lambda seconds: run_wrk(
             f"{gateway}/api/products?limit=100", READ_CONNECTIONS, seconds),
             ORIGINAL_PRODUCT_LIST),
@@ -135,6 +153,20 @@ def _rows(gateway, shop, customers_file, max_journeys, journey_failures):
             ORIGINAL_ORDERS),
         Row(f"mixed journey (6 requests), {JOURNEY_CLIENTS} clients", measure_journeys, None),
     ]
+
+
+def _revocation_check_line(environment):
+    settings = load_settings("gateway", environment)
+    added, base = check_cost(settings["REVOCATION_REDIS_URL"], settings["REVOCATION_KEY_PREFIX"] + "probe:")
+    return (f"revocation check: +{added:.0f} µs of CPU per checked request in the checking process "
+            f"({base:.0f} µs without it; medians of {ROUNDS} alternating rounds of {REQUESTS_PER_ROUND:,}); "
+            "a request through the gateway to a protected route is checked twice")
+
+
+def _selected(rows, wanted):
+    """The rows whose name contains one of the comma-separated words of ``wanted`` (all when empty)."""
+    words = [word.strip() for word in wanted.split(",") if word.strip()]
+    return [row for row in rows if not words or any(word in row.name for word in words)]
 
 
 def _measure(row, options):
@@ -157,6 +189,8 @@ def _options():
                         help="length of each measured run (BENCH_SECONDS, 20)")
     parser.add_argument("--max-journeys", type=int, default=int(os.environ.get("BENCH_MAX_JOURNEYS", "20000")),
                         help="mixed journeys per run at most (BENCH_MAX_JOURNEYS, 20000)")
+    parser.add_argument("--rows", default=os.environ.get("BENCH_ROWS", ""),
+                        help="only rows whose name contains one of these comma-separated words (BENCH_ROWS, all)")
     options = parser.parse_args()
     if min(options.runs, options.warmup_seconds, options.seconds, options.max_journeys) < 1:
         parser.error("every count and duration must be at least 1")

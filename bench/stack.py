@@ -42,6 +42,9 @@ class BenchStack(ThrowawayStack):
             "JWT_SECRET_KEY": secrets.token_urlsafe(48),
             "ADMIN_USERNAME": ADMIN_USERNAME, "ADMIN_PASSWORD": self.admin_password,
             "RATELIMIT_ENABLED": "false",
+            "REVOCATION_KEY_PREFIX": f"shopbench:{secrets.token_hex(4)}:",
+            # The seeded customers' tokens must outlive a whole run (medians of 5 take longer than 15 min).
+            "ACCESS_TOKEN_TTL_SECONDS": "3600",
         })
 
     def tuning(self):

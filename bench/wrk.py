@@ -30,13 +30,15 @@ def wrk_version():
     return usage.split(" [", 1)[0].strip()
 
 
-def run_wrk(url, connections, seconds, script=None, script_args=()):
+def run_wrk(url, connections, seconds, script=None, script_args=(), headers=()):
     """Load ``url`` with wrk for ``seconds``; return what it measured.
 
     Errors are socket errors plus unexpected statuses: those the script counts
     when it reports them, else every status outside 2xx and 3xx.
     """
     command = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for header in headers:
+        command += ["-H", header]
     if script:
         command += ["-s", str(script)]
     command.append(url)

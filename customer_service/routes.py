@@ -6,6 +6,7 @@
 | GET/PUT/DELETE /api/customers/<id>, GET /api/customers/user/<userId> | the owning user, or admin |
 | GET /api/customers | admin (the list has no ``user_info``: one call per row would not scale) |
 | GET /internal/customers/<id> | services only; not forwarded by the gateway |
+| DELETE /internal/customers/user/<userId> | services only: the user service forgetting a deleted user |
 
 Single reads add ``user_info``, fetched from the user service with this
 service's token. When the user service is down or slow the profile is still
@@ -162,3 +163,12 @@ def get_customer_owner(customer_id):
     """``{id, user_id}`` of a profile, for the transaction service's ownership check."""
     customer = _customer_or_404(customer_id)
     return jsonify(id=customer["id"], user_id=customer["user_id"])
+
+
+@internal.delete("/user/<id:user_id>")
+@auth_required(SERVICE)
+def forget_user(user_id):
+    """Delete a deleted user's profile. Idempotent: ``deleted`` is false when there was none
+    (already erased, or never made), which is just as done for the caller's retries."""
+    deleted = repository.delete_customer_by_user_id(user_id)
+    return jsonify(user_id=user_id, deleted=deleted)

@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import BaseConverter
 
-from . import auth, db, errors, observability
+from . import auth, db, errors, observability, revocation
 from .paths import NormalisedPaths
 from .settings import flask_config
 
@@ -75,6 +75,7 @@ def create_service_app(service, import_name, test_config=None, with_health=True)
     errors.init_app(app)
     observability.init_app(app)
     auth.init_app(app)
+    revocation.init_app(app)
     if app.config.get("DB_NAME"):
         db.init_app(app)
     if with_health:

@@ -72,7 +72,13 @@ SETTINGS = (
       for service, (_, port, _) in SERVICES.items() if service != "gateway"),
     Setting("JWT_SECRET_KEY", "", "HS256 secret shared by all five; a service refuses to start without it "
             "(`make run-all` creates one)"),
-    Setting("ACCESS_TOKEN_TTL_SECONDS", "3600", "access token lifetime", int),
+    Setting("ACCESS_TOKEN_TTL_SECONDS", "900", "access token lifetime", int),
+    Setting("REFRESH_TOKEN_TTL_SECONDS", "1209600", "refresh token lifetime (14 days); a refresh gives a new one",
+            int, ("user",)),
+    Setting("REVOCATION_REDIS_URL", "redis://127.0.0.1:6379/0", "where ended logins and users are kept, checked "
+            "on every request with a user token (shop_common/revocation.py)"),
+    Setting("REVOCATION_KEY_PREFIX", "shop:", "prefix of the revocation keys, so stacks sharing one Redis keep "
+            "them apart"),
     Setting("SERVICE_CONNECT_TIMEOUT", "1.0", "seconds to connect to another service", float),
     Setting("SERVICE_TIMEOUT", "5.0", "seconds to wait for another service's response", float),
     Setting("GATEWAY_TIMEOUT", "20.0", "seconds the gateway waits for a service: longer than the chain of "
@@ -82,6 +88,8 @@ SETTINGS = (
     Setting("ADMIN_USERNAME", "", "admin created by `make run-all` if missing", services=("user",)),
     Setting("ADMIN_PASSWORD", "", "the admin's password (random in the `.env` made by `make run-all`)",
             services=("user",)),
+    Setting("ERASURE_SWEEP_SECONDS", "5", "how often the user service retries erasing a deleted user's "
+            "customer profile until the customer service confirms it", int, ("user",)),
     Setting("LOG_LEVEL", "INFO", "log level"),
     Setting("GUNICORN_WORKER_CLASS", "shop_common.gunicorn_worker.PyWSGIWorker",
             "gunicorn worker: gevent's pywsgi for the services that mostly wait on I/O; gunicorn's gthread for "

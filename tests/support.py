@@ -20,6 +20,8 @@ DB_SERVER = {
     "password": os.environ.get("DB_PASSWORD", ""),
 }
 _TEST_DATABASE = re.compile(r"shoptest_(\d+)_\w+")
+# This run's revocation records in the machine's Redis, apart from every other stack's.
+TEST_REVOCATION_PREFIX = f"shoptest:{os.getpid()}:{uuid.uuid4().hex[:8]}:"
 
 
 def create_test_databases(tag):
@@ -69,6 +71,7 @@ def app_test_config(database):
         "DB_POOL_SIZE": 4,
         "JWT_SECRET_KEY": TEST_JWT_SECRET,
         "BCRYPT_ROUNDS": 4,
+        "REVOCATION_KEY_PREFIX": TEST_REVOCATION_PREFIX,
     }
 
 

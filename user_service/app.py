@@ -1,11 +1,14 @@
 """App factory of the user service."""
 from shop_common.app import create_service_app
+from shop_common.periodic import run_every
 
-from . import cli, routes
+from . import cli, erasure, routes
 
 
 def create_app(test_config=None):
     app = create_service_app("user", __name__, test_config)
     app.register_blueprint(routes.users)
     cli.init_app(app)
+    if app.config["ERASURE_SWEEP_SECONDS"] > 0 and not app.config.get("TESTING"):
+        run_every(app, "erasure-sweeper", app.config["ERASURE_SWEEP_SECONDS"], erasure.sweep)
     return app

@@ -3,13 +3,14 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import repository
+from . import erasure, repository
 from .credentials import USERNAME, USERNAME_HINT, hash_password, password_problem
 
 
 def init_app(app):
     app.cli.add_command(bootstrap_admin)
     app.cli.add_command(create_admin)
+    app.cli.add_command(forget_deleted)
 
 
 @click.command("bootstrap-admin")
@@ -50,3 +51,14 @@ def _create(username, password, exists_ok):
                    "created with, which ADMIN_PASSWORD in .env does not change (README, Run it).")
     else:
         raise click.ClickException(f"the username '{username}' already exists")
+
+
+@click.command("forget-deleted")
+@with_appcontext
+def forget_deleted():
+    """Erase the customer profiles of deleted users that are still pending (see erasure.py)."""
+    erased = erasure.sweep()
+    pending = len(repository.pending_erasures())
+    click.echo(f"erased {erased} profile(s); {pending} still pending")
+    if pending:
+        raise SystemExit(1)

@@ -4,7 +4,7 @@ selects it, so it cannot leak into a response by accident."""
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shop_common.db import Row, execute, update_columns
+from shop_common.db import Row, execute, transaction, update_columns
 
 USER_COLUMNS = "id, username, role, created_at"
 UPDATABLE_COLUMNS = ("username", "password_hash", "role")
@@ -60,5 +60,79 @@ def update_user(user_id: int, changes: Mapping[str, Any]) -> None:
     update_columns("users", user_id, changes, UPDATABLE_COLUMNS)
 
 
-def delete_user(user_id: int) -> bool:
-    return execute("DELETE FROM users WHERE id = %s", (user_id,)).rowcount == 1
+def delete_user(user_id):
+    """Delete the user (their refresh tokens go with them) and queue the erasure of
+    their customer profile, in one commit; False when there was no such user."""
+    with transaction() as cursor:
+        cursor.execute("DELETE FROM users WHERE id = %s", (user_id,))
+        if cursor.rowcount != 1:
+            return False
+        cursor.execute("INSERT IGNORE INTO profile_erasures (user_id) VALUES (%s)", (user_id,))
+    return True
+
+
+# ------------------------------------------------------------ refresh tokens
+
+def insert_refresh_token(token_hash, family, user_id, user_agent, lifetime_seconds):
+    execute(
+        "INSERT INTO refresh_tokens (token_hash, family, user_id, user_agent, expires_at) "
+        "VALUES (%s, %s, %s, %s, NOW() + INTERVAL %s SECOND)",
+        (token_hash, family, user_id, user_agent, lifetime_seconds),
+    )
+
+
+def spend_refresh_token(token_hash):
+    """Mark the token spent and return its row as it was before (None when unknown).
+
+    The row is locked while read and marked, so of two requests spending the same
+    token exactly one sees it unspent.
+    """
+    with transaction() as cursor:
+        cursor.execute(
+            "SELECT family, user_id, spent_at, revoked_at, expires_at < NOW() AS expired "
+            "FROM refresh_tokens WHERE token_hash = %s FOR UPDATE",
+            (token_hash,),
+        )
+        token = cursor.fetchone()
+        if token and token["spent_at"] is None:
+            cursor.execute("UPDATE refresh_tokens SET spent_at = NOW() WHERE token_hash = %s", (token_hash,))
+    return token
+
+
+def live_families(user_id):
+    """The user's logins not yet ended."""
+    rows = execute(
+        "SELECT DISTINCT family FROM refresh_tokens WHERE user_id = %s AND revoked_at IS NULL AND expires_at > NOW()",
+        (user_id,),
+    ).fetchall()
+    return [row["family"] for row in rows]
+
+
+def revoke_families(families):
+    if families:
+        placeholders = ", ".join(["%s"] * len(families))
+        execute(f"UPDATE refresh_tokens SET revoked_at = NOW() WHERE family IN ({placeholders}) "
+                 "AND revoked_at IS NULL", tuple(families))
+
+
+def revoke_user_families(user_id):
+    execute("UPDATE refresh_tokens SET revoked_at = NOW() WHERE user_id = %s AND revoked_at IS NULL", (user_id,))
+
+
+def delete_expired_refresh_tokens():
+    return execute("DELETE FROM refresh_tokens WHERE expires_at < NOW()").rowcount
+
+
+# ------------------------------------------------------------ profile erasures
+
+def pending_erasures():
+    return [row["user_id"] for row in execute("SELECT user_id FROM profile_erasures ORDER BY user_id").fetchall()]
+
+
+def finish_erasure(user_id):
+    execute("DELETE FROM profile_erasures WHERE user_id = %s", (user_id,))
+
+
+def note_erasure_failure(user_id, reason):
+    execute("UPDATE profile_erasures SET attempts = attempts + 1, last_error = %s WHERE user_id = %s",
+             (reason[:255], user_id))

@@ -2,21 +2,23 @@
 
 | route | who |
 |---|---|
-| POST /register, POST /login | anyone (role other than customer: admin only) |
+| POST /register, POST /login, POST /refresh | anyone (role other than customer: admin only) |
+| POST /logout, POST /logout-all | any user with an access token |
 | GET /, DELETE /<id> | admin |
 | GET /<id>, PUT /<id> | that user or admin; only an admin changes a role |
 """
 from flask import Blueprint, current_app, jsonify
+from flask_jwt_extended import get_jwt
 
 from shop_common.auth import (
-    ADMIN, CUSTOMER, auth_required, create_user_token, current_caller, identify_caller,
+    ADMIN, CUSTOMER, auth_required, current_caller, identify_caller,
     require_owner_or_admin,
 )
 from shop_common.db import conflict_on_duplicate
 from shop_common.errors import ApiError, found
 from shop_common.validation import Fields, json_body, list_response, pagination
 
-from . import repository
+from . import erasure, repository, sessions
 from .credentials import USERNAME, USERNAME_HINT, hash_password, password_problem, verify_password
 
 users = Blueprint("users", __name__, url_prefix="/api/users")
@@ -103,13 +105,47 @@ def login():
     if not verify_password(password, stored_hash, _bcrypt_rounds()):
         raise ApiError(401, "Invalid username or password.", code="invalid_credentials")
     user = {key: credentials[key] for key in ("id", "username", "role")}
-    return jsonify(
-        message="Login successful",
-        access_token=create_user_token(user["id"], user["role"]),
-        token_type="Bearer",
-        expires_in=current_app.config["ACCESS_TOKEN_TTL_SECONDS"],
-        user=user,
-    )
+    return jsonify(message="Login successful", **sessions.start_login(user), user=user)
+
+
+@users.post("/refresh")
+def refresh():
+    """Trade a refresh token for the next pair of its login; the token sent is spent.
+
+    :raise 400: no ``refreshToken``.
+    :raise 401: an invalid, expired, revoked or already used refresh token (see sessions.py).
+    """
+    body = json_body()
+    fields = Fields(body)
+    refresh_token = fields.string("refreshToken", max_length=4096)
+    fields.check()
+    return jsonify(message="Token refreshed", **sessions.refresh(refresh_token))
+
+
+@users.post("/logout")
+@auth_required()
+def logout():
+    """End the login of the token used: its refresh tokens and access tokens, at once.
+
+    :raise 503: the revocation store cannot be reached (nothing is ended).
+    """
+    family = get_jwt().get("fam")
+    if family:
+        sessions.end_logins([family])
+    else:  # a token issued before logins had families (an older version): end them all
+        sessions.end_every_login(current_caller().user_id)
+    return jsonify(message="Logged out")
+
+
+@users.post("/logout-all")
+@auth_required()
+def logout_all():
+    """End every login of the caller, on every device.
+
+    :raise 503: the revocation store cannot be reached (nothing is ended).
+    """
+    sessions.end_every_login(current_caller().user_id)
+    return jsonify(message="Logged out everywhere")
 
 
 @users.get("")
@@ -148,6 +184,7 @@ def update_user(user_id):
     changes = {"username": username, "role": role}
     if password is not None:
         changes["password_hash"] = hash_password(password, _bcrypt_rounds())
+    _end_tokens_changed_by(caller, user_id, password, role)
     with conflict_on_duplicate(_username_conflicts(username)):
         repository.update_user(user_id, {column: value for column, value in changes.items() if value is not None})
     return jsonify(message="User updated successfully", user=repository.find_user(user_id))
@@ -177,9 +214,32 @@ def _check_current_password(user_id, current_password):
         raise ApiError(401, "currentPassword is missing or wrong.", code="invalid_credentials")
 
 
+def _end_tokens_changed_by(caller, user_id, password, role):
+    """Before a change takes effect: a new role ends every token issued with the old one
+    (a refresh then carries the new role); a new password ends every other login, and
+    the user's own change keeps the login that made it.
+
+    :raise 503: the revocation store cannot be reached (nothing is changed).
+    """
+    if role is not None and role != repository.find_user(user_id)["role"]:
+        sessions.end_access_tokens(user_id)
+    if password is not None:
+        kept = get_jwt().get("fam") if caller.user_id == user_id else None
+        sessions.end_other_logins(user_id, kept)
+
+
 @users.delete("/<id:user_id>")
 @auth_required(ADMIN)
 def delete_user(user_id):
-    if not repository.delete_user(user_id):
-        raise ApiError(404, f"User {user_id} was not found.")
-    return jsonify(message="User deleted successfully", userId=user_id)
+    """Delete the user: their tokens stop at once, their customer profile is erased.
+
+    The erasure is queued with the deletion and retried until the customer service
+    confirms it (erasure.py); ``profile_erasure`` says whether it is ``done`` or
+    still ``pending``. Their orders stay, as financial records.
+
+    :raise 404: no such user. :raise 503: the revocation store cannot be reached (nothing is deleted).
+    """
+    _user_or_404(user_id)
+    erased = erasure.delete_user(user_id)
+    return jsonify(message="User deleted successfully", userId=user_id,
+                   profile_erasure="done" if erased else "pending")

@@ -8,7 +8,9 @@ import pytest
 import requests
 
 from tests.e2e.gateway_helpers import new_user
-from tests.support import DB_SERVER, TEST_JWT_SECRET, create_test_databases, drop_test_databases
+from tests.support import (
+    DB_SERVER, TEST_JWT_SECRET, TEST_REVOCATION_PREFIX, create_test_databases, drop_test_databases,
+)
 from tools.throwaway_stack import ThrowawayStack
 
 ADMIN_USERNAME = "admin"
@@ -22,6 +24,7 @@ SETTINGS = {
     # Longer than any order request can take with these timeouts (reserve:
     # up to 3 connects + 3 s read), so the sweeper never takes a live order.
     "SAGA_STALE_SECONDS": "8", "SAGA_SWEEP_SECONDS": "1",
+    "REVOCATION_KEY_PREFIX": TEST_REVOCATION_PREFIX + "e2e:", "ERASURE_SWEEP_SECONDS": "1",
 }
 
 

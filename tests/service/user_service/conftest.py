@@ -1,13 +1,15 @@
 import pytest
 
 from shop_common.db import get_db
-from tests.support import app_test_config
+from tests.support import app_test_config, free_port
 from user_service import create_app
 
 
 @pytest.fixture(scope="session")
 def app(unit_databases):
-    return create_app(app_test_config(unit_databases["user_db"]))
+    # No customer service listens there: a deletion's profile erasure stays pending.
+    return create_app(dict(app_test_config(unit_databases["user_db"]),
+                           CUSTOMER_SERVICE_URL=f"http://127.0.0.1:{free_port()}"))
 
 
 @pytest.fixture(autouse=True)

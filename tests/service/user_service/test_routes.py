@@ -98,10 +98,13 @@ def test_login_returns_a_jwt_with_string_sub_and_role(client, app, register):
     assert response.status_code == 200
     body = response.get_json()
     assert body["user"] == {"id": user_id, "username": "alice", "role": "customer"}
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 900
+    assert body["refresh_expires_in"] == 14 * 24 * 3600
     with app.app_context():
         claims = decode_token(body["access_token"])
-    assert claims["sub"] == str(user_id) and claims["role"] == "customer"
+        refresh_claims = decode_token(body["refresh_token"])
+    assert claims["sub"] == str(user_id) and claims["role"] == "customer" and claims["type"] == "access"
+    assert refresh_claims["type"] == "refresh" and refresh_claims["fam"] == claims["fam"]
     assert "password" not in response.get_data(as_text=True)
 
 

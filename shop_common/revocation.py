@@ -1,0 +1,126 @@
+"""Revocation of user tokens that takes effect at once, at the gateway and in every service.
+
+Two kinds of record in Redis, read together in one round trip (``MGET``) on every
+request carrying a user token, by the gateway's door and again by the service:
+
+- ``<prefix>login:<family>``: a login has ended (logout, a password change ending
+  the other logins, or its refresh token used twice). Every access token of a login
+  carries its ``fam`` (the refresh-token family), so all of them are refused.
+- ``<prefix>user:<id>``: a time. The user's tokens issued before it are refused
+  (logout-all, a role change, a deletion). Tokens carry ``iat`` with its fraction
+  of a second, so a login in the same second after the revocation still counts.
+
+A public route at the gateway skips the check (:func:`skip_check`): it finds the
+caller only to count them for the rate limit, and the service behind it checks
+where a token matters (register with a role).
+
+Each record expires once every access token it could refuse has expired, so Redis
+holds only what is needed. Refresh tokens are checked against the user database,
+not here; service tokens cannot be revoked (they never leave the services).
+
+When Redis cannot be reached a request is decided by what it risks (README,
+Sessions): a read (GET, HEAD, OPTIONS) by a customer goes on (a revoked token reads
+its own data for the rest of its short life, logged), anything that changes data and
+anything an admin does is refused with 503 ``revocation_unavailable``.
+"""
+import logging
+import time
+
+import redis
+from flask import current_app, g, request
+
+from .auth import CUSTOMER
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Beyond the access tokens' life, for clocks of the processes that disagree a little.
+EXPIRY_MARGIN_SECONDS = 60
+# A Redis that stops answering must not hold requests for long.
+_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+
+
+def init_app(app):
+    """Check every verified token of ``app`` against the store (flask-jwt-extended's blocklist hook)."""
+    app.extensions["revocation_store"] = redis.Redis.from_url(app.config["REVOCATION_REDIS_URL"], **_TIMEOUTS)
+    app.extensions["flask-jwt-extended"].token_in_blocklist_loader(is_revoked)
+
+
+def _store():
+    return current_app.extensions["revocation_store"]
+
+
+def _key(*parts):
+    return current_app.config["REVOCATION_KEY_PREFIX"] + ":".join(map(str, parts))
+
+
+def _record_seconds():
+    return current_app.config["ACCESS_TOKEN_TTL_SECONDS"] + EXPIRY_MARGIN_SECONDS
+
+
+def is_revoked(header, claims):
+    """True when the token's login or user was revoked after it was issued.
+
+    :raise 503: Redis cannot be reached and the request is not a customer's read.
+    """
+    if g.get("revocation_check_skipped"):
+        return False
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject.isdigit():
+        return False  # a service token; a malformed subject is refused by the caller check
+    family = claims.get("fam")
+    keys = [_key("user", subject)] + ([_key("login", family)] if family else [])
+    try:
+        user_record, *login_record = _store().mget(keys)
+    except redis.RedisError as error:
+        return _unchecked(claims, error)
+    if login_record and login_record[0] is not None:
+        return True
+    return user_record is not None and float(claims.get("iat", 0)) < float(user_record)
+
+
+def skip_check():
+    """Take this request's token as it is: its caller is wanted only for counting (a public route at the gateway)."""
+    g.revocation_check_skipped = True
+
+
+def _unchecked(claims, error):
+    if request.method in SAFE_METHODS and claims.get("role") == CUSTOMER:
+        log.warning("revocation store unreachable (%s): %s %s let through unchecked",
+                    error, request.method, request.path)
+        return False
+    log.error("revocation store unreachable (%s): %s %s refused", error, request.method, request.path)
+    raise ApiError(503, "Token revocation cannot be checked right now; try again shortly.",
+                   code="revocation_unavailable")
+
+
+def end_logins(families):
+    """Refuse every access token of these logins from now on.
+
+    :raise 503: Redis cannot be reached (nothing recorded; the caller changes nothing either).
+    """
+    _write([(_key("login", family), "1") for family in families])
+
+
+def revoke_user(user_id):
+    """Refuse every token of ``user_id`` issued before now.
+
+    :raise 503: Redis cannot be reached.
+    """
+    _write([(_key("user", user_id), repr(time.time()))])
+
+
+def _write(records):
+    """Set each ``(key, value)`` for as long as an access token lives, in one round trip."""
+    if not records:
+        return
+    pipeline = _store().pipeline(transaction=False)
+    for key, value in records:
+        pipeline.set(key, value, ex=_record_seconds())
+    try:
+        pipeline.execute()
+    except redis.RedisError as error:
+        log.error("revocation store unreachable: %s", error)
+        raise ApiError(503, "Tokens cannot be revoked right now; nothing was changed. Try again shortly.",
+                       code="revocation_unavailable") from error

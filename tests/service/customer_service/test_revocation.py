@@ -1,0 +1,36 @@
+"""The revocation check in a service, with the machine's real Redis and with a Redis that
+cannot be reached (a closed port): a customer's read goes on, writes and admins are refused."""
+import time
+
+import redis
+
+from customer_service import create_app
+from tests.support import TEST_REVOCATION_PREFIX, app_test_config, assert_error, free_port
+
+
+def test_a_token_issued_before_its_users_revocation_is_refused(client, create_profile):
+    user_id, customer_id, headers = create_profile()
+    store = redis.Redis.from_url(client.application.config["REVOCATION_REDIS_URL"])
+    store.set(f"{TEST_REVOCATION_PREFIX}user:{user_id}", repr(time.time() + 1), ex=60)
+    try:
+        assert_error(client.get(f"/api/customers/{customer_id}", headers=headers), 401)
+    finally:
+        store.delete(f"{TEST_REVOCATION_PREFIX}user:{user_id}")
+    assert client.get(f"/api/customers/{customer_id}", headers=headers).status_code == 200
+
+
+def test_with_redis_unreachable_a_customer_reads_but_writes_and_admins_are_refused(
+        unit_databases, user_service_url, create_profile, tokens):
+    user_id, customer_id, headers = create_profile()
+    down = create_app(dict(app_test_config(unit_databases["customer_db"]), USER_SERVICE_URL=user_service_url,
+                           REVOCATION_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")).test_client()
+    started = time.monotonic()
+    assert down.get(f"/api/customers/{customer_id}", headers=headers).status_code == 200
+    assert_error(down.put(f"/api/customers/{customer_id}", json={"name": "Changed"}, headers=headers),
+                 503, "revocation_unavailable")
+    assert_error(down.get(f"/api/customers/{customer_id}", headers=tokens.admin()), 503, "revocation_unavailable")
+    assert_error(down.delete(f"/api/customers/{customer_id}", headers=tokens.admin()), 503, "revocation_unavailable")
+    # Service tokens are not revocable: the services keep talking to each other.
+    assert down.get(f"/internal/customers/{customer_id}", headers=tokens.service()).status_code == 200
+    assert time.monotonic() - started < 5  # a refused connection fails fast, it does not wait
+    assert down.get(f"/api/customers/{customer_id}", headers=headers).get_json()["name"] == "Ada Lovelace"

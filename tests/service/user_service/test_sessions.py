@@ -1,0 +1,141 @@
+"""Refresh tokens and their storage, logins ended with Redis down, and the erasure outbox,
+against the real user database and the machine's real Redis (or a closed port)."""
+import hashlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from customer_service import create_app as create_customer_app
+from shop_common.db import get_db
+from tests.support import app_test_config, assert_error, free_port
+from tests.service.conftest import serve_in_thread
+from user_service import create_app
+
+PASSWORD = "wonderland1"
+
+
+def log_in(client, username="alice", user_agent="pytest-device/2.0"):
+    response = client.post("/api/users/login", json={"username": username, "password": PASSWORD},
+                           headers={"User-Agent": user_agent})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def stored_tokens(app):
+    with app.app_context(), get_db().cursor() as cursor:
+        cursor.execute("SELECT token_hash, family, user_agent, spent_at, revoked_at FROM refresh_tokens")
+        return cursor.fetchall()
+
+
+def test_refresh_tokens_are_stored_only_as_hashes_with_their_device(app, client, register):
+    register("alice")
+    login = log_in(client)
+    [row] = stored_tokens(app)
+    assert row["token_hash"] == hashlib.sha256(login["refresh_token"].encode()).hexdigest()
+    assert row["user_agent"] == "pytest-device/2.0"
+    assert login["refresh_token"] not in str(row)
+
+
+def test_of_concurrent_refreshes_with_one_token_exactly_one_wins(app, register):
+    """Real concurrent requests: the row lock lets one spend the token; the others are reuse."""
+    register("alice")
+    url, server = serve_in_thread(app)
+    try:
+        login = requests.post(f"{url}/api/users/login", json={"username": "alice", "password": PASSWORD},
+                              timeout=10).json()
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: requests.post(
+                f"{url}/api/users/refresh", json={"refreshToken": login["refresh_token"]}, timeout=10), range(8)))
+    finally:
+        server.shutdown()
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] + [401] * 7
+    # The first loser finds it spent and ends the login; later ones find the login ended.
+    errors = {answer.json()["error"] for answer in answers if answer.status_code == 401}
+    assert "refresh_token_reused" in errors and errors <= {"refresh_token_reused", "invalid_refresh_token"}
+    assert all(row["revoked_at"] is not None for row in stored_tokens(app))
+
+
+def test_a_deleted_users_refresh_token_is_refused(client, register, tokens):
+    user_id = register("alice")
+    login = log_in(client)
+    assert client.delete(f"/api/users/{user_id}", headers=tokens.admin()).status_code == 200
+    assert_error(client.post("/api/users/refresh", json={"refreshToken": login["refresh_token"]}),
+                 401, "invalid_refresh_token")
+
+
+def test_a_forged_or_foreign_refresh_token_is_refused(client):
+    for token in ("not-a-jwt", "a.b.c", 12):
+        response = client.post("/api/users/refresh", json={"refreshToken": token})
+        assert response.status_code in (400, 401)
+
+
+# ------------------------------------------------------------ Redis unreachable
+
+@pytest.fixture(scope="module")
+def app_without_redis(unit_databases):
+    """The user service with its revocation store on a port where nothing listens.
+
+    Made before a test's log capture starts: an app factory resets the root logger's handlers.
+    """
+    return create_app(dict(app_test_config(unit_databases["user_db"]),
+                           REVOCATION_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+                           CUSTOMER_SERVICE_URL=f"http://127.0.0.1:{free_port()}"))
+
+
+def test_with_redis_unreachable_logout_deletion_and_role_change_change_nothing(
+        app_without_redis, client, register, tokens, caplog):
+    user_id = register("alice")
+    login = log_in(client)
+    down = app_without_redis.test_client()
+    headers = {"Authorization": f"Bearer {login['access_token']}"}
+    caplog.set_level(logging.WARNING)
+    # A customer's read goes on unchecked (logged); their logout is refused: nothing is ended.
+    assert down.get(f"/api/users/{user_id}", headers=headers).status_code == 200
+    assert "let through unchecked" in caplog.text
+    assert_error(down.post("/api/users/logout", headers=headers), 503, "revocation_unavailable")
+    assert_error(down.delete(f"/api/users/{user_id}", headers=tokens.admin()), 503, "revocation_unavailable")
+    assert_error(down.put(f"/api/users/{user_id}", json={"role": "admin"}, headers=tokens.admin()),
+                 503, "revocation_unavailable")
+    assert client.get(f"/api/users/{user_id}", headers=headers).get_json()["role"] == "customer"
+    assert client.post("/api/users/refresh", json={"refreshToken": login["refresh_token"]}).status_code == 200
+    assert login["access_token"] not in caplog.text
+
+
+# ------------------------------------------------------------ erasure outbox
+
+def pending_erasures(app):
+    with app.app_context(), get_db().cursor() as cursor:
+        cursor.execute("SELECT user_id, attempts FROM profile_erasures")
+        return {row["user_id"]: row["attempts"] for row in cursor.fetchall()}
+
+
+def test_a_deletion_the_customer_service_missed_is_erased_by_forget_deleted(
+        app, client, register, tokens, unit_databases, user_service_url):
+    with app.app_context(), get_db().cursor() as cursor:
+        cursor.execute("DELETE FROM profile_erasures")
+    user_id = register("alice")
+    customer_app = create_customer_app(dict(app_test_config(unit_databases["customer_db"]),
+                                            USER_SERVICE_URL=user_service_url))
+    with customer_app.app_context(), get_db().cursor() as cursor:
+        cursor.execute("INSERT INTO customers (user_id, name, email) VALUES (%s, 'Alice', %s)",
+                       (user_id, f"alice{user_id}@example.com"))
+    deleted = client.delete(f"/api/users/{user_id}", headers=tokens.admin())
+    assert deleted.get_json()["profile_erasure"] == "pending"
+    assert pending_erasures(app) == {user_id: 1}
+    failed = app.test_cli_runner().invoke(args=["forget-deleted"])
+    assert failed.exit_code == 1 and "1 still pending" in failed.output
+
+    url, server = serve_in_thread(customer_app)
+    try:
+        reachable = create_app(dict(app_test_config(unit_databases["user_db"]), CUSTOMER_SERVICE_URL=url))
+        done = reachable.test_cli_runner().invoke(args=["forget-deleted"])
+    finally:
+        server.shutdown()
+    assert done.exit_code == 0 and "erased 1 profile(s); 0 still pending" in done.output
+    assert pending_erasures(app) == {}
+    with customer_app.app_context(), get_db().cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) AS n FROM customers WHERE user_id = %s", (user_id,))
+        assert cursor.fetchone()["n"] == 0
