@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import BaseConverter
 
-from . import auth, db, errors, observability
+from . import auth, db, errors, lifecycle, observability
 from .settings import flask_config
 
 
@@ -62,6 +62,7 @@ def create_service_app(service, import_name, test_config=None, with_health=True)
     auth.init_app(app)
     if app.config.get("DB_NAME"):
         db.init_app(app)
+    lifecycle.init_app(app)
     if with_health:
         app.register_blueprint(health)
     return app
@@ -71,9 +72,15 @@ health = Blueprint("health", __name__)
 
 
 @health.get("/health")
+@health.get("/health/ready")
 def health_check():
-    """Liveness plus a database ping where the service owns a database."""
-    checks = {}
+    """Readiness: not stopping, and a database ping where the service owns a database.
+
+    What the service calls is not checked: another service being down is that
+    service's readiness, and a call to it is answered 503 naming it, while this
+    service keeps serving what does not need it.
+    """
+    checks = {"process": "draining"} if lifecycle.is_draining() else {}
     if current_app.config.get("DB_NAME"):
         checks["database"] = "ok" if db.ping() else "unavailable"
     healthy = all(state == "ok" for state in checks.values())
@@ -83,3 +90,9 @@ def health_check():
         "checks": checks,
     }
     return jsonify(body), 200 if healthy else 503
+
+
+@health.get("/health/live")
+def liveness():
+    """The process answers (also while draining): a restart would not help anything else."""
+    return jsonify(status="ok", service=current_app.config["SERVICE_NAME"])

@@ -61,6 +61,9 @@ COMMON_DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "memory://",
     # Prepended to every counter's key, so stacks sharing one Redis keep their counts apart.
     "RATELIMIT_KEY_PREFIX": "",
+    # After SIGTERM: seconds of serving while failing readiness, so a balancer moves away
+    # first (shop_common/lifecycle.py). 0 for make run-all, which has no balancer.
+    "SHUTDOWN_DRAIN_SECONDS": "0",
 }
 
 # Settings only one service reads.
@@ -75,7 +78,7 @@ SERVICE_ONLY_DEFAULTS = {
         # bcrypt holds its thread ~0.2 s per hash: under gevent that would stall
         # every other request of the process; threads run it beside the rest (it
         # lets go of the GIL, so one process's threads hash on both cores).
-        "GUNICORN_WORKER_CLASS": "gthread",
+        "GUNICORN_WORKER_CLASS": "shop_common.gunicorn_worker.ThreadWorker",  # gthread, draining
     },
     "transaction": {
         # An order still reserving or releasing stock after this long was left
@@ -117,7 +120,8 @@ def flask_config(service, environ=None):
     raw = load_settings(service, environ)
     config = dict(raw)
     for key in ("PORT", "DB_PORT", "DB_POOL_SIZE", "ACCESS_TOKEN_TTL_SECONDS", "BCRYPT_ROUNDS",
-                "SAGA_STALE_SECONDS", "SAGA_SWEEP_SECONDS", "GUNICORN_WORKERS", "GUNICORN_THREADS"):
+                "SAGA_STALE_SECONDS", "SAGA_SWEEP_SECONDS", "GUNICORN_WORKERS", "GUNICORN_THREADS",
+                "SHUTDOWN_DRAIN_SECONDS"):
         if key in config:
             config[key] = int(config[key])
     for key in ("SERVICE_CONNECT_TIMEOUT", "SERVICE_TIMEOUT", "GATEWAY_TIMEOUT"):

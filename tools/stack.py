@@ -38,7 +38,8 @@ def gunicorn_command(service, settings):
         "--keep-alive", "75",
         # A stop waits this long for requests in flight (gevent workers also wait out idle
         # keep-alive connections until then); an order cut short is settled by the saga.
-        "--graceful-timeout", "3",
+        # Draining comes first (shop_common/lifecycle.py).
+        "--graceful-timeout", str(3 + int(settings["SHUTDOWN_DRAIN_SECONDS"])),
         "--error-logfile", "-",
         "--name", f"shop-{service}",
     ]

@@ -32,7 +32,7 @@ def test_flask_config_types_numbers_and_flags():
 def test_the_user_service_hashes_on_threads_and_the_others_run_gevent(tmp_path):
     """bcrypt would stall a gevent worker's every other request; the rest mostly wait on I/O."""
     gevent = "shop_common.gunicorn_worker.PyWSGIWorker"
-    for service, worker_class in [("user", "gthread"), ("customer", gevent), ("product", gevent),
+    for service, worker_class in [("user", "shop_common.gunicorn_worker.ThreadWorker"), ("customer", gevent), ("product", gevent),
                                   ("transaction", gevent), ("gateway", gevent)]:
         command = gunicorn_command(service, load_settings(service, environ={}, root=tmp_path))
         assert command[command.index("--worker-class") + 1] == worker_class
