@@ -1,0 +1,50 @@
+"""The image, as containers: the end-to-end journey, the orders race and the Postman collection
+through the gateway container, plus what the image promises (non-root, idempotent migrate,
+its HEALTHCHECK, a clean stop on SIGTERM).
+"""
+import time
+
+# The end-to-end tests, collected here against the containers (conftest.py's stack).
+from tests.e2e.test_contract import test_the_postman_collection_passes_with_newman  # noqa: F401
+from tests.e2e.test_orders import (  # noqa: F401
+    shop,
+    test_concurrent_orders_and_cancellations_keep_stock_balanced,
+    test_fifty_buyers_racing_for_ten_units_never_oversell,
+    test_an_idempotent_retry_through_the_gateway_never_reserves_twice,
+)
+from tests.e2e.test_user_journey import *  # noqa: F401,F403
+
+from tests.containers.conftest import podman
+
+IMAGE_USER = "10001"
+
+
+def test_every_container_runs_as_the_image_s_non_root_user(stack):
+    assert podman("image", "inspect", "--format", "{{.Config.User}}", stack.image).stdout.strip() == IMAGE_USER
+    for service in stack.urls:
+        assert podman("exec", stack.name(service), "id", "-u").stdout.strip() == IMAGE_USER
+
+
+def test_gunicorn_is_pid_1_and_the_healthcheck_passes(stack):
+    for service in stack.urls:
+        command_line = podman("exec", stack.name(service), "cat", "/proc/1/cmdline").stdout
+        assert "gunicorn" in command_line and f"shop-{service}" in command_line
+        assert podman("healthcheck", "run", stack.name(service), check=False).returncode == 0
+
+
+def test_migrate_again_changes_nothing(stack, api, admin_headers):
+    before = api.get("/api/users", headers=admin_headers).json()
+    stack.migrate()
+    assert api.get("/api/users", headers=admin_headers).json() == before
+
+
+def test_a_service_stopped_with_sigterm_exits_cleanly_and_starts_again(stack):
+    """podman stop sends SIGTERM to gunicorn (PID 1): it drains, exits 0 within the grace period."""
+    started = time.monotonic()
+    podman("stop", "--time", "30", stack.name("product"))
+    assert time.monotonic() - started < 20
+    assert podman("inspect", "--format", "{{.State.ExitCode}}", stack.name("product")).stdout.strip() == "0"
+    podman("rm", stack.name("product"))
+    stack.start("product")
+    assert podman("exec", stack.name("gateway"), "python", "-m", "tools.container", "healthcheck",
+                  check=False).returncode == 0
