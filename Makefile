@@ -10,7 +10,7 @@ setting = $(shell $(PYTHON) -c 'from shop_common.settings import load_settings; 
 
 .DEFAULT_GOAL := help
 .PHONY: help install env db-init admin run-all stop-all status logs reconcile test unit-tests e2e-tests newman fuzz bench clean
-.PHONY: image container-test
+.PHONY: image container-test deploy-check
 # The image make container-test builds and runs: one tag per checkout, so parallel checkouts never clash.
 TEST_IMAGE ?= localhost/shop-test-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-10):latest
 PODMAN_ENV := CONTAINERS_CONF=$(CURDIR)/deploy/podman/containers.conf
@@ -78,6 +78,13 @@ image: ## build the container image with podman (TEST_IMAGE; base made by mmdebs
 
 container-test: install node_modules/.package-lock.json image ## the image as five containers (podman, host network): e2e journey and Postman
 	$(PODMAN_ENV) SHOP_TEST_IMAGE=$(TEST_IMAGE) $(PYTHON) -m pytest tests/containers
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+deploy-check: $(VENV)/.installed-dev ## compose.yaml, the Kubernetes manifests and the Dockerfile, checked without an engine
+	deploy/check.sh
 
 clean: stop-all ## stop everything, remove the virtualenv, logs and caches
 	rm -rf $(VENV) .run .pytest_cache node_modules
