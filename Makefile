@@ -10,7 +10,7 @@ setting = $(shell $(PYTHON) -c 'from shop_common.settings import load_settings; 
 
 .DEFAULT_GOAL := help
 .PHONY: help install env db-init admin run-all stop-all status logs reconcile test unit-tests e2e-tests newman fuzz bench clean
-.PHONY: image container-test deploy-check
+.PHONY: image container-test deploy-check replicas-test
 # The image make container-test builds and runs: one tag per checkout, so parallel checkouts never clash.
 TEST_IMAGE ?= localhost/shop-test-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-10):latest
 PODMAN_ENV := CONTAINERS_CONF=$(CURDIR)/deploy/podman/containers.conf
@@ -78,6 +78,9 @@ image: ## build the container image with podman (TEST_IMAGE; base made by mmdebs
 
 container-test: install node_modules/.package-lock.json image ## the image as five containers (podman, host network): e2e journey and Postman
 	$(PODMAN_ENV) SHOP_TEST_IMAGE=$(TEST_IMAGE) $(PYTHON) -m pytest tests/containers
+
+replicas-test: install node_modules/.package-lock.json ## two of every service behind HAProxy, two gateways: races, SIGKILL, SIGTERM under load
+	$(PYTHON) -m pytest tests/replicas
 
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
