@@ -91,6 +91,9 @@ def _replica_environments(databases, frontends, key_prefix):
                 RATELIMIT_ENABLED="true", RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=key_prefix,
                 # High enough for the load tests; they show the count is shared, not where it stops.
                 RATELIMIT_DEFAULT="100000 per minute", RATELIMIT_LOGIN="100000 per minute",
+                # Eight processes with a database share MariaDB's connections (151 by default)
+                # with whatever else runs on this machine: a small pool each, waited on when busy.
+                DB_POOL_SIZE="4",
             )
     return environments
 
