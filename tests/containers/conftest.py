@@ -20,6 +20,7 @@ from tests.support import drop_test_databases, free_port
 from tools import stack as launcher
 
 READY_TIMEOUT_SECONDS = 60
+DRAIN_SECONDS = 2
 # Every setting a service reads: only these go into a container, not this process's environment.
 SETTING_NAMES = set().union(*(service_defaults(service) for service in SERVICES))
 
@@ -90,7 +91,12 @@ def stack():
     databases = {database: f"shoptest_{os.getpid()}_ctr_{database}"
                  for _, _, database in SERVICES.values() if database}
     ports = {service: free_port() for service in SERVICES}
-    running = ContainerStack(image, _environments(databases, ports),
+    environments = _environments(databases, ports)
+    for service, environment in environments.items():
+        # Each service's own worker model, as deployed, and a drain on stop as on Kubernetes.
+        environment.update(GUNICORN_WORKER_CLASS=service_defaults(service)["GUNICORN_WORKER_CLASS"],
+                           SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS))
+    running = ContainerStack(image, environments,
                              {service: f"http://127.0.0.1:{port}" for service, port in ports.items()})
     try:
         running.migrate()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from shop_common.settings import PROJECT_ROOT, SERVICES
+from shop_common.settings import PROJECT_ROOT, SERVICES, service_defaults
 from tests.e2e.conftest import _environments, admin_headers, api  # noqa: F401 (fixtures)
 from tests.replicas import haproxy
 from tests.support import create_test_databases, drop_test_databases, free_port
@@ -88,6 +88,8 @@ def _replica_environments(databases, frontends, key_prefix):
         for replica in REPLICAS:
             environments[service, replica] = dict(
                 shared[service], PORT=str(free_port()), SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS),
+                # Each service's own worker model, as deployed (the user service's is threads).
+                GUNICORN_WORKER_CLASS=service_defaults(service)["GUNICORN_WORKER_CLASS"],
                 RATELIMIT_ENABLED="true", RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=key_prefix,
                 # High enough for the load tests; they show the count is shared, not where it stops.
                 RATELIMIT_DEFAULT="100000 per minute", RATELIMIT_LOGIN="100000 per minute",
