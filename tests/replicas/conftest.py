@@ -53,6 +53,14 @@ class ReplicaStack:
         launcher.wait_until_healthy(service, environment, self.replica_dir(service, replica))
         haproxy.wait_for_states(self.run_dir, {f"{service}-{replica}": "UP"})
 
+    def start_extra(self, service, name, **settings):
+        """One more process of ``service`` outside HAProxy, on its own port, with these settings; its URL."""
+        environment = dict(self.environments[service, REPLICAS[0]], PORT=str(free_port()), **settings)
+        self.environments[service, name] = environment
+        launcher.start_service(service, environment, self.replica_dir(service, name))
+        launcher.wait_until_healthy(service, environment, self.replica_dir(service, name))
+        return self.replica_url(service, name)
+
     def stop(self, service, replica):
         """SIGTERM to the replica's process group, waiting until it has exited."""
         launcher.stop_service(service, self.replica_dir(service, replica))

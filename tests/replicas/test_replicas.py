@@ -7,9 +7,11 @@ order test ends on the stock invariant (initial = current + units in orders not
 cancelled): an oversold unit, a lost one, or an order released twice by the two
 transaction services' sweepers would each break it.
 """
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from shop_common.settings import SERVICES
@@ -85,3 +87,38 @@ def test_sigterm_to_one_replica_of_every_service_under_load_fails_no_request(sho
     assert statuses.count(201) > 20
     assert set(statuses) == {200, 201}, [status for status in statuses if status not in (200, 201)]
     shop.assert_stock_balances(dict.fromkeys(products, 500), within_seconds=0)
+
+
+def test_orders_a_crash_left_half_way_are_rolled_back_once_by_the_two_sweepers(shop, stack):
+    """A third transaction process (same database, no sweeper of its own) exits right after
+    reserving each order's stock. Both replicas' sweepers find the abandoned orders and race for
+    them: each is rolled back once, and the stock ends where it began (a second release would
+    put it above)."""
+    product_id = shop.create_product(stock=20)
+    customer_id, headers = shop.new_customer()
+    crashing = stack.start_extra("transaction", "crashing", FAULT_CRASH_AT="after_reserve",
+                                 SAGA_SWEEP_SECONDS="0")
+    try:
+        for _ in range(5):
+            _wait_until_live(crashing)
+            with pytest.raises(requests.ConnectionError):
+                requests.post(crashing + "/api/transactions", headers=headers, timeout=20, json={
+                    "customerId": customer_id, "items": [{"productId": product_id, "quantity": 2}]})
+    finally:
+        stack.stop("transaction", "crashing")
+    assert shop.stock(product_id) == 10  # reserved, by orders no process is finishing
+    shop.assert_stock_balances({product_id: 20}, within_seconds=60)
+    assert shop.stock(product_id) == 20
+    assert "sweep settled" in stack.log("transaction")
+
+
+def _wait_until_live(url, timeout=20):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(url + "/health/live", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        assert time.monotonic() < deadline, f"{url} did not come back"
+        time.sleep(0.2)
