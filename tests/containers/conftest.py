@@ -14,15 +14,14 @@ import time
 import pytest
 import requests
 
-from shop_common.settings import SERVICES, service_defaults
-from tests.e2e.conftest import _environments, admin_headers, api  # noqa: F401 (fixtures)
+from shop_common.settings import SERVICES
+from tests.deploy_support import service_environment
+from tests.e2e.conftest import admin_headers, api  # noqa: F401 (fixtures)
 from tests.support import drop_test_databases, free_port
 from tools import stack as launcher
 
 READY_TIMEOUT_SECONDS = 60
 DRAIN_SECONDS = 2
-# Every setting a service reads: only these go into a container, not this process's environment.
-SETTING_NAMES = set().union(*(service_defaults(service) for service in SERVICES))
 
 
 def podman(*arguments, check=True):
@@ -47,7 +46,7 @@ class ContainerStack:
         return f"{self.prefix}-{service}"
 
     def run(self, name, command, environment, detach=True):
-        settings = [f"--env={key}={value}" for key, value in environment.items() if key in SETTING_NAMES]
+        settings = [f"--env={key}={value}" for key, value in environment.items()]
         return podman("run", "--detach" if detach else "--rm", "--name", name, "--network", "host",
                       *settings, self.image, *command)
 
@@ -91,13 +90,12 @@ def stack():
     databases = {database: f"shoptest_{os.getpid()}_ctr_{database}"
                  for _, _, database in SERVICES.values() if database}
     ports = {service: free_port() for service in SERVICES}
-    environments = _environments(databases, ports)
-    for service, environment in environments.items():
-        # Each service's own worker model, as deployed, and a drain on stop as on Kubernetes.
-        environment.update(GUNICORN_WORKER_CLASS=service_defaults(service)["GUNICORN_WORKER_CLASS"],
-                           SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS))
-    running = ContainerStack(image, environments,
-                             {service: f"http://127.0.0.1:{port}" for service, port in ports.items()})
+    urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
+    # A drain on stop, as on Kubernetes.
+    environments = {service: service_environment(service, ports[service], databases, urls,
+                                                 SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS))
+                    for service in SERVICES}
+    running = ContainerStack(image, environments, urls)
     try:
         running.migrate()
         for service in launcher.START_ORDER:

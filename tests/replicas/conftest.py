@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from shop_common.settings import PROJECT_ROOT, SERVICES, service_defaults
-from tests.e2e.conftest import _environments, admin_headers, api  # noqa: F401 (fixtures)
+from shop_common.settings import PROJECT_ROOT, SERVICES
+from tests.deploy_support import service_environment
+from tests.e2e.conftest import admin_headers, api  # noqa: F401 (fixtures)
 from tests.replicas import haproxy
 from tests.support import create_test_databases, drop_test_databases, free_port
 from tools import stack as launcher
@@ -90,22 +91,17 @@ def _reaped(pid):
 
 
 def _replica_environments(databases, frontends, key_prefix):
-    shared = _environments(databases, frontends)  # every *_SERVICE_URL is a HAProxy frontend
-    environments = {}
-    for service in SERVICES:
-        for replica in REPLICAS:
-            environments[service, replica] = dict(
-                shared[service], PORT=str(free_port()), SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS),
-                # Each service's own worker model, as deployed (the user service's is threads).
-                GUNICORN_WORKER_CLASS=service_defaults(service)["GUNICORN_WORKER_CLASS"],
-                RATELIMIT_ENABLED="true", RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=key_prefix,
-                # High enough for the load tests; they show the count is shared, not where it stops.
-                RATELIMIT_DEFAULT="100000 per minute", RATELIMIT_LOGIN="100000 per minute",
-                # Eight processes with a database share MariaDB's connections (151 by default)
-                # with whatever else runs on this machine: a small pool each, waited on when busy.
-                DB_POOL_SIZE="4",
-            )
-    return environments
+    """Every process finds the others at their HAProxy frontend."""
+    urls = {service: f"http://127.0.0.1:{port}" for service, port in frontends.items()}
+    return {(service, replica): dict(os.environ, **service_environment(
+        service, free_port(), databases, urls, SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS),
+        RATELIMIT_ENABLED="true", RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=key_prefix,
+        # High enough for the load tests; they show the count is shared, not where it stops.
+        RATELIMIT_DEFAULT="100000 per minute", RATELIMIT_LOGIN="100000 per minute",
+        # Eight processes with a database share MariaDB's connections (151 by default)
+        # with whatever else runs on this machine: a small pool each, waited on when busy.
+        DB_POOL_SIZE="4",
+    )) for service in SERVICES for replica in REPLICAS}
 
 
 @pytest.fixture(scope="session")
