@@ -45,6 +45,8 @@ def migrate(services):
 def healthcheck():
     """Ask the address gunicorn (PID 1) was bound to, as the image's HEALTHCHECK."""
     command_line = Path("/proc/1/cmdline").read_bytes().decode().split("\0")
+    if "--bind" not in command_line:
+        sys.exit("healthcheck: this container runs no service")
     port = re.sub(r".*:", "", command_line[command_line.index("--bind") + 1])
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=3) as answer:
         sys.exit(0 if answer.status == 200 else 1)

@@ -29,6 +29,13 @@ def test_every_container_runs_as_the_image_s_non_root_user(stack):
         assert podman("exec", stack.name(service), "id", "-u").stdout.strip() == IMAGE_USER
 
 
+def test_the_image_holds_the_runtime_dependencies_and_no_test_tool(stack):
+    installed = podman("run", "--rm", "--network", "host", "--entrypoint", "pip", stack.image,
+                       "list", "--format", "freeze").stdout.lower()
+    assert "flask==" in installed and "gunicorn==" in installed and "gevent==" in installed
+    assert "pytest" not in installed and "schemathesis" not in installed
+
+
 def test_gunicorn_is_pid_1_and_the_healthcheck_passes(stack):
     for service in stack.urls:
         command_line = podman("exec", stack.name(service), "cat", "/proc/1/cmdline").stdout
