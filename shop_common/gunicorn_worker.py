@@ -13,6 +13,10 @@ Both workers here (``ThreadWorker`` is the user service's) drain on SIGTERM
 before gunicorn's graceful stop: see shop_common/lifecycle.py.
 """
 import threading
+from collections.abc import Callable
+from functools import partial
+from types import FrameType
+from typing import Any
 
 import gevent
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
@@ -31,44 +35,39 @@ class IdleLimitedHandler(PyWSGIHandler):
         super().handle()
 
 
-class DrainOnTerm:
-    """SIGTERM: fail readiness at once, serve on for ``SHUTDOWN_DRAIN_SECONDS``, then stop gracefully."""
-
-    def handle_exit(self, sig, frame):
-        if lifecycle.is_draining():  # the master and the process group may both send it
-            return
-        lifecycle.begin_draining()
-        self.stop_keeping_alive()
-        seconds = getattr(self.wsgi, "config", {}).get("SHUTDOWN_DRAIN_SECONDS", 0)
-        self.log.info("draining for %s s before stopping (pid:%s)", seconds, self.pid)
-        self.later(seconds, super().handle_exit, sig, frame)
+def drain_then_stop(worker: Any, stop: Callable[[], None], later: Callable[[float, Callable[[], None]], Any]) -> None:
+    """SIGTERM: fail readiness at once, serve on for ``SHUTDOWN_DRAIN_SECONDS``, then ``stop`` gracefully."""
+    if lifecycle.is_draining():  # the master and the process group may both send it
+        return
+    lifecycle.begin_draining()
+    seconds = getattr(worker.wsgi, "config", {}).get("SHUTDOWN_DRAIN_SECONDS", 0)
+    worker.log.info("draining for %s s before stopping (pid:%s)", seconds, worker.pid)
+    later(seconds, stop)
 
 
-class ThreadWorker(DrainOnTerm, GunicornThreadWorker):
+def _on_a_thread_later(seconds: float, function: Callable[[], None]) -> None:
+    timer = threading.Timer(seconds, function)
+    timer.daemon = True
+    timer.start()
+
+
+class ThreadWorker(GunicornThreadWorker):
     """gunicorn's ``gthread`` worker, draining first."""
 
-    def stop_keeping_alive(self):
-        """gunicorn writes its own Connection header here: without keep-alive it says ``close``."""
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # gunicorn writes its own Connection header: without keep-alive it says ``close``.
         self.cfg.set("keepalive", 0)
-
-    @staticmethod
-    def later(seconds, function, *args):
-        timer = threading.Timer(seconds, function, args)
-        timer.daemon = True
-        timer.start()
+        drain_then_stop(self, partial(super().handle_exit, sig, frame), _on_a_thread_later)
 
 
-class PyWSGIWorker(DrainOnTerm, GeventPyWSGIWorker):
+class PyWSGIWorker(GeventPyWSGIWorker):
     wsgi_handler = IdleLimitedHandler
 
-    def init_process(self):
+    def init_process(self) -> None:
         # One worker per process: the class attribute is this worker's setting.
         IdleLimitedHandler.idle_seconds = self.cfg.keepalive
         super().init_process()
 
-    def stop_keeping_alive(self):
-        """pywsgi honours the app's ``Connection: close`` (shop_common/lifecycle.py)."""
-
-    @staticmethod
-    def later(seconds, function, *args):
-        gevent.spawn_later(seconds, function, *args)
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # pywsgi honours the app's ``Connection: close`` (shop_common/lifecycle.py).
+        drain_then_stop(self, partial(super().handle_exit, sig, frame), gevent.spawn_later)

@@ -10,24 +10,27 @@ connection is accepted, requests in flight are finished within its
 carries ``Connection: close``, so kept-alive client connections move to another
 replica instead of being cut when the process exits.
 """
+
 import threading
+
+from flask import Flask, Response
 
 _draining = threading.Event()
 
 
-def begin_draining():
+def begin_draining() -> None:
     _draining.set()
 
 
-def is_draining():
+def is_draining() -> bool:
     return _draining.is_set()
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     app.after_request(close_connections_while_draining)
 
 
-def close_connections_while_draining(response):
+def close_connections_while_draining(response: Response) -> Response:
     if is_draining():
         response.headers["Connection"] = "close"
     return response

@@ -11,6 +11,7 @@ orchestrator's SIGTERM itself. ``migrate`` takes service names because each
 service's ``DB_NAME`` is one variable: a stack whose databases are not the
 default names migrates one service at a time.
 """
+
 import os
 import re
 import subprocess
@@ -38,8 +39,9 @@ def migrate(services):
         sys.exit(f"migrate: no database for {', '.join(unknown)}; {USAGE}")
     db_init.main(services or [service for service in SERVICES if service != "gateway"])
     if not services or "user" in services:
-        subprocess.run([sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
-                       cwd=PROJECT_ROOT, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"], cwd=PROJECT_ROOT, check=True
+        )
 
 
 def healthcheck():

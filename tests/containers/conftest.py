@@ -7,6 +7,7 @@ on free ports, against this machine's MariaDB with databases of their own. The
 containers are named ``shoptest-<pid>-<service>``: this run stops and removes
 its own and no other.
 """
+
 import os
 import subprocess
 import time
@@ -17,6 +18,7 @@ import requests
 from shop_common.settings import SERVICES
 from tests.deploy_support import service_environment
 from tests.e2e.conftest import admin_headers, api  # noqa: F401 (fixtures)
+from tests.e2e.test_orders import shop  # noqa: F401 (fixture)
 from tests.support import drop_test_databases, free_port
 from tools import stack as launcher
 
@@ -47,14 +49,24 @@ class ContainerStack:
 
     def run(self, name, command, environment, detach=True):
         settings = [f"--env={key}={value}" for key, value in environment.items()]
-        return podman("run", "--detach" if detach else "--rm", "--name", name, "--network", "host",
-                      *settings, self.image, *command)
+        return podman(
+            "run",
+            "--detach" if detach else "--rm",
+            "--name",
+            name,
+            "--network",
+            "host",
+            *settings,
+            self.image,
+            *command,
+        )
 
     def migrate(self):
         for service in SERVICES:
             if SERVICES[service][2]:
-                self.run(self.name(f"migrate-{service}"), ["migrate", service],
-                         self.environments[service], detach=False)
+                self.run(
+                    self.name(f"migrate-{service}"), ["migrate", service], self.environments[service], detach=False
+                )
 
     def start(self, service):
         self.run(self.name(service), [service], self.environments[service])
@@ -87,14 +99,16 @@ def stack():
     image = os.environ.get("SHOP_TEST_IMAGE")
     if not image:
         pytest.fail("SHOP_TEST_IMAGE is not set: run make container-test, which builds the image")
-    databases = {database: f"shoptest_{os.getpid()}_ctr_{database}"
-                 for _, _, database in SERVICES.values() if database}
+    databases = {database: f"shoptest_{os.getpid()}_ctr_{database}" for _, _, database in SERVICES.values() if database}
     ports = {service: free_port() for service in SERVICES}
     urls = {service: f"http://127.0.0.1:{port}" for service, port in ports.items()}
     # A drain on stop, as on Kubernetes.
-    environments = {service: service_environment(service, ports[service], databases, urls,
-                                                 SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS))
-                    for service in SERVICES}
+    environments = {
+        service: service_environment(
+            service, ports[service], databases, urls, SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS)
+        )
+        for service in SERVICES
+    }
     running = ContainerStack(image, environments, urls)
     try:
         running.migrate()

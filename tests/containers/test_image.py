@@ -2,23 +2,23 @@
 through the gateway container, plus what the image promises (non-root, idempotent migrate,
 its HEALTHCHECK, a clean stop on SIGTERM).
 """
+
 import threading
 import time
 
 import pytest
 import requests
 
+from tests.containers.conftest import DRAIN_SECONDS, podman
+
 # The end-to-end tests, collected here against the containers (conftest.py's stack).
 from tests.e2e.test_contract import test_the_postman_collection_passes_with_newman  # noqa: F401
 from tests.e2e.test_orders import (  # noqa: F401
-    shop,
+    test_an_idempotent_retry_through_the_gateway_never_reserves_twice,
     test_concurrent_orders_and_cancellations_keep_stock_balanced,
     test_fifty_buyers_racing_for_ten_units_never_oversell,
-    test_an_idempotent_retry_through_the_gateway_never_reserves_twice,
 )
-from tests.e2e.test_user_journey import *  # noqa: F401,F403
-
-from tests.containers.conftest import DRAIN_SECONDS, podman
+from tests.e2e.test_user_journey import *  # noqa: F403
 
 IMAGE_USER = "10001"
 
@@ -30,8 +30,9 @@ def test_every_container_runs_as_the_image_s_non_root_user(stack):
 
 
 def test_the_image_holds_the_runtime_dependencies_and_no_test_tool(stack):
-    installed = podman("run", "--rm", "--network", "host", "--entrypoint", "pip", stack.image,
-                       "list", "--format", "freeze").stdout.lower()
+    installed = podman(
+        "run", "--rm", "--network", "host", "--entrypoint", "pip", stack.image, "list", "--format", "freeze"
+    ).stdout.lower()
     assert "flask==" in installed and "gunicorn==" in installed and "gevent==" in installed
     assert "pytest" not in installed and "schemathesis" not in installed
 

@@ -7,6 +7,7 @@ there, as pods find a Kubernetes Service. The two gateways count rate limits in
 Redis under a key prefix of this run. Tests reach the shop through the gateways'
 HAProxy frontend, so requests alternate between the two gateways.
 """
+
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ import redis
 from shop_common.settings import PROJECT_ROOT, SERVICES
 from tests.deploy_support import service_environment
 from tests.e2e.conftest import admin_headers, api  # noqa: F401 (fixtures)
+from tests.e2e.test_orders import shop  # noqa: F401 (fixture)
 from tests.replicas import haproxy
 from tests.support import create_test_databases, drop_test_databases, free_port
 from tools import stack as launcher
@@ -78,8 +80,10 @@ class ReplicaStack:
             list(pool.map(lambda replica: self.stop(*replica), self.environments))
 
     def log(self, service):
-        return "".join(launcher.log_file(self.replica_dir(service, replica), service).read_text(errors="replace")
-                       for replica in REPLICAS)
+        return "".join(
+            launcher.log_file(self.replica_dir(service, replica), service).read_text(errors="replace")
+            for replica in REPLICAS
+        )
 
 
 def _reaped(pid):
@@ -93,15 +97,29 @@ def _reaped(pid):
 def _replica_environments(databases, frontends, key_prefix):
     """Every process finds the others at their HAProxy frontend."""
     urls = {service: f"http://127.0.0.1:{port}" for service, port in frontends.items()}
-    return {(service, replica): dict(os.environ, **service_environment(
-        service, free_port(), databases, urls, SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS),
-        RATELIMIT_ENABLED="true", RATELIMIT_STORAGE_URI=REDIS_URL, RATELIMIT_KEY_PREFIX=key_prefix,
-        # High enough for the load tests; they show the count is shared, not where it stops.
-        RATELIMIT_DEFAULT="100000 per minute", RATELIMIT_LOGIN="100000 per minute",
-        # Eight processes with a database share MariaDB's connections (151 by default)
-        # with whatever else runs on this machine: a small pool each, waited on when busy.
-        DB_POOL_SIZE="4",
-    )) for service in SERVICES for replica in REPLICAS}
+    return {
+        (service, replica): dict(
+            os.environ,
+            **service_environment(
+                service,
+                free_port(),
+                databases,
+                urls,
+                SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS),
+                RATELIMIT_ENABLED="true",
+                RATELIMIT_STORAGE_URI=REDIS_URL,
+                RATELIMIT_KEY_PREFIX=key_prefix,
+                # High enough for the load tests; they show the count is shared, not where it stops.
+                RATELIMIT_DEFAULT="100000 per minute",
+                RATELIMIT_LOGIN="100000 per minute",
+                # Eight processes with a database share MariaDB's connections (151 by default)
+                # with whatever else runs on this machine: a small pool each, waited on when busy.
+                DB_POOL_SIZE="4",
+            ),
+        )
+        for service in SERVICES
+        for replica in REPLICAS
+    }
 
 
 @pytest.fixture(scope="session")
@@ -109,13 +127,21 @@ def stack(tmp_path_factory):
     databases = create_test_databases("replicas")
     frontends = {service: free_port() for service in SERVICES}
     key_prefix = f"shoptest-{os.getpid()}-replicas"
-    running = ReplicaStack(_replica_environments(databases, frontends, key_prefix),
-                           tmp_path_factory.mktemp("replicas"),
-                           {service: f"http://127.0.0.1:{port}" for service, port in frontends.items()})
-    replica_ports = {service: [running.environments[service, replica]["PORT"] for replica in REPLICAS]
-                     for service in SERVICES}
-    subprocess.run([sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
-                   cwd=PROJECT_ROOT, env=running.environments["user", 1], check=True, capture_output=True)
+    running = ReplicaStack(
+        _replica_environments(databases, frontends, key_prefix),
+        tmp_path_factory.mktemp("replicas"),
+        {service: f"http://127.0.0.1:{port}" for service, port in frontends.items()},
+    )
+    replica_ports = {
+        service: [running.environments[service, replica]["PORT"] for replica in REPLICAS] for service in SERVICES
+    }
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
+        cwd=PROJECT_ROOT,
+        env=running.environments["user", 1],
+        check=True,
+        capture_output=True,
+    )
     config = haproxy.write_config(running.run_dir, frontends, replica_ports)
     with open(running.run_dir / "haproxy.log", "ab") as log:
         balancer = haproxy.start(config, log)

@@ -7,15 +7,18 @@ successes put it back). A connection
 refused is retried on the other replica; a request that reached a replica is not
 (it may not be idempotent). HAProxy's own error answers are the API's JSON errors.
 """
+
 import json
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-ERRORS = {502: ("Bad Gateway", "bad_gateway", "The service closed the connection without an answer."),
-          503: ("Service Unavailable", "service_unavailable", "No replica of the service is available."),
-          504: ("Gateway Timeout", "gateway_timeout", "The service did not answer in time.")}
+ERRORS = {
+    502: ("Bad Gateway", "bad_gateway", "The service closed the connection without an answer."),
+    503: ("Service Unavailable", "service_unavailable", "No replica of the service is available."),
+    504: ("Gateway Timeout", "gateway_timeout", "The service did not answer in time."),
+}
 
 GLOBAL = """\
 global
@@ -53,8 +56,10 @@ def error_file(run_dir, status):
     reason, code, message = ERRORS[status]
     body = json.dumps({"error": code, "message": message})
     path = Path(run_dir) / f"{status}.http"
-    path.write_bytes(f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
-                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}".encode())
+    path.write_bytes(
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n{body}".encode()
+    )
     return path
 
 
@@ -63,8 +68,9 @@ def write_config(run_dir, frontends, replicas):
     errorfiles = "\n".join(f"    errorfile {status} {error_file(run_dir, status)}" for status in ERRORS)
     text = GLOBAL.format(run_dir=run_dir, errorfiles=errorfiles)
     for service, port in frontends.items():
-        servers = "\n".join(f"    server {service}-{n} 127.0.0.1:{replica}"
-                            for n, replica in enumerate(replicas[service], start=1))
+        servers = "\n".join(
+            f"    server {service}-{n} 127.0.0.1:{replica}" for n, replica in enumerate(replicas[service], start=1)
+        )
         text += PROXY.format(name=service, port=port, servers=servers)
     path = Path(run_dir) / "haproxy.cfg"
     path.write_text(text)
@@ -73,8 +79,9 @@ def write_config(run_dir, frontends, replicas):
 
 def start(config, log):
     subprocess.run(["haproxy", "-c", "-q", "-f", config], check=True)
-    return subprocess.Popen(["haproxy", "-db", "-f", config], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    return subprocess.Popen(
+        ["haproxy", "-db", "-f", config], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    )
 
 
 def server_states(run_dir):

@@ -1,4 +1,5 @@
 """What the deployment files promise, read from the files (deploy/check.sh checks their schemas)."""
+
 import pytest
 import yaml
 
@@ -14,15 +15,16 @@ def manifests(folder):
 
 
 def deployments():
-    return {document["metadata"]["name"]: document for document in manifests("base")
-            if document["kind"] == "Deployment"}
+    return {
+        document["metadata"]["name"]: document for document in manifests("base") if document["kind"] == "Deployment"
+    }
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_service_is_a_deployment_of_two_with_probes_on_the_health_endpoints(service):
     deployment = deployments()[service]
     assert deployment["spec"]["replicas"] == 2
-    container, = deployment["spec"]["template"]["spec"]["containers"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
     port = SERVICES[service][1]
     assert container["args"] == [service] and {"name": "PORT", "value": str(port)} in container["env"]
     assert container["ports"] == [{"name": "http", "containerPort": port}]
@@ -31,13 +33,18 @@ def test_each_service_is_a_deployment_of_two_with_probes_on_the_health_endpoints
     assert container["startupProbe"]["httpGet"]["path"] == "/health/live"
     assert set(container["resources"]) == {"requests", "limits"}
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-    assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": str(port),
-                           "prometheus.io/path": "/metrics"}
+    assert annotations == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(port),
+        "prometheus.io/path": "/metrics",
+    }
 
 
 def test_every_deployment_runs_non_root_read_only_with_a_grace_period_longer_than_the_drain():
-    patch = {operation["path"]: operation["value"]
-             for operation in yaml.safe_load((KUBERNETES / "base" / "deployment-defaults.yaml").read_text())}
+    patch = {
+        operation["path"]: operation["value"]
+        for operation in yaml.safe_load((KUBERNETES / "base" / "deployment-defaults.yaml").read_text())
+    }
     settings = next(document for document in manifests("base") if document["kind"] == "ConfigMap")["data"]
     assert patch["/spec/template/spec/securityContext"]["runAsNonRoot"] is True
     assert patch["/spec/template/spec/containers/0/securityContext"]["readOnlyRootFilesystem"] is True

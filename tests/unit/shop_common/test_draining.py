@@ -1,17 +1,16 @@
 """SIGTERM under both worker models, run for real: readiness fails at once, serving goes on, then exit."""
+
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
-from shop_common.settings import COMMON_DEFAULTS, PROJECT_ROOT
+from shop_common.settings import COMMON_DEFAULTS, PROJECT_ROOT, load_settings
 from tests.support import TEST_JWT_SECRET, free_port
 from tools.stack import gunicorn_command
-from shop_common.settings import load_settings
 
 DRAIN_SECONDS = 2
 
@@ -21,11 +20,17 @@ def gateway(request, tmp_path):
     """The gateway (it needs no database) under gunicorn with this worker class; its URL and process."""
     port = free_port()
     environ = dict(os.environ, **COMMON_DEFAULTS)
-    environ.update(PORT=str(port), JWT_SECRET_KEY=TEST_JWT_SECRET, RATELIMIT_ENABLED="false",
-                   GUNICORN_WORKER_CLASS=request.param, SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS))
+    environ.update(
+        PORT=str(port),
+        JWT_SECRET_KEY=TEST_JWT_SECRET,
+        RATELIMIT_ENABLED="false",
+        GUNICORN_WORKER_CLASS=request.param,
+        SHUTDOWN_DRAIN_SECONDS=str(DRAIN_SECONDS),
+    )
     command = gunicorn_command("gateway", load_settings("gateway", environ, root=tmp_path))
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environ,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while True:
@@ -64,5 +69,4 @@ def test_sigterm_fails_readiness_at_once_serves_through_the_drain_then_exits(gat
 def test_live_and_ready_answer_200_while_running(gateway):
     url, _ = gateway
     assert requests.get(url + "/health/live", timeout=2).json() == {"status": "ok", "service": "gateway"}
-    assert requests.get(url + "/health/ready", timeout=2).json() == {"status": "ok", "service": "gateway",
-                                                                     "checks": {}}
+    assert requests.get(url + "/health/ready", timeout=2).json() == {"status": "ok", "service": "gateway", "checks": {}}
