@@ -10,6 +10,10 @@ setting = $(shell $(PYTHON) -c 'from shop_common.settings import load_settings; 
 
 .DEFAULT_GOAL := help
 .PHONY: help install env db-init admin run-all stop-all status logs reconcile forget test unit-tests service-tests e2e-tests lint newman fuzz bench clean
+.PHONY: image container-test deploy-check replicas-test
+# The image make container-test builds and runs: one tag per checkout, so parallel checkouts never clash.
+TEST_IMAGE ?= localhost/shop-test-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-10):latest
+PODMAN_ENV := CONTAINERS_CONF=$(CURDIR)/deploy/podman/containers.conf
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -80,6 +84,22 @@ fuzz: install ## schemathesis, FUZZ_EXAMPLES per operation, against a running st
 
 bench: install ## throughput, latency, memory through the gateway (own stack; needs wrk; BENCH_RUNS=5)
 	$(PYTHON) -m bench.run
+
+image: ## build the container image with podman (TEST_IMAGE; base made by mmdebstrap if missing)
+	$(PODMAN_ENV) deploy/podman/build-image.sh $(TEST_IMAGE)
+
+container-test: install node_modules/.package-lock.json image ## the image as five containers (podman, host network): e2e journey and Postman
+	$(PODMAN_ENV) SHOP_TEST_IMAGE=$(TEST_IMAGE) $(PYTHON) -m pytest tests/containers
+
+replicas-test: install node_modules/.package-lock.json ## two of every service behind HAProxy, two gateways: races, SIGKILL, SIGTERM under load
+	$(PYTHON) -m pytest tests/replicas
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+deploy-check: $(VENV)/.installed-dev ## compose.yaml, the Kubernetes manifests and the Dockerfile, checked without an engine
+	deploy/check.sh
 
 clean: stop-all ## stop everything, remove the virtualenv, logs and caches
 	rm -rf $(VENV) .run .pytest_cache .hypothesis node_modules

@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import BaseConverter
 
-from . import auth, db, errors, observability, revocation
+from . import auth, db, errors, lifecycle, observability, revocation
 from .paths import NormalisedPaths
 from .settings import flask_config
 
@@ -78,6 +78,7 @@ def create_service_app(service, import_name, test_config=None, with_health=True)
     revocation.init_app(app)
     if app.config.get("DB_NAME"):
         db.init_app(app)
+    lifecycle.init_app(app)
     if with_health:
         app.register_blueprint(health)
     return app
@@ -87,10 +88,16 @@ health = Blueprint("health", __name__)
 
 
 @health.get("/health")
+@health.get("/health/ready")
 def health_check():
-    """Liveness plus a database ping where the service owns a database, and what the service
-    adds (``app.extensions["health_details"]``, a function returning more fields)."""
-    checks = {}
+    """Readiness: not stopping, and a database ping where the service owns a database, plus what
+    the service adds (``app.extensions["health_details"]``, a function returning more fields).
+
+    What the service calls is not checked: another service being down is that
+    service's readiness, and a call to it is answered 503 naming it, while this
+    service keeps serving what does not need it.
+    """
+    checks = {"process": "draining"} if lifecycle.is_draining() else {}
     if current_app.config.get("DB_NAME"):
         checks["database"] = "ok" if db.ping() else "unavailable"
     healthy = all(state == "ok" for state in checks.values())
@@ -103,3 +110,9 @@ def health_check():
     if details and healthy:
         body.update(details())
     return jsonify(body), 200 if healthy else 503
+
+
+@health.get("/health/live")
+def liveness():
+    """The process answers (also while draining): a restart would not help anything else."""
+    return jsonify(status="ok", service=current_app.config["SERVICE_NAME"])

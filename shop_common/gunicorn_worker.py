@@ -15,17 +15,26 @@ too long, too many headers, a malformed line) was answered by both servers with
 a page of their own: pywsgi's empty 400 and 414, gunicorn's HTML. Both workers
 here answer it as every error of the API, ``{"error", "message"}`` in JSON, with
 the status the server chose (400, 414, 431, ...).
+
+Both drain on SIGTERM before gunicorn's graceful stop: see shop_common/lifecycle.py.
 """
 import http.client
 import json
 import socket
+import threading
+from collections.abc import Callable
+from functools import partial
 from http import HTTPStatus
+from types import FrameType
+from typing import Any
 
+import gevent
 from gunicorn import util
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
 from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
 
+from . import lifecycle
 from .errors import ERROR_CODES
 
 # Statuses gunicorn gives a refused request; every other parse error is a 400.
@@ -102,6 +111,22 @@ class IdleLimitedHandler(PyWSGIHandler):
             self.close_connection = True
 
 
+def drain_then_stop(worker: Any, stop: Callable[[], None], later: Callable[[float, Callable[[], None]], Any]) -> None:
+    """SIGTERM: fail readiness at once, serve on for ``SHUTDOWN_DRAIN_SECONDS``, then ``stop`` gracefully."""
+    if lifecycle.is_draining():  # the master and the process group may both send it
+        return
+    lifecycle.begin_draining()
+    seconds = getattr(worker.wsgi, "config", {}).get("SHUTDOWN_DRAIN_SECONDS", 0)
+    worker.log.info("draining for %s s before stopping (pid:%s)", seconds, worker.pid)
+    later(seconds, stop)
+
+
+def _on_a_thread_later(seconds: float, function: Callable[[], None]) -> None:
+    timer = threading.Timer(seconds, function)
+    timer.daemon = True
+    timer.start()
+
+
 class PyWSGIWorker(GeventPyWSGIWorker):
     wsgi_handler = IdleLimitedHandler
 
@@ -110,9 +135,18 @@ class PyWSGIWorker(GeventPyWSGIWorker):
         IdleLimitedHandler.idle_seconds = self.cfg.keepalive
         super().init_process()
 
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # pywsgi honours the app's ``Connection: close`` (shop_common/lifecycle.py).
+        drain_then_stop(self, partial(super().handle_exit, sig, frame), gevent.spawn_later)
+
 
 class ThreadWorker(GunicornThreadWorker):
-    """gunicorn's ``gthread`` worker, its refusals of malformed or oversized requests in JSON."""
+    """gunicorn's ``gthread`` worker: draining first, its refusals of malformed or oversized requests in JSON."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # gunicorn writes its own Connection header: without keep-alive it says ``close``.
+        self.cfg.set("keepalive", 0)
+        drain_then_stop(self, partial(super().handle_exit, sig, frame), _on_a_thread_later)
 
     def handle_error(self, req, client, addr, exc):
         if not isinstance(exc, http_errors.ParseException) or isinstance(exc, _NOT_THE_CLIENTS):
@@ -124,4 +158,3 @@ class ThreadWorker(GunicornThreadWorker):
         except Exception:  # the client is gone: nothing to answer
             self.log.debug("Failed to send error message.")
         return None
-

@@ -101,6 +101,9 @@ SETTINGS = (
     Setting("GUNICORN_THREADS", "8", "threads of a `gthread` worker", int),
     Setting("GUNICORN_KEEPALIVE", "75", "seconds an idle keep-alive connection stays open: longer than "
             "any client's idle time, so pooled connections stay usable", int),
+    Setting("SHUTDOWN_DRAIN_SECONDS", "0", "on SIGTERM a worker fails readiness at once and serves on this long "
+            "before gunicorn's graceful stop, so a balancer takes it out of rotation first (the replicas, "
+            "compose and Kubernetes set 3-5)", int),
     Setting("RATELIMIT_ENABLED", "true", "`false` turns rate limits off (benchmarks, `make fuzz`)",
             flag, GATEWAY),
     Setting("RATELIMIT_DEFAULT", "300 per minute", "limit per client on every forwarded route",

@@ -7,9 +7,11 @@ from shop_common.schema import apply_schema, server_connection
 from shop_common.settings import SERVICES, load_settings
 
 
-def main():
+def main(services=SERVICES):
+    """Apply the schema of ``services`` (all by default) to the databases their settings name."""
     by_server = {}
-    for service, (_, _, default_database) in SERVICES.items():
+    for service in services:
+        default_database = SERVICES[service][2]
         if default_database is None:
             continue
         settings = load_settings(service)

@@ -37,7 +37,8 @@ def gunicorn_command(service, settings):
         "--keep-alive", settings["GUNICORN_KEEPALIVE"],
         # A stop waits this long for requests in flight (gevent workers also wait out idle
         # keep-alive connections until then); an order cut short is settled by the saga.
-        "--graceful-timeout", "3",
+        # Draining comes first (shop_common/lifecycle.py).
+        "--graceful-timeout", str(3 + int(settings["SHUTDOWN_DRAIN_SECONDS"])),
         "--error-logfile", "-",
         "--name", f"shop-{service}",
         # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl),

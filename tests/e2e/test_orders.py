@@ -164,10 +164,12 @@ def _with_load_while(shop, disrupt, seconds_before=0.7):
     stop_event = threading.Event()
     with ThreadPoolExecutor(max_workers=6) as pool:
         runs = [pool.submit(_order_load, shop, products, customers, stop_event) for _ in range(6)]
-        time.sleep(seconds_before)
-        disrupt()
-        time.sleep(0.5)
-        stop_event.set()
+        try:
+            time.sleep(seconds_before)
+            disrupt()
+            time.sleep(0.5)
+        finally:  # a failed disruption must not leave the load running for ever
+            stop_event.set()
         statuses = [status for run in runs for status in run.result()]
     return products, statuses
 
