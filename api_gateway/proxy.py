@@ -59,7 +59,8 @@ def init_app(app):
     config = app.config
     app.extensions["upstreams"] = {
         service: ServiceClient(service, config[f"{service.upper()}_SERVICE_URL"],
-                               config["SERVICE_CONNECT_TIMEOUT"], config["GATEWAY_TIMEOUT"])
+                               config["SERVICE_CONNECT_TIMEOUT"], config["GATEWAY_TIMEOUT"],
+                               record_metrics=config["METRICS_ENABLED"])
         for service in FAMILIES.values()
     }
     app.register_blueprint(forwarding)

@@ -10,7 +10,8 @@ per request). A request borrows one connection, keeps it on
 ``g`` and returns it on teardown; repository functions call :func:`get_db`.
 
 The pool is created lazily, on first use, so a gunicorn worker never shares a
-socket with the master or a sibling after ``fork``.
+socket with the master or a sibling after ``fork``. Borrowed connections and
+checkouts that had to wait are counted (:data:`shop_common.metrics.pool_use`).
 """
 from contextlib import contextmanager
 
@@ -19,6 +20,7 @@ from dbutils.pooled_db import PooledDB
 from flask import current_app, g
 
 from .errors import ApiError, error_response
+from .metrics import pool_use
 
 
 def connect_arguments(config, database=True):
@@ -65,9 +67,12 @@ def _pool():
 def get_db():
     """The connection this request (or app context) uses; 503 if the database is down."""
     if "db" not in g:
+        pool = _pool()
+        pool_use.borrow(current_app.config["DB_POOL_SIZE"])
         try:
-            g.db = _pool().connection()
+            g.db = pool.connection()
         except pymysql.err.OperationalError as error:
+            pool_use.give_back()
             current_app.logger.error("database unavailable: %s", error.args[-1])
             raise ApiError(503, "The database is unavailable.") from error
     return g.db
@@ -77,6 +82,7 @@ def _return_connection(exception=None):
     connection = g.pop("db", None)
     if connection is not None:
         connection.close()
+        pool_use.give_back()
 
 
 @contextmanager

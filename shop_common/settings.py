@@ -48,6 +48,11 @@ COMMON_DEFAULTS = {
     "ADMIN_USERNAME": "",
     "ADMIN_PASSWORD": "",
     "LOG_LEVEL": "INFO",
+    # "json": one JSON object per log line, for a log collector (README, Observe it).
+    "LOG_FORMAT": "text",
+    # GET /metrics and the per-request histogram (shop_common/metrics.py); who may read it.
+    "METRICS_ENABLED": "true",
+    "METRICS_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
     # Services spend most of a request waiting on MySQL or another service: one
     # gevent process serves many requests at once on one thread, and on 2 cores one
     # process per service beats two (less switching, and ~40 MiB less each; README,
@@ -85,6 +90,8 @@ SERVICE_ONLY_DEFAULTS = {
         # Fault injection for tests: the process exits at this saga step
         # (after_record, after_reserve, after_confirm). Empty in real use.
         "FAULT_CRASH_AT": "",
+        # An order still unsettled after this long counts as stuck (shop_saga_orders_stuck).
+        "SAGA_STUCK_SECONDS": "120",
     },
 }
 
@@ -117,12 +124,13 @@ def flask_config(service, environ=None):
     raw = load_settings(service, environ)
     config = dict(raw)
     for key in ("PORT", "DB_PORT", "DB_POOL_SIZE", "ACCESS_TOKEN_TTL_SECONDS", "BCRYPT_ROUNDS",
-                "SAGA_STALE_SECONDS", "SAGA_SWEEP_SECONDS", "GUNICORN_WORKERS", "GUNICORN_THREADS"):
+                "SAGA_STALE_SECONDS", "SAGA_SWEEP_SECONDS", "SAGA_STUCK_SECONDS", "GUNICORN_WORKERS", "GUNICORN_THREADS"):
         if key in config:
             config[key] = int(config[key])
     for key in ("SERVICE_CONNECT_TIMEOUT", "SERVICE_TIMEOUT", "GATEWAY_TIMEOUT"):
         config[key] = float(config[key])
     config["RATELIMIT_ENABLED"] = raw["RATELIMIT_ENABLED"].strip().lower() in ("1", "true", "yes", "on")
+    config["METRICS_ENABLED"] = raw["METRICS_ENABLED"].strip().lower() in ("1", "true", "yes", "on")
     config["SERVICE_NAME"] = service
     config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     return config

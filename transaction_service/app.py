@@ -4,13 +4,14 @@ import time
 
 from shop_common.app import create_service_app
 
-from . import cli, routes, saga
+from . import business_metrics, cli, routes, saga
 
 
 def create_app(test_config=None):
     app = create_service_app("transaction", __name__, test_config)
     app.register_blueprint(routes.transactions)
     cli.init_app(app)
+    business_metrics.init_app(app)
     if app.config["SAGA_SWEEP_SECONDS"] > 0 and not app.config.get("TESTING"):
         start_sweeper(app)
     return app

@@ -103,6 +103,15 @@ def unsettled_orders(older_than_seconds):
     ).fetchall()
 
 
+def count_unsettled_orders(older_than_seconds):
+    """How many orders have been reserving or releasing for longer than ``older_than_seconds``."""
+    return _execute(
+        "SELECT COUNT(*) AS stuck FROM transactions WHERE stock_state IN ('reserving', 'releasing') "
+        "AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND",
+        (older_than_seconds,),
+    ).fetchone()["stuck"]
+
+
 # ----------------------------------------------------------------------- reads
 
 def find_order(order_id):

@@ -19,7 +19,7 @@ from shop_common.auth import ADMIN, auth_required, current_caller, require_owner
 from shop_common.errors import ApiError
 from shop_common.validation import MAX_ID, Fields, json_body, list_response, order_lines, pagination
 
-from . import repository, saga
+from . import business_metrics, repository, saga
 
 transactions = Blueprint("transactions", __name__, url_prefix="/api/transactions")
 
@@ -51,6 +51,7 @@ def _visible_order(order_id):
 
 @transactions.post("")
 @auth_required()
+@business_metrics.counts_orders
 def create_transaction():
     """Place an order; with ``Idempotency-Key``, a retry answers the first result again.
 

@@ -35,7 +35,7 @@ from flask import current_app
 from shop_common.errors import ApiError
 from shop_common.http_client import service_client
 
-from . import repository
+from . import business_metrics, repository
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,8 @@ def place_order(caller, customer_id, lines, idempotency=None):
         if total > MAX_TOTAL:
             raise ApiError(400, f"The order total {total} is over the maximum of {MAX_TOTAL}.",
                            code="total_too_large")
-    except ApiError:
+    except ApiError as error:
+        business_metrics.step_failed_unless_refused("reserve", error)
         roll_back_creation(order_id, reference)
         raise
     if not repository.confirm_order(order_id, total, items):
@@ -132,9 +133,11 @@ def release_stock(reference):
     try:
         answer = service_client("product").request("POST", f"/internal/reservations/{reference}/release")
     except ApiError as error:
+        business_metrics.step_failed("release")
         log.warning("release of %s failed: %s", reference, error.message)
         return False
     if answer.status_code != 200:
+        business_metrics.step_failed("release")
         log.error("product service answered %s to a release of %s", answer.status_code, reference)
         return False
     return True
@@ -184,6 +187,7 @@ def sweep(older_than_seconds):
     for order in repository.unsettled_orders(older_than_seconds):
         if order["stock_state"] == "reserving" and not repository.claim_for_rollback(order["id"]):
             continue
+        business_metrics.step_retried("release")
         if not release_stock(order["reference"]):
             continue
         if order["status"] == "pending":
@@ -194,6 +198,7 @@ def sweep(older_than_seconds):
     _settle_idempotency_keys(older_than_seconds)
     repository.delete_expired_idempotency_keys()
     if settled:
+        business_metrics.orders_settled(settled)
         log.info("sweep settled %d order(s)", settled)
     return settled
 
