@@ -5,11 +5,13 @@ SYSTEM_PYTHON ?= python3
 # The gateway `make newman` and `make fuzz` talk to (a running stack, e.g. make run-all's).
 BASE_URL ?= http://127.0.0.1:3000
 FUZZ_EXAMPLES ?= 300
+# Where `make monitor`'s Prometheus listens (127.0.0.1).
+MONITOR_PORT ?= 9090
 # A setting as the services read it: the environment first, then the .env files.
 setting = $(shell $(PYTHON) -c 'from shop_common.settings import load_settings; print(load_settings("user")["$(1)"])')
 
 .DEFAULT_GOAL := help
-.PHONY: help install env db-init admin run-all stop-all status logs reconcile test unit-tests e2e-tests newman fuzz bench clean
+.PHONY: help install env db-init admin run-all stop-all status logs reconcile test unit-tests e2e-tests newman fuzz bench monitor monitor-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,6 +70,12 @@ fuzz: install ## schemathesis, FUZZ_EXAMPLES per operation, against a running st
 
 bench: install ## throughput, latency, memory through the gateway (own stack; needs wrk; BENCH_RUNS=5)
 	$(PYTHON) -m bench.run
+
+monitor: install ## Prometheus (Debian's package) scraping the run-all stack, on MONITOR_PORT (9090)
+	MONITOR_PORT=$(MONITOR_PORT) $(PYTHON) -m tools.monitor start
+
+monitor-stop: ## stop make monitor's Prometheus
+	@if [ -x $(PYTHON) ]; then $(PYTHON) -m tools.monitor stop; fi
 
 clean: stop-all ## stop everything, remove the virtualenv, logs and caches
 	rm -rf $(VENV) .run .pytest_cache node_modules
