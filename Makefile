@@ -11,7 +11,7 @@ MONITOR_PORT ?= 9090
 setting = $(shell $(PYTHON) -c 'from shop_common.settings import load_settings; print(load_settings("user")["$(1)"])')
 
 .DEFAULT_GOAL := help
-.PHONY: help install env db-init admin run-all stop-all status logs reconcile test unit-tests e2e-tests newman fuzz bench monitor monitor-stop clean
+.PHONY: help install env db-init admin run-all stop-all status logs reconcile test unit-tests e2e-tests newman fuzz bench bench-observability monitor monitor-stop clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ fuzz: install ## schemathesis, FUZZ_EXAMPLES per operation, against a running st
 
 bench: install ## throughput, latency, memory through the gateway (own stack; needs wrk; BENCH_RUNS=5)
 	$(PYTHON) -m bench.run
+
+bench-observability: install ## the cost of metrics and traces: reads/s off, metrics, metrics+traces, alternated (BENCH_ROUNDS=6)
+	$(PYTHON) -m bench.observability_cost
 
 monitor: install ## Prometheus (Debian's package) scraping the run-all stack, on MONITOR_PORT (9090)
 	MONITOR_PORT=$(MONITOR_PORT) $(PYTHON) -m tools.monitor start

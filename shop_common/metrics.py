@@ -10,14 +10,14 @@
 - ``shop_db_connections_in_use`` and ``shop_db_pool_waits_total``: the pool's
   borrowed connections, and the checkouts that found all of them borrowed.
 
-Gunicorn runs a service as several processes, each with its own counters. When
-``PROMETHEUS_MULTIPROC_DIR`` is set (``tools/stack.py`` sets it for every service
-it starts, to ``<run dir>/metrics/<service>``, emptied at each start), each
-process writes its values to files there (prometheus_client's multiprocess
-mode) and a scrape, whichever process serves it, adds them all up; gunicorn's
-``child_exit`` hook (``shop_common/gunicorn_config.py``) drops an exited
-worker's gauges. Without the variable (the Flask test client, a hand-started
-gunicorn of one worker) values live in the process.
+A service of one gunicorn worker (the default) keeps its values in that
+process, which answers every scrape. With more workers each has its own
+counters, so ``tools/stack.py`` sets ``PROMETHEUS_MULTIPROC_DIR`` for such a
+service (``<run dir>/metrics/<service>``, emptied at each start): each worker
+writes its values to files there (prometheus_client's multiprocess mode) and a
+scrape, whichever worker serves it, adds them all up; gunicorn's ``child_exit``
+hook (``shop_common/gunicorn_config.py``) drops an exited worker's gauges. Files
+cost more per update than memory (README, Observe it), hence only when needed.
 
 ``/metrics`` answers only clients in ``METRICS_ALLOWED_NETWORKS`` (loopback by
 default; others get 403) and is neither forwarded nor rate limited.
@@ -78,9 +78,23 @@ def add_collector(app, collector):
 def _observe_request(response):
     started_at = g.get("started_at")
     if started_at is not None:
-        REQUEST_DURATION.labels(route_label(), request.method, response.status_code).observe(
-            time.perf_counter() - started_at)
+        labels = (route_label(), request.method, response.status_code)
+        _child(REQUEST_DURATION, _REQUEST_CHILDREN, labels).observe(time.perf_counter() - started_at)
     return response
+
+
+# One labelled child per label values, kept here: prometheus_client's ``labels()``
+# checks and converts its arguments and takes a lock on every call, several times
+# the cost of the observation itself, on every request.
+_REQUEST_CHILDREN = {}
+_CALL_CHILDREN = {}
+
+
+def _child(metric, children, labels):
+    child = children.get(labels)
+    if child is None:
+        child = children[labels] = metric.labels(*labels)
+    return child
 
 
 _ROUTE_LABELS = {}
@@ -137,7 +151,7 @@ class _ProcessMetrics:
 
 
 def observe_call(target, outcome, started_at):
-    SERVICE_CALL_DURATION.labels(target, outcome).observe(time.perf_counter() - started_at)
+    _child(SERVICE_CALL_DURATION, _CALL_CHILDREN, (target, outcome)).observe(time.perf_counter() - started_at)
 
 
 def call_outcome(status):

@@ -72,7 +72,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(service, level, log_format="text", with_trace_id=False):
-    """One stderr handler on the root logger, in ``log_format`` (``text`` or ``json``)."""
+    """One stderr handler on the root logger, in ``log_format`` (``text`` or ``json``).
+
+    :raise RuntimeError: another ``log_format``.
+    """
+    if log_format not in ("text", "json"):
+        raise RuntimeError(f"LOG_FORMAT={log_format!r}: use text or json.")
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter(with_trace_id))
     if log_format == "json":
@@ -106,6 +111,7 @@ def init_app(app):
     traced = tracing.init_app(app, config["SERVICE_NAME"])
     configure_logging(config["SERVICE_NAME"], config["LOG_LEVEL"], config["LOG_FORMAT"], traced)
     metrics.init_app(app)
+    fields_apart = config["LOG_FORMAT"] == "json"  # the text line would not use them
 
     @app.before_request
     def start_request():
@@ -124,6 +130,6 @@ def init_app(app):
         access_log.info(
             "%s %s %s %.1fms user=%s", request.method, path, response.status_code, duration_ms, user,
             extra={"method": request.method, "path": path, "status": response.status_code,
-                   "duration_ms": round(duration_ms, 1), "user": user},
+                   "duration_ms": round(duration_ms, 1), "user": user} if fields_apart else None,
         )
         return response

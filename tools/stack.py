@@ -102,7 +102,9 @@ def start_service(service, environ=None, run_dir=RUN_DIR):
             f"port {settings['PORT']} is taken by another program; stop it or set PORT for {service}"
         )
     Path(run_dir).mkdir(parents=True, exist_ok=True)
-    environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(run_dir, service))
+    environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if int(settings["GUNICORN_WORKERS"]) > 1:
+        environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(run_dir, service))
     with open(log_file(run_dir, service), "ab") as log:
         process = _spawn(gunicorn_command(service, settings), environ, log)
     _pid_file(run_dir, service).write_text(str(process.pid))
@@ -110,7 +112,10 @@ def start_service(service, environ=None, run_dir=RUN_DIR):
 
 
 def metrics_dir(run_dir, service):
-    """An empty folder for the service's metric files (shop_common/metrics.py): a new run counts from zero."""
+    """An empty folder for the metric files of a service of several workers (shop_common/metrics.py).
+
+    Emptied, so a new run counts from zero.
+    """
     folder = Path(run_dir) / "metrics" / service
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
