@@ -65,7 +65,7 @@ def init_app(app):
         ipaddress.ip_network(network.strip()) for network in app.config["METRICS_ALLOWED_NETWORKS"].split(",")
         if network.strip()
     ]
-    app.extensions["metrics_collectors"] = []
+    app.extensions.setdefault("metrics_collectors", [])
     app.after_request(_observe_request)
     app.register_blueprint(blueprint)
 
