@@ -7,6 +7,7 @@ runs beside a developer's stack and leaves no process behind.
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -70,12 +71,25 @@ def _environments(databases, ports):
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    databases = create_test_databases("e2e")
+    with started_stack("e2e", tmp_path_factory.mktemp("stack")) as running:
+        yield running
+
+
+@contextmanager
+def started_stack(tag, run_dir, settings=None, service_settings=None):
+    """The five services on free ports with databases of their own, stopped and dropped after.
+
+    ``settings`` are added to every service's environment, ``service_settings``
+    ({service: settings}) to one's.
+    """
+    databases = create_test_databases(tag)
     ports = {service: free_port() for service in SERVICES}
     environments = _environments(databases, ports)
+    for service, environment in environments.items():
+        environment.update(settings or {}, **(service_settings or {}).get(service, {}))
     subprocess.run([sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
                    cwd=PROJECT_ROOT, env=environments["user"], check=True, capture_output=True)
-    running = Stack(environments, tmp_path_factory.mktemp("stack"),
+    running = Stack(environments, run_dir,
                     {service: f"http://127.0.0.1:{port}" for service, port in ports.items()})
     try:
         for service in launcher.START_ORDER:

@@ -8,8 +8,6 @@ gunicorn workers, so a scrape must add up both processes' counts.
 import gzip
 import json
 import re
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -22,11 +20,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 )
 
-from shop_common.settings import PROJECT_ROOT, SERVICES
-from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, Stack, _environments
-from tests.support import create_test_databases, drop_test_databases, free_port, unique_name
+from shop_common.settings import SERVICES
+from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, started_stack
+from tests.support import free_port, unique_name
 from tools import monitor
-from tools import stack as launcher
 
 PER_USER_LIMIT = 40
 SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
@@ -92,28 +89,15 @@ def receiver():
 
 @pytest.fixture(scope="module")
 def observed(receiver, tmp_path_factory):
-    databases = create_test_databases("obs")
-    ports = {service: free_port() for service in SERVICES}
-    environments = _environments(databases, ports)
-    for service, environment in environments.items():
-        environment.update(
-            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY="100",
-            OTEL_TRACES_SAMPLER="parentbased_always_on", LOG_FORMAT="json",
-            RATELIMIT_ENABLED="true", RATELIMIT_DEFAULT=f"{PER_USER_LIMIT} per minute",
-            RATELIMIT_LOGIN="100 per minute",
-        )
-    environments["product"]["GUNICORN_WORKERS"] = "2"
-    subprocess.run([sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
-                   cwd=PROJECT_ROOT, env=environments["user"], check=True, capture_output=True)
-    running = Stack(environments, tmp_path_factory.mktemp("observed"),
-                    {service: f"http://127.0.0.1:{port}" for service, port in ports.items()})
-    try:
-        for service in launcher.START_ORDER:
-            running.start(service)
+    settings = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "OTEL_TRACES_SAMPLER": "parentbased_always_on", "LOG_FORMAT": "json",
+        "RATELIMIT_ENABLED": "true", "RATELIMIT_DEFAULT": f"{PER_USER_LIMIT} per minute",
+        "RATELIMIT_LOGIN": "100 per minute",
+    }
+    with started_stack("obs", tmp_path_factory.mktemp("observed"), settings,
+                       {"product": {"GUNICORN_WORKERS": "2"}}) as running:
         yield running
-    finally:
-        launcher.stop_services(launcher.START_ORDER, running.run_dir)
-        drop_test_databases(databases)
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """/metrics (who may read it, what it labels), JSON log lines, and the Prometheus files, checked by promtool."""
 import json
-import logging
 import re
 import subprocess
 
