@@ -238,6 +238,29 @@ def test_one_scrape_adds_up_every_worker_of_a_service(observed, product_id):
     assert ("shop_db_pool_waits_total", frozenset()) in after
 
 
+def test_a_saga_step_that_fails_is_counted_and_the_sweeper_settles_it(observed, product_id):
+    """The product service is stopped: the reservation fails, so does the release behind it; back, the sweeper settles."""
+    headers, customer_id = new_shopper(observed)
+    url = observed.urls["transaction"]
+    before = scrape(url)
+    observed.stop("product")
+    try:
+        assert order(observed, headers, customer_id, product_id).status_code == 503
+    finally:
+        observed.start("product")
+    deadline = time.monotonic() + 40  # SAGA_STALE_SECONDS (8) and a sweep or two
+    while moved(before, scrape(url), "shop_saga_orders_settled_total") < 1 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    after = scrape(url)
+    assert moved(before, after, "shop_saga_orders_settled_total") == 1
+    assert moved(before, after, "shop_saga_steps_failed_total", step="reserve") == 1
+    assert moved(before, after, "shop_saga_steps_failed_total", step="release") >= 1
+    assert moved(before, after, "shop_saga_steps_retried_total", step="release") >= 1
+    assert moved(before, after, "shop_orders_refused_total", reason="unavailable") == 1
+    assert moved(before, after, "shop_orders_created_total") == 0
+    assert total(after, "shop_saga_orders_stuck") == 0
+
+
 # --- traces and logs ---------------------------------------------------------------------------
 
 def wait_for_trace(receiver, trace_id, services, timeout=20):
