@@ -5,11 +5,13 @@ SYSTEM_PYTHON ?= python3
 # The gateway `make newman` and `make fuzz` talk to (a running stack, e.g. make run-all's).
 BASE_URL ?= http://127.0.0.1:3000
 FUZZ_EXAMPLES ?= 300
+# Where `make monitor`'s Prometheus listens (127.0.0.1).
+MONITOR_PORT ?= 9090
 # A setting as the services read it: the environment first, then the .env files.
 setting = $(shell $(PYTHON) -c 'from shop_common.settings import load_settings; print(load_settings("user")["$(1)"])')
 
 .DEFAULT_GOAL := help
-.PHONY: help install env db-init admin run-all stop-all status logs reconcile forget test unit-tests service-tests e2e-tests lint newman fuzz bench clean
+.PHONY: help install env db-init admin run-all stop-all status logs reconcile forget test unit-tests service-tests e2e-tests lint newman fuzz bench bench-observability monitor monitor-stop clean
 .PHONY: image container-test deploy-check replicas-test
 # The image make container-test builds and runs: one tag per checkout, so parallel checkouts never clash.
 TEST_IMAGE ?= localhost/shop-test-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-10):latest
@@ -100,6 +102,15 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 
 deploy-check: $(VENV)/.installed-dev ## compose.yaml, the Kubernetes manifests and the Dockerfile, checked without an engine
 	deploy/check.sh
+
+bench-observability: install ## the cost of metrics and traces: reads/s off, metrics, metrics+traces, alternated (BENCH_ROUNDS=6)
+	$(PYTHON) -m bench.observability_cost
+
+monitor: install ## Prometheus (Debian's package) scraping the run-all stack, on MONITOR_PORT (9090)
+	MONITOR_PORT=$(MONITOR_PORT) $(PYTHON) -m tools.monitor start
+
+monitor-stop: ## stop make monitor's Prometheus
+	@if [ -x $(PYTHON) ]; then $(PYTHON) -m tools.monitor stop; fi
 
 clean: stop-all ## stop everything, remove the virtualenv, logs and caches
 	rm -rf $(VENV) .run .pytest_cache .hypothesis node_modules

@@ -66,7 +66,8 @@ def init_app(app):
     # waiting GATEWAY_TIMEOUT for the services' responses.
     app.extensions["service_clients"] = {
         service: ServiceClient(service, config[f"{service.upper()}_SERVICE_URL"],
-                               config["SERVICE_CONNECT_TIMEOUT"], config["GATEWAY_TIMEOUT"])
+                               config["SERVICE_CONNECT_TIMEOUT"], config["GATEWAY_TIMEOUT"],
+                               record_metrics=config["METRICS_ENABLED"])
         for service in FAMILIES.values()
     }
     app.register_blueprint(forwarding)

@@ -5,11 +5,12 @@
   else the client's address.
 - ``POST /api/users/login`` and ``/register`` instead share ``RATELIMIT_LOGIN``
   per address: a password guesser has no token to be counted by.
-- ``/`` and ``/health`` are not limited. A request the door refuses with 401 is
+- ``/``, ``/health`` and ``/metrics`` are not limited. A request the door refuses with 401 is
   not counted: it costs one signature check and reaches no service.
 
 Answers carry ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``; an excess is
-the usual JSON error, 429 ``rate_limited``, with ``Retry-After``.
+the usual JSON error, 429 ``rate_limited``, with ``Retry-After``, counted in
+``shop_rate_limited_total{limit}`` (``default`` or ``sign_in``).
 
 Worker model: a limit holds for the gateway as a whole, so every process must
 count in the same place. ``memory://`` counts inside one process, so with it the
@@ -19,11 +20,15 @@ Redis (``RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379``). When Redis cannot be
 reached each process counts in memory until it is back, rather than failing
 requests.
 """
-from flask import current_app, g
+from flask import current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from prometheus_client import Counter
 
+from shop_common import metrics
 from shop_common.errors import error_response
+
+RATE_LIMITED = Counter("shop_rate_limited_total", "Requests answered 429, by the limit they went over.", ["limit"])
 
 # A Redis that stops answering must not hold requests at the door.
 _REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
@@ -75,6 +80,7 @@ def init_app(app):
     # before retrying a 503 too. It belongs on a 429 only.
     app.after_request(keep_retry_after_for_429)
     limiter.init_app(app)
+    limiter.exempt(metrics.blueprint)
     app.register_error_handler(RateLimitExceeded, answer_rate_limited)
 
 
@@ -86,6 +92,7 @@ def keep_retry_after_for_429(response):
 
 def answer_rate_limited(error):
     """429 in the shape of every error; the limiter adds ``Retry-After`` and ``X-RateLimit-*`` after."""
+    RATE_LIMITED.labels("sign_in" if request.endpoint == "forwarding.sign_in" else "default").inc()
     return error_response(
         429, f"Too many requests: the limit is {error.limit.limit}. "
              "Try again after the number of seconds in Retry-After.",

@@ -2,11 +2,12 @@
 
 It is started with the launcher of ``make run-all`` (tools/stack.py), so it runs
 beside a developer's stack. Only the wiring is fixed here: ports, database names
-(``bench_<pid>_<default name>``), a fresh JWT secret and admin, and rate limits
+(``bench_<pid>_<default name>``, ``bench_<pid>_<n>_<default name>`` for the n-th further stack of a process), a fresh JWT secret and admin, and rate limits
 off. The tuning (``TUNING_SETTINGS``) is read as ``make run-all`` reads it: the
 environment, then the ``.env`` files, then the defaults; so it can be changed
 without touching the benchmark.
 """
+import itertools
 import os
 import re
 import secrets
@@ -20,21 +21,24 @@ from tools.throwaway_stack import ThrowawayStack
 
 TUNING_SETTINGS = ("GUNICORN_WORKER_CLASS", "GUNICORN_WORKERS", "GUNICORN_THREADS", "DB_POOL_SIZE", "BCRYPT_ROUNDS", "LOG_LEVEL")
 ADMIN_USERNAME = "bench-admin"
+_STACK_NUMBERS = itertools.count()
 _MEMORY_FIELD = re.compile(r"^(Rss|Pss):\s+(\d+) kB$", re.MULTILINE)
 
 
 class BenchStack(ThrowawayStack):
     """The five services of one benchmark run, and what it needs to know about them."""
 
-    def __init__(self):
+    def __init__(self, **settings):
         self.admin_password = secrets.token_urlsafe(16)
         configured = load_settings("user")
         self.database_server = {
             "host": configured["DB_HOST"], "port": int(configured["DB_PORT"]),
             "user": configured["DB_USER"], "password": configured["DB_PASSWORD"],
         }
+        number = next(_STACK_NUMBERS)
+        prefix = f"bench_{os.getpid()}_" + (f"{number}_" if number else "")
         self.databases = {
-            database: f"bench_{os.getpid()}_{database}" for _, _, database in SERVICES.values() if database
+            database: prefix + database for _, _, database in SERVICES.values() if database
         }
         super().__init__(self.databases, {
             "DB_HOST": configured["DB_HOST"], "DB_PORT": configured["DB_PORT"],
@@ -45,6 +49,7 @@ class BenchStack(ThrowawayStack):
             "REVOCATION_KEY_PREFIX": f"shopbench:{secrets.token_hex(4)}:",
             # The seeded customers' tokens must outlive a whole run (medians of 5 take longer than 15 min).
             "ACCESS_TOKEN_TTL_SECONDS": "3600",
+            **settings,
         })
 
     def tuning(self):
@@ -80,9 +85,9 @@ class BenchStack(ThrowawayStack):
 
 
 @contextmanager
-def throwaway_stack():
-    """Yield a started, healthy :class:`BenchStack`; stop it and drop its databases on the way out."""
-    stack = BenchStack()
+def throwaway_stack(**settings):
+    """Yield a started, healthy :class:`BenchStack` (``settings`` for every service); stop it and drop its databases on the way out."""
+    stack = BenchStack(**settings)
     try:
         stack.create_databases()
         stack.bootstrap_admin()

@@ -19,7 +19,7 @@ from shop_common.auth import SERVICE, auth_required
 from shop_common.errors import ApiError
 from shop_common.validation import Fields, json_body, order_lines
 
-from . import repository
+from . import business_metrics, repository
 
 reservations = Blueprint("reservations", __name__, url_prefix="/internal/reservations")
 
@@ -50,12 +50,15 @@ def reserve():
     except repository.ProductMissing as missing:
         raise ApiError(404, f"Product {missing.product_id} was not found.", code="product_not_found")
     except repository.NotEnoughStock as short:
+        business_metrics.reservation("refused")
         raise ApiError(409, f"Not enough stock for '{short.name}' (product {short.product_id}): "
                             f"{short.available} available, {short.requested} requested.",
                        code="insufficient_stock")
     except repository.ReservationReleased:
         raise ApiError(409, f"Reservation {reference} was already released.", code="reservation_released")
     answer = {"reference": reference, "status": "held", "items": [_line_json(line) for line in held]}
+    if not replayed:
+        business_metrics.reservation("held")
     return jsonify(answer), 200 if replayed else 201
 
 
@@ -69,4 +72,6 @@ def release(reference):
     if not REFERENCE.fullmatch(reference):
         raise ApiError(404, "No such reservation.")
     released = repository.release_stock(reference)
+    if released:
+        business_metrics.reservation("released")
     return jsonify(reference=reference, status="released", released=released)

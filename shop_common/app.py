@@ -71,7 +71,6 @@ def create_service_app(service, import_name, test_config=None, with_health=True)
     app.config.from_mapping(flask_config(service))
     if test_config:
         app.config.update(test_config)
-    observability.configure_logging(service, app.config["LOG_LEVEL"])
     errors.init_app(app)
     observability.init_app(app)
     auth.init_app(app)

@@ -10,7 +10,8 @@ per request). A request borrows one connection, keeps it on
 ``g`` and returns it on teardown; repository functions call :func:`get_db`.
 
 The pool is created lazily, on first use, so a gunicorn worker never shares a
-socket with the master or a sibling after ``fork``.
+socket with the master or a sibling after ``fork``. Borrowed connections and
+checkouts that had to wait are counted (:data:`shop_common.metrics.pool_use`).
 """
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -24,6 +25,7 @@ from pymysql.cursors import DictCursor
 from werkzeug.local import LocalProxy
 
 from .errors import ApiError, error_response
+from .metrics import pool_use
 
 DUPLICATE_ENTRY = 1062  # MySQL's ER_DUP_ENTRY
 # "Duplicate entry 'x' for key 'uq_name'" (MySQL 8 writes 'table.uq_name').
@@ -84,9 +86,12 @@ def _pool() -> PooledDB:
 def get_db() -> PooledDedicatedDBConnection:
     """The connection this request (or app context) uses; 503 if the database is down."""
     if "db" not in g:
+        pool = _pool()
+        pool_use.borrow(current_app.config["DB_POOL_SIZE"])
         try:
-            g.db = _pool().connection()
+            g.db = pool.connection()
         except pymysql.err.OperationalError as error:
+            pool_use.give_back()
             current_app.logger.error("database unavailable: %s", error.args[-1])
             raise ApiError(503, "The database is unavailable.") from error
     return g.db
@@ -96,6 +101,7 @@ def _return_connection(exception: BaseException | None = None) -> None:
     connection = g.pop("db", None)
     if connection is not None:
         connection.close()
+        pool_use.give_back()
 
 
 @contextmanager

@@ -7,7 +7,9 @@ connection is retried twice within ~0.1 s (nothing was sent, so it is safe for
 any method), then answered as 503; a read timeout as 504, never retried (the
 other service may be acting on the request). The caller gets the
 ``requests.Response`` (the gateway's relay: urllib3's response) for every status
-the other service returned.
+the other service returned. Each call is timed into
+``shop_service_call_duration_seconds`` (shop_common/metrics.py) unless the
+client was made with ``record_metrics=False``.
 
 The sessions ignore the environment (``trust_env``: no proxy variables or
 ``.netrc`` looked up on every call; the services are on a private network,
@@ -16,6 +18,7 @@ cookies (one session serves every user; a cookie set by one user's response must
 never travel with another's request).
 """
 import logging
+import time
 from contextlib import contextmanager
 from http.cookiejar import DefaultCookiePolicy
 
@@ -26,6 +29,7 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.util.retry import Retry
 
+from . import metrics
 from .auth import service_token
 from .errors import ApiError
 from .observability import REQUEST_ID_HEADER, current_request_id
@@ -38,8 +42,9 @@ _CONNECT_RETRIES = Retry(total=2, connect=2, read=False, status=0, other=0, back
 
 
 class ServiceClient:
-    def __init__(self, name, base_url, connect_timeout, read_timeout, pool_size=32):
+    def __init__(self, name, base_url, connect_timeout, read_timeout, pool_size=32, record_metrics=True):
         self.name = name
+        self.record_metrics = record_metrics
         self.base_url = base_url.rstrip("/")
         # urllib3's own Timeout: requests takes it as it is, and the relay hands it to the pool.
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
@@ -62,12 +67,15 @@ class ServiceClient:
         sent_headers = self._with_request_id(headers)
         if signed:
             sent_headers["Authorization"] = f"Bearer {service_token()}"
-        with self._failures_as_api_errors():
-            timeout = self.timeout if read_timeout is None else \
-                urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout)
-            return self.session.request(
+        timeout = self.timeout if read_timeout is None else \
+            urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout)
+        started_at = time.perf_counter()
+        with self._failures_as_api_errors(started_at):
+            response = self.session.request(
                 method, self.base_url + path, json=json, headers=sent_headers, timeout=timeout,
             )
+        self._record(metrics.call_outcome(response.status_code), started_at)
+        return response
 
     def fetch(self, path, not_found):
         """The JSON of ``GET path``: a resource the other service owns, read with this service's token.
@@ -97,15 +105,18 @@ class ServiceClient:
         sent_headers = self._with_request_id(headers)
         if body or method not in ("GET", "HEAD"):  # as requests does: an empty POST says 0
             sent_headers["Content-Length"] = str(len(body))
+        started_at = time.perf_counter()
         try:
-            return self.pool.urlopen(
+            response = self.pool.urlopen(
                 method, target, body=body or None, headers=sent_headers, retries=_CONNECT_RETRIES,
                 timeout=self.timeout, redirect=False, preload_content=True,
             )
         except urllib3.exceptions.ReadTimeoutError as error:
-            raise self._timed_out() from error
+            raise self._timed_out(started_at) from error
         except urllib3.exceptions.HTTPError as error:  # refused, reset, or no connection in time
-            raise self._unavailable() from error
+            raise self._unavailable(started_at) from error
+        self._record(metrics.call_outcome(response.status), started_at)
+        return response
 
     @staticmethod
     def _with_request_id(headers):
@@ -117,20 +128,27 @@ class ServiceClient:
         return sent_headers
 
     @contextmanager
-    def _failures_as_api_errors(self):
+    def _failures_as_api_errors(self, started_at):
         try:
             yield
         except requests.Timeout as error:
             if isinstance(error, requests.ConnectTimeout):
-                raise self._unavailable() from error
-            raise self._timed_out() from error
+                raise self._unavailable(started_at) from error
+            raise self._timed_out(started_at) from error
         except requests.ConnectionError as error:
-            raise self._unavailable() from error
+            raise self._unavailable(started_at) from error
 
-    def _timed_out(self):
+    def _record(self, outcome, started_at):
+        if self.record_metrics:
+            metrics.observe_call(self.name, outcome, started_at)
+
+    def _timed_out(self, started_at):
+        self._record("timeout", started_at)
         return ApiError(504, f"The {self.name} service did not answer in time.")
 
-    def _unavailable(self):
+    def _unavailable(self, started_at):
+        """No connection: refused, reset, or not made in time (outcome ``refused``)."""
+        self._record("refused", started_at)
         return ApiError(503, f"The {self.name} service is unavailable.")
 
 
@@ -142,5 +160,6 @@ def service_client(name):
         clients[name] = ServiceClient(
             name, config[f"{name.upper()}_SERVICE_URL"],
             config["SERVICE_CONNECT_TIMEOUT"], config["SERVICE_TIMEOUT"],
+            record_metrics=config["METRICS_ENABLED"],
         )
     return clients[name]

@@ -1,20 +1,32 @@
-"""Request ids, log format and the access log.
+"""Request ids, logging (text or JSON), the access log; metrics and traces are switched on from here.
 
 Every request gets an id: the client's ``X-Request-ID`` when it is a sane token
 (1-128 of ``A-Z a-z 0-9 . _ -``, so it cannot forge log lines), otherwise a new
 one. It is returned on the response, passed on by :mod:`shop_common.http_client`
-and printed in every log line. One access line per request records method,
+and printed in every log line, beside the trace id when tracing is on
+(:mod:`shop_common.tracing`). One access line per request records method,
 path (percent-encoded again, see :func:`encoded_path`; never the query string,
 which may carry secrets), status, duration, id and user.
+
+``LOG_FORMAT=text`` (the default, for a terminal) prints
+``time level service [request id] logger: message`` (``[request id trace id]``
+with tracing on); ``LOG_FORMAT=json`` prints one JSON object per line with
+``time``, ``level``, ``service``, ``request_id``, ``trace_id``, ``logger`` and
+``message``, and the access line's ``method``, ``path``, ``status``,
+``duration_ms`` and ``user`` as fields of their own.
 """
+import json
 import logging
 import re
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from flask import g, has_request_context, request
+
+from . import metrics, tracing
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -24,19 +36,55 @@ _PATH_SAFE = "/:@!$&'()*+,;="
 access_log = logging.getLogger("access")
 
 
+# The access line's fields, given to the JSON format as fields of their own.
+ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "user")
+
+
 class RequestIdFilter(logging.Filter):
+    def __init__(self, with_trace_id):
+        super().__init__()
+        self.with_trace_id = with_trace_id
+
     def filter(self, record):
         record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        record.trace_id = tracing.current_trace_id() if self.with_trace_id else "-"
         return True
 
 
-def configure_logging(service, level):
-    """One stderr handler on the root logger: time, level, service, request id, message."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record; see the module's docstring for its fields."""
+
+    def __init__(self, service):
+        super().__init__()
+        self.service = service
+
+    def format(self, record):
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname, "service": self.service,
+            "request_id": record.request_id, "trace_id": record.trace_id,
+            "logger": record.name, "message": record.getMessage(),
+        }
+        entry.update({name: getattr(record, name) for name in ACCESS_FIELDS if hasattr(record, name)})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(service, level, log_format="text", with_trace_id=False):
+    """One stderr handler on the root logger, in ``log_format`` (``text`` or ``json``).
+
+    :raise RuntimeError: another ``log_format``.
+    """
+    if log_format not in ("text", "json"):
+        raise RuntimeError(f"LOG_FORMAT={log_format!r}: use text or json.")
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter(
-        f"%(asctime)s %(levelname)s {service} [%(request_id)s] %(name)s: %(message)s"
-    ))
+    handler.addFilter(RequestIdFilter(with_trace_id))
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter(service))
+    else:
+        ids = "%(request_id)s %(trace_id)s" if with_trace_id else "%(request_id)s"
+        handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {service} [{ids}] %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -58,6 +106,13 @@ def encoded_path():
 
 
 def init_app(app):
+    """Logging, request ids and the access line, traces when configured, metrics when enabled."""
+    config = app.config
+    traced = tracing.init_app(app, config["SERVICE_NAME"])
+    configure_logging(config["SERVICE_NAME"], config["LOG_LEVEL"], config["LOG_FORMAT"], traced)
+    metrics.init_app(app)
+    fields_apart = config["LOG_FORMAT"] == "json"  # the text line would not use them
+
     @app.before_request
     def start_request():
         g.started_at = time.perf_counter()
@@ -71,8 +126,10 @@ def init_app(app):
         duration_ms = (time.perf_counter() - g.get("started_at", time.perf_counter())) * 1000
         caller = g.get("caller")
         user = "-" if caller is None else (caller.user_id or caller.role)
+        path = encoded_path()
         access_log.info(
-            "%s %s %s %.1fms user=%s", request.method, encoded_path(),
-            response.status_code, duration_ms, user,
+            "%s %s %s %.1fms user=%s", request.method, path, response.status_code, duration_ms, user,
+            extra={"method": request.method, "path": path, "status": response.status_code,
+                   "duration_ms": round(duration_ms, 1), "user": user} if fields_apart else None,
         )
         return response

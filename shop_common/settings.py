@@ -91,6 +91,10 @@ SETTINGS = (
     Setting("ERASURE_SWEEP_SECONDS", "5", "how often the user service retries erasing a deleted user's "
             "customer profile until the customer service confirms it", int, ("user",)),
     Setting("LOG_LEVEL", "INFO", "log level"),
+    Setting("LOG_FORMAT", "text", "`json`: one JSON object per log line, for a log collector (README, Observe it)"),
+    Setting("METRICS_ENABLED", "true", "`GET /metrics` and the per-request histogram (shop_common/metrics.py)",
+            flag),
+    Setting("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128", "who may read `/metrics` (others get 403)"),
     Setting("GUNICORN_WORKER_CLASS", "shop_common.gunicorn_worker.PyWSGIWorker",
             "gunicorn worker: gevent's pywsgi for the services that mostly wait on I/O; gunicorn's gthread for "
             "the user service, whose bcrypt would stall a gevent loop (docs/performance.md); both answer "
@@ -117,6 +121,8 @@ SETTINGS = (
     Setting("SAGA_STALE_SECONDS", "30", "when a half-way order counts as abandoned (longer than any request "
             "can still be working on it)", int, ("transaction",)),
     Setting("SAGA_SWEEP_SECONDS", "5", "how often the sweeper looks for them", int, ("transaction",)),
+    Setting("SAGA_STUCK_SECONDS", "120", "an order still unsettled after this long counts as stuck "
+            "(`shop_saga_orders_stuck`, the alert)", int, ("transaction",)),
     Setting("SAGA_FAILURE_LOG_SECONDS", "300", "a saga step that keeps failing is logged at most once per "
             "order in this many seconds (the sweeper retries it every round)", int, ("transaction",)),
     Setting("FAULT_CRASH_AT", "", "tests only: the process exits at this saga step (`after_record`, "

@@ -9,6 +9,7 @@ end-to-end tests start their stack with the same functions, on other ports.
     python -m tools.stack start | stop | status
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -44,6 +45,7 @@ def gunicorn_command(service, settings):
         # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl),
         # which every service of every stack would share; nothing here uses it.
         "--no-control-socket",
+        "--config", "python:shop_common.gunicorn_config",
     ]
 
 
@@ -103,10 +105,24 @@ def start_service(service, environ=None, run_dir=RUN_DIR):
             f"port {settings['PORT']} is taken by another program; stop it or set PORT for {service}"
         )
     Path(run_dir).mkdir(parents=True, exist_ok=True)
+    environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if int(settings["GUNICORN_WORKERS"]) > 1:
+        environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(run_dir, service))
     with open(log_file(run_dir, service), "ab") as log:
         process = _spawn(gunicorn_command(service, settings), environ, log)
     _pid_file(run_dir, service).write_text(str(process.pid))
     return process.pid
+
+
+def metrics_dir(run_dir, service):
+    """An empty folder for the metric files of a service of several workers (shop_common/metrics.py).
+
+    Emptied, so a new run counts from zero.
+    """
+    folder = Path(run_dir) / "metrics" / service
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 def _spawn(command, environ, log):

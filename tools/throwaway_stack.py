@@ -28,12 +28,15 @@ def free_port():
 class ThrowawayStack:
     """The five services of one test session or benchmark run."""
 
-    def __init__(self, databases, settings, isolated=False):
-        """``databases`` maps each default database name to this stack's; ``settings`` apply to all five."""
+    def __init__(self, databases, settings, isolated=False, service_settings=None):
+        """``databases`` maps each default database name to this stack's; ``settings`` apply to all
+        five, ``service_settings`` ({service: settings}) to one."""
         self.ports = {service: free_port() for service in SERVICES}
         self.urls = {service: f"http://127.0.0.1:{port}" for service, port in self.ports.items()}
         self.environments = {service: self._environment(service, databases, settings, isolated)
                              for service in SERVICES}
+        for service, overrides in (service_settings or {}).items():
+            self.environments[service].update(overrides)
         self.run_dir = Path(tempfile.mkdtemp(prefix="shop-stack-"))
         self.master_pids = {}
 

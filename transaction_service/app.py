@@ -4,7 +4,7 @@ import time
 
 from shop_common.app import create_service_app
 
-from . import cli, routes, saga
+from . import business_metrics, cli, routes, saga
 
 
 def create_app(test_config=None):
@@ -12,6 +12,7 @@ def create_app(test_config=None):
     app.register_blueprint(routes.transactions)
     app.extensions["health_details"] = saga.health_details
     cli.init_app(app)
+    business_metrics.init_app(app)
     if app.config["SAGA_SWEEP_SECONDS"] > 0 and not app.config.get("TESTING"):
         start_sweeper(app)
     return app

@@ -18,7 +18,7 @@ from shop_common.auth import ADMIN, auth_required, current_caller, require_owner
 from shop_common.errors import ApiError, found
 from shop_common.validation import MAX_ID, Fields, json_body, list_response, order_lines, pagination
 
-from . import idempotency, repository, saga
+from . import business_metrics, idempotency, repository, saga
 from .orders import STATUSES, allowed_from, order_created_body, orders_with_items
 from .owners import orders_owner
 
@@ -46,6 +46,7 @@ def _visible_order(order_id):
 
 @transactions.post("")
 @auth_required()
+@business_metrics.counts_orders
 def create_transaction():
     """Place an order; with ``Idempotency-Key``, a retry answers the first result again.
 

@@ -38,7 +38,7 @@ from shop_common.errors import ApiError
 from shop_common.http_client import service_client
 from shop_common.validation import MAX_MONEY
 
-from . import idempotency, repository
+from . import business_metrics, idempotency, repository
 from .owners import customer_owner
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,8 @@ def place_order(caller, customer_id, lines, idempotency=None):
         items = _reserve_stock(reference, lines)
         crash_point("after_reserve")
         total = _order_total(items)
-    except ApiError:
+    except ApiError as error:
+        business_metrics.step_failed_unless_refused("reserve", error)
         roll_back_creation(order_id, reference)
         raise
     if not repository.confirm_order(order_id, total, items):
@@ -114,9 +115,11 @@ def release_stock(reference):
     try:
         response = service_client("product").request("POST", f"/internal/reservations/{reference}/release")
     except ApiError as error:
+        business_metrics.step_failed("release")
         _log_failure(reference, "release of %s failed: %s", reference, error.message)
         return False
     if response.status_code != 200:
+        business_metrics.step_failed("release")
         _log_failure(reference, "product service returned %s to a release of %s", response.status_code, reference)
         return False
     with _failures_lock:
@@ -185,6 +188,7 @@ def sweep(older_than_seconds):
     for order in repository.unsettled_orders(older_than_seconds):
         if order["stock_state"] == "reserving" and not repository.claim_for_rollback(order["id"]):
             continue
+        business_metrics.step_retried("release")
         if not release_stock(order["reference"]):
             continue
         if order["status"] == "pending":
@@ -194,5 +198,6 @@ def sweep(older_than_seconds):
         settled += 1
     idempotency.settle_unfinished(older_than_seconds)
     if settled:
+        business_metrics.orders_settled(settled)
         log.info("sweep settled %d order(s)", settled)
     return settled

@@ -4,6 +4,8 @@ The stack is started once per test session with the same launcher as
 ``make run-all`` (tools/stack.py) and stopped at the end, so ``make test``
 runs beside a developer's stack and leaves no process behind.
 """
+from contextlib import contextmanager
+
 import pytest
 import requests
 
@@ -30,8 +32,20 @@ SETTINGS = {
 
 @pytest.fixture(scope="session")
 def stack():
-    databases = create_test_databases("e2e")
-    running = ThrowawayStack(databases, SETTINGS, isolated=True)
+    with started_stack("e2e") as running:
+        yield running
+
+
+@contextmanager
+def started_stack(tag, settings=None, service_settings=None):
+    """The five services on free ports with databases of their own, stopped and dropped after.
+
+    ``settings`` are added to every service's environment, ``service_settings``
+    ({service: settings}) to one's.
+    """
+    databases = create_test_databases(tag)
+    running = ThrowawayStack(databases, {**SETTINGS, **(settings or {})}, isolated=True,
+                             service_settings=service_settings)
     try:
         running.bootstrap_admin()
         running.start_all()

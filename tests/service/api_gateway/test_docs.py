@@ -19,7 +19,8 @@ from tests.service.conftest import serve_in_thread
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; .ci/run installs it
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
-GATEWAY_OWN_ROUTES = {("GET", "/"), ("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready")}
+GATEWAY_OWN_ROUTES = {("GET", "/"), ("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready"),
+                      ("GET", "/metrics")}
 TEST_CONFIG = {"TESTING": True, "JWT_SECRET_KEY": TEST_JWT_SECRET, "RATELIMIT_ENABLED": False}
 
 

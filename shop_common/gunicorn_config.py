@@ -1,0 +1,9 @@
+"""Gunicorn hooks of every service (``--config python:shop_common.gunicorn_config``)."""
+import os
+
+
+def child_exit(server, worker):
+    """Drop an exited worker's live gauges (pool connections in use), which would otherwise be summed for ever."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)
