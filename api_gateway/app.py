@@ -5,9 +5,9 @@ from . import docs, proxy, rate_limits, status
 
 
 def create_app(test_config=None):
-    """``/`` and ``/health``, the API reference, forwarding behind the door's token check, rate limits.
+    """``/`` and ``/health``, the API reference, forwarding behind the token check, rate limits.
 
-    The order matters: the door's before-request hook (``proxy``) must run
+    The order matters: the token check's before-request hook (``proxy``) must run
     before the limiter's, which counts per caller.
     """
     app = create_service_app("gateway", __name__, test_config, with_health=False)

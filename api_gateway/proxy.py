@@ -1,4 +1,4 @@
-"""Forwarding of ``/api/<family>/...`` to the service that owns the family, and the door's token check.
+"""Forwarding of ``/api/<prefix>/...`` to the service that owns the route prefix, and the token check.
 
 The request goes on as it came (method, path re-encoded, query string, body bytes,
 headers less hop-by-hop ones) with ``X-Forwarded-For`` appended and the request
@@ -21,11 +21,11 @@ from shop_common.errors import ApiError
 from shop_common.http_client import ServiceClient, service_client
 from shop_common.observability import encoded_path
 
-from .rate_limits import limiter, sign_in_limit
+from .rate_limits import limiter, login_limit
 
 forwarding = Blueprint("forwarding", __name__)
 
-FAMILIES = {
+SERVICE_OF_PREFIX = {
     "users": "user",
     "customers": "customer",
     "products": "product",
@@ -51,15 +51,15 @@ HOP_BY_HOP = frozenset({
 # way in; on the way back the length and encoding of the body it has already decoded.
 NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
 NOT_RETURNED = HOP_BY_HOP | {"content-length", "content-encoding"}
-# Headers of an answer whose value is a URL.
+# Headers of a response whose value is a URL.
 URL_HEADERS = frozenset({"location", "content-location"})
 
 
 def init_app(app):
-    """Routes, the door check and one pooled client per service, made once per process.
+    """Routes, the token check and one pooled client per service, made once per process.
 
     Call before :func:`rate_limits.init_app`: before-request hooks run in the
-    order they were added, and the limiter counts per caller, found by the door.
+    order they were added, and the limiter counts per caller, found by the token check.
     """
     config = app.config
     # The gateway's one client per service (shop_common.http_client.service_client finds them),
@@ -68,13 +68,13 @@ def init_app(app):
         service: ServiceClient(service, config[f"{service.upper()}_SERVICE_URL"],
                                config["SERVICE_CONNECT_TIMEOUT"], config["GATEWAY_TIMEOUT"],
                                record_metrics=config["METRICS_ENABLED"])
-        for service in FAMILIES.values()
+        for service in SERVICE_OF_PREFIX.values()
     }
     app.register_blueprint(forwarding)
-    app.before_request(check_door)
+    app.before_request(check_token)
 
 
-def check_door():
+def check_token():
     """Find the caller of a forwarded request, before the limiter counts it.
 
     :raise 401: a protected route without a valid token (no service is called),
@@ -91,7 +91,7 @@ def check_door():
         try:
             caller = identify_caller(optional=True)
         except (JWTExtendedException, PyJWTError, ApiError):
-            # The route is open to anyone: a bad token is not the door's to refuse (the
+            # The route is open to anyone: a bad token is not the gateway's to refuse (the
             # service judges it where it matters, as register does for roles), just no caller.
             g.caller = None
             return
@@ -104,39 +104,39 @@ def check_door():
 def is_public():
     """Login, register, refresh and reading the catalog are open to anyone (README, API); so is
     ``OPTIONS``, which tells the methods of a route and reaches no data."""
-    return request.endpoint == "forwarding.sign_in" or request.method == "OPTIONS" or \
-        (request.method, request.view_args["family"]) in PUBLIC_READS or \
-        (request.method, request.view_args["family"], request.view_args["rest"].strip("/")) in PUBLIC_ROUTES
+    return request.endpoint == "forwarding.login_or_register" or request.method == "OPTIONS" or \
+        (request.method, request.view_args["prefix"]) in PUBLIC_READS or \
+        (request.method, request.view_args["prefix"], request.view_args["rest"].strip("/")) in PUBLIC_ROUTES
 
 
 @forwarding.post("/api/users/login")
 @forwarding.post("/api/users/register")
-@limiter.limit(sign_in_limit, key_func=get_remote_address)
-def sign_in():
+@limiter.limit(login_limit, key_func=get_remote_address)
+def login_or_register():
     """Login and register: open to anyone, under the strict per-address limit instead of the default."""
     return relay("user")
 
 
-_FAMILY = f"<any({', '.join(FAMILIES)}):family>"
+_PREFIX = f"<any({', '.join(SERVICE_OF_PREFIX)}):prefix>"
 
 
-@forwarding.route(f"/api/{_FAMILY}", defaults={"rest": ""}, methods=FORWARDED_METHODS)
-@forwarding.route(f"/api/{_FAMILY}/<path:rest>", methods=FORWARDED_METHODS)
-def forward(family, rest):
+@forwarding.route(f"/api/{_PREFIX}", defaults={"rest": ""}, methods=FORWARDED_METHODS)
+@forwarding.route(f"/api/{_PREFIX}/<path:rest>", methods=FORWARDED_METHODS)
+def forward(prefix, rest):
     """Every other route of the four families.
 
-    :raise 404: a ``.`` or ``..`` path segment (an unknown family is a 404 of the router).
+    :raise 404: a ``.`` or ``..`` path segment (an unknown prefix is a 404 of the router).
     """
     if any(segment in DOT_SEGMENTS for segment in rest.split("/")):
         raise NotFound()
-    return relay(FAMILIES[family])
+    return relay(SERVICE_OF_PREFIX[prefix])
 
 
 def relay(service):
     """Pass the current request to ``service`` and its response back as it came.
 
     :raise 413: a body over 1 MiB (see :func:`request_body`).
-    :raise 503, 504: the service is down or did not answer in time.
+    :raise 503, 504: the service is down or did not respond in time.
     """
     headers = dict(end_to_end(request.headers, NOT_FORWARDED))
     forwarded_for = request.headers.get("X-Forwarded-For")

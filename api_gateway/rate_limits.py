@@ -1,16 +1,16 @@
-"""Rate limits at the door, with flask-limiter.
+"""Rate limits at the gateway, with flask-limiter.
 
 - Every forwarded route shares ``RATELIMIT_DEFAULT`` per client: the user of a
-  valid token (the door check, which runs first, put them on ``g.caller``),
+  valid token (the token check, which runs first, put them on ``g.caller``),
   else the client's address.
 - ``POST /api/users/login`` and ``/register`` instead share ``RATELIMIT_LOGIN``
   per address: a password guesser has no token to be counted by.
-- ``/``, ``/health`` and ``/metrics`` are not limited. A request the door refuses with 401 is
+- ``/``, ``/health`` and ``/metrics`` are not limited. A request the token check refuses with 401 is
   not counted: it costs one signature check and reaches no service.
 
 Answers carry ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``; an excess is
 the usual JSON error, 429 ``rate_limited``, with ``Retry-After``, counted in
-``shop_rate_limited_total{limit}`` (``default`` or ``sign_in``).
+``shop_rate_limited_total{limit}`` (``default`` or ``login``).
 
 Worker model: a limit holds for the gateway as a whole, so every process must
 count in the same place. ``memory://`` counts inside one process, so with it the
@@ -28,9 +28,9 @@ from prometheus_client import Counter
 from shop_common import metrics
 from shop_common.errors import error_response
 
-RATE_LIMITED = Counter("shop_rate_limited_total", "Requests answered 429, by the limit they went over.", ["limit"])
+RATE_LIMITED = Counter("shop_rate_limited_total", "Requests refused with 429, by the limit they went over.", ["limit"])
 
-# A Redis that stops answering must not hold requests at the door.
+# A Redis that stops responding must not hold requests at the gateway.
 _REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 
 
@@ -48,7 +48,7 @@ def default_limit():
     return current_app.config["RATELIMIT_DEFAULT"]
 
 
-def sign_in_limit():
+def login_limit():
     return current_app.config["RATELIMIT_LOGIN"]
 
 
@@ -62,7 +62,7 @@ limiter = Limiter(
 
 
 def init_app(app):
-    """Count requests of ``app`` per the settings; call after the door check is registered.
+    """Count requests of ``app`` per the settings; call after the token check is registered.
 
     :raise RuntimeError: limits on, ``memory://`` counters and more than one worker,
         which would multiply every limit by the number of workers.
@@ -76,12 +76,12 @@ def init_app(app):
             "or RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379 (api_gateway/.env)."
         )
     # After-request hooks run last-added first, so this one runs after the limiter's,
-    # which puts Retry-After on every counted answer: a client would wait that long
+    # which puts Retry-After on every counted response: a client would wait that long
     # before retrying a 503 too. It belongs on a 429 only.
     app.after_request(keep_retry_after_for_429)
     limiter.init_app(app)
     limiter.exempt(metrics.blueprint)
-    app.register_error_handler(RateLimitExceeded, answer_rate_limited)
+    app.register_error_handler(RateLimitExceeded, respond_rate_limited)
 
 
 def keep_retry_after_for_429(response):
@@ -90,9 +90,9 @@ def keep_retry_after_for_429(response):
     return response
 
 
-def answer_rate_limited(error):
+def respond_rate_limited(error):
     """429 in the shape of every error; the limiter adds ``Retry-After`` and ``X-RateLimit-*`` after."""
-    RATE_LIMITED.labels("sign_in" if request.endpoint == "forwarding.sign_in" else "default").inc()
+    RATE_LIMITED.labels("login" if request.endpoint == "forwarding.login_or_register" else "default").inc()
     return error_response(
         429, f"Too many requests: the limit is {error.limit.limit}. "
              "Try again after the number of seconds in Retry-After.",

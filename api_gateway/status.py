@@ -12,7 +12,7 @@ from shop_common.errors import ApiError
 from shop_common.http_client import service_client
 from shop_common.observability import REQUEST_ID_HEADER, current_request_id
 
-from .proxy import FAMILIES
+from .proxy import SERVICE_OF_PREFIX
 from .rate_limits import limiter
 
 status = Blueprint("status", __name__)
@@ -25,7 +25,7 @@ HEALTH_CHECKS_AT_ONCE = 8
 def init_app(app):
     """The routes, and threads to ask the services at once."""
     app.extensions["health_checks"] = ThreadPoolExecutor(
-        max_workers=len(FAMILIES) * HEALTH_CHECKS_AT_ONCE, thread_name_prefix="health",
+        max_workers=len(SERVICE_OF_PREFIX) * HEALTH_CHECKS_AT_ONCE, thread_name_prefix="health",
     )
     app.register_blueprint(status)
 
@@ -38,7 +38,7 @@ def describe():
         name="shop API gateway",
         description="The one public entry point of the shop backend: it checks tokens, "
                     "limits request rates and forwards /api/* to the service that owns it.",
-        routes={family: f"/api/{family}" for family in FAMILIES},
+        routes={prefix: f"/api/{prefix}" for prefix in SERVICE_OF_PREFIX},
         authentication="Authorization: Bearer <access_token from POST /api/users/login>",
         docs="/docs",
         openapi="/openapi.json",
@@ -58,7 +58,7 @@ def health():
     request_id = current_request_id()
     timeout = current_app.config["SERVICE_TIMEOUT"]
     readiness = {service: checks.submit(is_ready, service_client(service), request_id, timeout)
-                 for service in FAMILIES.values()}
+                 for service in SERVICE_OF_PREFIX.values()}
     services = {service: "ok" if ready.result() else "unavailable" for service, ready in readiness.items()}
     down = [service for service, state in services.items() if state != "ok"]
     body = {"status": "unavailable" if down else "ok", "services": services}

@@ -61,13 +61,10 @@ def _profile_conflicts(user_id):
 def _user_info(user_id):
     """The user behind a profile, or None when the user service cannot say."""
     try:
-        response = service_client("user").request("GET", f"/api/users/{user_id}")
+        return service_client("user").request_ok("GET", f"/api/users/{user_id}").json()
     except ApiError as error:
         current_app.logger.warning("user_info left out: %s", error.message)
         return None
-    if response.status_code != 200:
-        return None
-    return response.json()
 
 
 def _with_user_info(customer):

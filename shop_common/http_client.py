@@ -77,6 +77,16 @@ class ServiceClient:
         self._record(metrics.call_outcome(response.status_code), started_at)
         return response
 
+    def request_ok(self, method, path, *, json=None):
+        """The response of a call that must succeed (200), with this service's token.
+
+        :raise 503: the service returned another status; 503, 504 as :meth:`request`.
+        """
+        response = self.request(method, path, json=json)
+        if response.status_code != 200:
+            raise ApiError(503, f"The {self.name} service returned {response.status_code} to {method} {path}.")
+        return response
+
     def fetch(self, path, not_found):
         """The JSON of ``GET path``: a resource the other service owns, read with this service's token.
 

@@ -104,13 +104,13 @@ _ANY_CONVERTER = re.compile(r"<any\([^)]*\):(\w+)>")
 def route_label():
     """The matched rule's template, an ``any(...)`` part replaced by the value it matched.
 
-    ``/api/<any(users, ...):family>/<path:rest>`` becomes ``/api/users/<path:rest>``:
-    one series per family, never one per path.
+    ``/api/<any(users, ...):prefix>/<path:rest>`` becomes ``/api/users/<path:rest>``:
+    one series per route prefix, never one per path.
     """
     rule = request.url_rule
     if rule is None:
         return "unmatched"
-    key = (rule.rule, request.view_args.get("family"))
+    key = (rule.rule, request.view_args.get("prefix"))
     label = _ROUTE_LABELS.get(key)
     if label is None:
         label = _ANY_CONVERTER.sub(lambda match: str(request.view_args[match.group(1)]), rule.rule)

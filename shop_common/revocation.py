@@ -1,7 +1,7 @@
 """Revocation of user tokens that takes effect at once, at the gateway and in every service.
 
 Two kinds of record in Redis, read together in one round trip (``MGET``) on every
-request carrying a user token, by the gateway's door and again by the service:
+request carrying a user token, by the gateway's token check and again by the service:
 
 - ``<prefix>login:<family>``: a login has ended (logout, a password change ending
   the other logins, or its refresh token used twice). Every access token of a login

@@ -1,8 +1,8 @@
 """App factory of the transaction service."""
-import threading
-import time
+from functools import partial
 
 from shop_common.app import create_service_app
+from shop_common.periodic import run_every
 
 from . import business_metrics, cli, routes, saga
 
@@ -14,19 +14,8 @@ def create_app(test_config=None):
     cli.init_app(app)
     business_metrics.init_app(app)
     if app.config["SAGA_SWEEP_SECONDS"] > 0 and not app.config.get("TESTING"):
-        start_sweeper(app)
+        # Settles half-way orders: once at start, then every SAGA_SWEEP_SECONDS.
+        run_every(app, "saga-sweeper", app.config["SAGA_SWEEP_SECONDS"],
+                  partial(saga.sweep, app.config["SAGA_STALE_SECONDS"]))
     return app
 
-
-def start_sweeper(app):
-    """A daemon thread that settles half-way orders: once at start, then every SAGA_SWEEP_SECONDS."""
-    def run():
-        while True:
-            with app.app_context():
-                try:
-                    saga.sweep(app.config["SAGA_STALE_SECONDS"])
-                except Exception:  # a failed sweep is logged and tried again next round
-                    app.logger.exception("saga sweep failed")
-            time.sleep(app.config["SAGA_SWEEP_SECONDS"])
-
-    threading.Thread(target=run, name="saga-sweeper", daemon=True).start()

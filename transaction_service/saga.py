@@ -113,14 +113,10 @@ def _reserve_stock(reference, lines):
 def release_stock(reference):
     """Give back what ``reference`` holds (a no-op when it holds nothing); False when that failed."""
     try:
-        response = service_client("product").request("POST", f"/internal/reservations/{reference}/release")
+        service_client("product").request_ok("POST", f"/internal/reservations/{reference}/release")
     except ApiError as error:
         business_metrics.step_failed("release")
         _log_failure(reference, "release of %s failed: %s", reference, error.message)
-        return False
-    if response.status_code != 200:
-        business_metrics.step_failed("release")
-        _log_failure(reference, "product service returned %s to a release of %s", response.status_code, reference)
         return False
     with _failures_lock:
         _failures_logged.pop(reference, None)

@@ -35,14 +35,12 @@ def delete_user(user_id):
 def erase_profile(user_id):
     """Ask the customer service to delete the user's profile; True once it is gone."""
     try:
-        answer = service_client("customer").request("DELETE", f"/internal/customers/user/{user_id}")
+        response = service_client("customer").request_ok("DELETE", f"/internal/customers/user/{user_id}")
     except ApiError as error:
         return _failed(user_id, error.message)
-    if answer.status_code != 200:
-        return _failed(user_id, f"the customer service answered {answer.status_code}")
     repository.finish_erasure(user_id)
     log.info("customer profile of deleted user %s %s", user_id,
-             "erased" if answer.json().get("deleted") else "already gone")
+             "erased" if response.json().get("deleted") else "already gone")
     return True
 
 

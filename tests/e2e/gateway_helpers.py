@@ -45,7 +45,7 @@ def gateway_log(run_dir):
 
 
 def token(key=TEST_JWT_SECRET, algorithm="HS256", lifetime=600):
-    """An admin's JWT shaped like the user service's, for the door to judge."""
+    """An admin's JWT shaped like the user service's, for the gateway to judge."""
     now = int(time.time())
     payload = {"sub": "1", "role": "admin", "type": "access", "fresh": False, "jti": uuid.uuid4().hex,
                "iat": now - 10, "nbf": now - 10, "exp": now + lifetime}

@@ -8,7 +8,7 @@ from tests.e2e.gateway_helpers import (
     request_id,
 )
 
-# --- 2. the door -----------------------------------------------------------------------------
+# --- 2. the token check -----------------------------------------------------------------------------
 
 # Every protected route (README, API), and the service that owns it.
 PROTECTED_ROUTES = [
@@ -26,7 +26,7 @@ PROTECTED_ROUTES = [
 
 
 @pytest.mark.parametrize("credentials", ["none", *BAD_TOKENS])
-def test_every_protected_route_is_refused_at_the_door_without_a_valid_token(api, stack, credentials):
+def test_every_protected_route_is_refused_at_the_gateway_without_a_valid_token(api, stack, credentials):
     headers = {} if credentials == "none" else {"Authorization": f"Bearer {BAD_TOKENS[credentials]()}"}
     sent = []
     for method, path, service in PROTECTED_ROUTES:

@@ -147,7 +147,7 @@ def test_unknown_paths_are_json_404s(api):
     "/api/products/%2e%2e/%2E%2E/internal/reservations",
     "/api/customers/1/../../../internal/customers/1",
 ])
-def test_a_path_climbing_out_of_its_family_is_a_404_at_the_door(stack, admin_headers, target):
+def test_a_path_climbing_out_of_its_prefix_is_a_404_at_the_gateway(stack, admin_headers, target):
     sent_id = request_id("climb")
     host, port = stack.gateway.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)

@@ -16,7 +16,7 @@ from tests.support import TEST_JWT_SECRET, unique_name
 
 MAX_STOCK = 2_147_483_647
 SERVICES = ["gateway", "user", "customer", "product", "transaction"]
-# A protected route of each service, and the gateway's door in front of the customer service.
+# A protected route of each service, and the gateway's token check in front of the customer service.
 PROTECTED = {"gateway": ("GET", "/api/customers/1"), "user": ("GET", "/api/users/1"),
              "customer": ("GET", "/api/customers/1"), "product": ("DELETE", "/api/products/999999"),
              "transaction": ("GET", "/api/transactions/1")}
