@@ -114,8 +114,8 @@ def report(results):
           "vs off in the same round, median (min-max): reads/s, CPU per read")
     for mode, runs in results.items():
         offs = results["off"]
-        rates = [run.reads.per_second / off.reads.per_second for run, off in zip(runs, offs)]
-        cpus = [run.cpu_ms_per_read / off.cpu_ms_per_read for run, off in zip(runs, offs)]
+        rates = [run.reads.per_second / off.reads.per_second for run, off in zip(runs, offs, strict=True)]
+        cpus = [run.cpu_ms_per_read / off.cpu_ms_per_read for run, off in zip(runs, offs, strict=True)]
         print(f"{mode:<16} {statistics.median(r.reads.per_second for r in runs):8.0f} "
               f"{statistics.median(r.reads.p50_ms for r in runs):7.1f} {statistics.median(r.reads.p99_ms for r in runs):7.1f} "
               f"{statistics.median(r.cpu_ms_per_read for r in runs):7.3f}ms  "

@@ -178,7 +178,7 @@ def stop_service(service, run_dir=RUN_DIR, timeout=15):
 def stop_services(services, run_dir=RUN_DIR):
     """Stop several services at once (each may wait out its graceful timeout); ``{service: ran}``."""
     with ThreadPoolExecutor(max_workers=len(services)) as pool:
-        return dict(zip(services, pool.map(lambda service: stop_service(service, run_dir), services)))
+        return dict(zip(services, pool.map(lambda service: stop_service(service, run_dir), services), strict=True))
 
 
 def _alive(pid):

@@ -11,7 +11,11 @@ from flask import Blueprint, current_app, jsonify
 from flask_jwt_extended import get_jwt
 
 from shop_common.auth import (
-    ADMIN, CUSTOMER, auth_required, current_caller, identify_caller,
+    ADMIN,
+    CUSTOMER,
+    auth_required,
+    current_caller,
+    identify_caller,
     require_owner_or_admin,
 )
 from shop_common.db import conflict_on_duplicate

@@ -11,7 +11,11 @@ import requests
 
 from tests.e2e.gateway_helpers import new_user
 from tests.support import (
-    DB_SERVER, TEST_JWT_SECRET, TEST_REVOCATION_PREFIX, create_test_databases, drop_test_databases,
+    DB_SERVER,
+    TEST_JWT_SECRET,
+    TEST_REVOCATION_PREFIX,
+    create_test_databases,
+    drop_test_databases,
 )
 from tools.throwaway_stack import ThrowawayStack
 

@@ -30,7 +30,7 @@ def test_a_user_creates_and_reads_their_profile_with_user_info(api, alice):
 
 
 def test_no_customer_reads_or_changes_another_customers_profile(api, alice):
-    mallory_id, _, mallory = register_and_login(api)
+    _mallory_id, _, mallory = register_and_login(api)
     target = f"/api/customers/{alice['customer_id']}"
     assert api.get(target, headers=mallory).status_code == 403
     assert api.get(f"/api/customers/user/{alice['user_id']}", headers=mallory).status_code == 403

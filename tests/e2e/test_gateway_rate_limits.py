@@ -66,9 +66,9 @@ def test_the_default_limit_counts_each_user_and_each_anonymous_address_apart(api
 
 
 def test_two_gateways_sharing_redis_enforce_one_quota(stack, tmp_path):
-    shared = dict(RATELIMIT_ENABLED="true", RATELIMIT_DEFAULT="5 per minute",
-                  RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379",
-                  RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}")
+    shared = {"RATELIMIT_ENABLED": "true", "RATELIMIT_DEFAULT": "5 per minute",
+                  "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+                  "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
     # Two workers are allowed with Redis: one of the gateways runs them.
     with own_gateway(stack, tmp_path / "a", GUNICORN_WORKERS="2", **shared) as gateway_a, \
             own_gateway(stack, tmp_path / "b", **shared) as gateway_b:

@@ -49,14 +49,14 @@ def token(**claims):
 
 
 ODD_TOKENS = {
-    "superscript-two": dict(sub="²", role="admin"),
-    "arabic-one": dict(sub="١", role="admin"),
-    "no-exp": dict(sub="1", role="admin", exp=None),
-    "unknown-role": dict(sub="1", role="root"),
-    "number-subject": dict(sub=1, role="admin"),
-    "subject-past-int-unsigned": dict(sub="4294967296", role="admin"),
-    "leading-zero": dict(sub="01", role="admin"),
-    "service-of-nothing": dict(sub="service:nobody", role="service"),
+    "superscript-two": {"sub": "²", "role": "admin"},
+    "arabic-one": {"sub": "١", "role": "admin"},
+    "no-exp": {"sub": "1", "role": "admin", "exp": None},
+    "unknown-role": {"sub": "1", "role": "root"},
+    "number-subject": {"sub": 1, "role": "admin"},
+    "subject-past-int-unsigned": {"sub": "4294967296", "role": "admin"},
+    "leading-zero": {"sub": "01", "role": "admin"},
+    "service-of-nothing": {"sub": "service:nobody", "role": "service"},
 }
 
 

@@ -19,8 +19,8 @@ class RecordingService(ThreadingHTTPServer):
 
     daemon_threads = True
     ANSWER_STATUS = 207
-    ANSWER_HEADERS = [("Content-Type", "text/plain; charset=utf-8"), ("X-Upstream", "recorder"), ("ETag", '"v1"'),
-                      ("Set-Cookie", "session=for-one-client-only; Path=/"), ("Set-Cookie", "theme=dark; Path=/")]
+    ANSWER_HEADERS = (("Content-Type", "text/plain; charset=utf-8"), ("X-Upstream", "recorder"), ("ETag", '"v1"'),
+                      ("Set-Cookie", "session=for-one-client-only; Path=/"), ("Set-Cookie", "theme=dark; Path=/"))
     ANSWER_BODY = "not JSON, kept as sent: ☕ {".encode()
 
     def __init__(self):

@@ -14,8 +14,8 @@ import transaction_service
 import user_service
 from api_gateway import create_app
 from api_gateway.docs import OPENAPI_DOCUMENT
-from tests.support import TEST_JWT_SECRET
 from tests.service.conftest import serve_in_thread
+from tests.support import TEST_JWT_SECRET
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; .ci/run installs it
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}

@@ -21,7 +21,7 @@ def test_a_token_issued_before_its_users_revocation_is_refused(client, create_pr
 
 def test_with_redis_unreachable_a_customer_reads_but_writes_and_admins_are_refused(
         unit_databases, user_service_url, create_profile, tokens):
-    user_id, customer_id, headers = create_profile()
+    _user_id, customer_id, headers = create_profile()
     down = create_app(dict(app_test_config(unit_databases["customer_db"]), USER_SERVICE_URL=user_service_url,
                            REVOCATION_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")).test_client()
     started = time.monotonic()

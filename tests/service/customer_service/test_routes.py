@@ -26,7 +26,7 @@ def test_a_user_creates_their_profile_without_phone_or_address(client, tokens, n
 
 
 def test_all_fields_are_stored(client, create_profile, tokens):
-    user_id, customer_id, headers = create_profile(phone="+44 (0)20 7946-0958", address="12 Analytical St")
+    _user_id, customer_id, headers = create_profile(phone="+44 (0)20 7946-0958", address="12 Analytical St")
     body = client.get(f"/api/customers/{customer_id}", headers=headers).get_json()
     assert body["phone"] == "+44 (0)20 7946-0958" and body["address"] == "12 Analytical St"
 
@@ -55,7 +55,7 @@ def test_an_unknown_user_is_404(client, tokens, app):
 
 
 def test_one_profile_per_user_and_unique_email(client, tokens, create_profile, new_user):
-    user_id, customer_id, headers = create_profile(email="taken@example.com")
+    user_id, _customer_id, headers = create_profile(email="taken@example.com")
     again = client.post("/api/customers", headers=headers,
                         json={"userId": user_id, "name": "Twice", "email": "other@example.com"})
     assert_error(again, 409, "profile_exists")
@@ -117,7 +117,7 @@ def test_single_reads_add_user_info_without_secrets(client, create_profile):
 
 
 def test_user_info_is_null_when_the_user_service_is_down(unit_databases, client, create_profile):
-    user_id, customer_id, headers = create_profile()
+    _user_id, customer_id, headers = create_profile()
     down = create_app(dict(app_test_config(unit_databases["customer_db"]),
                            USER_SERVICE_URL=f"http://127.0.0.1:{free_port()}"))
     response = down.test_client().get(f"/api/customers/{customer_id}", headers=headers)
@@ -126,7 +126,7 @@ def test_user_info_is_null_when_the_user_service_is_down(unit_databases, client,
 
 
 def test_nobody_reads_another_customers_profile(client, create_profile):
-    _, alice_customer, alice = create_profile()
+    _, _alice_customer, alice = create_profile()
     bob_user, bob_customer, bob = create_profile()
     assert_error(client.get(f"/api/customers/{bob_customer}", headers=alice), 403)
     assert_error(client.get(f"/api/customers/user/{bob_user}", headers=alice), 403)
@@ -168,7 +168,7 @@ def test_update_is_partial_and_null_clears_optional_fields(client, create_profil
 
 
 def test_update_refusals_change_nothing(client, create_profile):
-    _, first, first_headers = create_profile(email="first@example.com")
+    _, _first, _first_headers = create_profile(email="first@example.com")
     _, second, second_headers = create_profile(email="second@example.com")
     assert_error(client.put(f"/api/customers/{second}", json={"email": "FIRST@example.com"},
                             headers=second_headers), 409, "email_taken")

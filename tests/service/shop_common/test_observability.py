@@ -3,7 +3,6 @@ import json
 import re
 import subprocess
 
-
 from api_gateway import create_app
 from shop_common.observability import configure_logging
 from shop_common.settings import PROJECT_ROOT

@@ -6,8 +6,8 @@ import product_service
 from customer_service import repository as customer_repository
 from product_service import repository as product_repository
 from shop_common.db import get_db
-from tests.support import app_test_config
 from tests.service.conftest import serve_in_thread
+from tests.support import app_test_config
 from transaction_service import create_app
 
 

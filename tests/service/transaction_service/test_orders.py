@@ -151,7 +151,7 @@ def test_reads_need_no_product_service_and_keep_the_snapshot(client, buyer, make
 
 def test_nobody_reads_another_customers_orders(client, buyer, make_product, tokens):
     alice_customer, alice = buyer()
-    bob_customer, bob = buyer()
+    _bob_customer, bob = buyer()
     transaction_id = order(client, alice_customer, [{"productId": make_product(), "quantity": 1}],
                            alice).get_json()["id"]
     assert_error(client.get(f"/api/transactions/{transaction_id}", headers=bob), 403)

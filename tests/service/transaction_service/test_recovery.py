@@ -112,7 +112,7 @@ def test_an_idempotency_key_whose_order_never_happened_is_forgotten():
 
 
 def test_the_reconcile_command(app, make_customer, make_product, stock_of):
-    order_id, _, product_id = crashed_after_reserve(make_customer, make_product)
+    _order_id, _, product_id = crashed_after_reserve(make_customer, make_product)
     result = app.test_cli_runner().invoke(args=["reconcile", "--older-than", "0"])
     assert result.exit_code == 0 and "settled 1 order(s)" in result.output
     assert stock_of(product_id) == 10

@@ -9,8 +9,8 @@ import requests
 
 from customer_service import create_app as create_customer_app
 from shop_common.db import get_db
-from tests.support import app_test_config, assert_error, free_port
 from tests.service.conftest import serve_in_thread
+from tests.support import app_test_config, assert_error, free_port
 from user_service import create_app
 
 PASSWORD = "wonderland1"
