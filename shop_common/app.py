@@ -1,8 +1,10 @@
 """The part of every service's app factory that is the same for all five."""
 import datetime
 import decimal
+from collections.abc import Mapping
+from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import BaseConverter
 
@@ -14,7 +16,7 @@ from .settings import flask_config
 class ApiFlask(Flask):
     """Flask, answering an ``OPTIONS`` it routes itself with 204 and ``Allow`` (not an empty 200 page)."""
 
-    def make_default_options_response(self):
+    def make_default_options_response(self) -> Response:
         response = super().make_default_options_response()
         response.status_code = 204
         response.headers.remove("Content-Type")
@@ -27,13 +29,13 @@ class ApiJSONProvider(DefaultJSONProvider):
     sort_keys = False
     compact = True
 
-    def dumps(self, obj, **kwargs):
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
         """Compact too when a body is serialised ahead of time (stored idempotent responses)."""
         kwargs.setdefault("separators", (",", ":"))
         return super().dumps(obj, **kwargs)
 
     @staticmethod
-    def default(value):
+    def default(value: Any) -> Any:
         if isinstance(value, decimal.Decimal):
             return str(value)
         if isinstance(value, datetime.datetime):
@@ -48,14 +50,15 @@ class IdConverter(BaseConverter):
 
     regex = r"[1-9][0-9]{0,17}"
 
-    def to_python(self, value):
+    def to_python(self, value: str) -> int:
         return int(value)
 
-    def to_url(self, value):
+    def to_url(self, value: Any) -> str:
         return str(int(value))
 
 
-def create_service_app(service, import_name, test_config=None, with_health=True):
+def create_service_app(service: str, import_name: str, test_config: Mapping[str, Any] | None = None,
+                       with_health: bool = True) -> Flask:
     """A Flask app with settings, JSON errors, request ids, logging, JWT and, if it owns one, a database.
 
     ``with_health`` adds the standard ``GET /health``; the gateway brings its own.
@@ -67,7 +70,7 @@ def create_service_app(service, import_name, test_config=None, with_health=True)
     # Paths come normalised (NormalisedPaths): no route may answer with a redirect.
     app.url_map.merge_slashes = False
     app.url_map.redirect_defaults = False
-    app.wsgi_app = NormalisedPaths(app.wsgi_app)
+    app.wsgi_app = NormalisedPaths(app.wsgi_app)  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
     app.config.from_mapping(flask_config(service))
     if test_config:
         app.config.update(test_config)
@@ -88,7 +91,7 @@ health = Blueprint("health", __name__)
 
 @health.get("/health")
 @health.get("/health/ready")
-def health_check():
+def health_check() -> tuple[Response, int]:
     """Readiness: not stopping, and a database ping where the service owns a database, plus what
     the service adds (``app.extensions["health_details"]``, a function returning more fields).
 
@@ -112,6 +115,6 @@ def health_check():
 
 
 @health.get("/health/live")
-def liveness():
+def liveness() -> Response:
     """The process answers (also while draining): a restart would not help anything else."""
     return jsonify(status="ok", service=current_app.config["SERVICE_NAME"])

@@ -10,11 +10,13 @@ Every token failure is answered with a JSON 401 (flask-jwt-extended's default is
 """
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
+from typing import Any, Literal, overload
 
-from flask import current_app, g
+from flask import Flask, Response, current_app, g
 from flask_jwt_extended import (
     JWTManager, create_access_token, get_jwt, verify_jwt_in_request,
 )
@@ -42,19 +44,19 @@ class Caller:
     role: str
 
     @property
-    def is_admin(self):
+    def is_admin(self) -> bool:
         return self.role == ADMIN
 
     @property
-    def is_service(self):
+    def is_service(self) -> bool:
         return self.role == SERVICE
 
-    def may_act_for(self, user_id):
+    def may_act_for(self, user_id: int) -> bool:
         """Admins and services act for anyone; a customer only for themself."""
         return self.is_admin or self.is_service or self.user_id == user_id
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     app.config.update(
         JWT_ALGORITHM="HS256",
         JWT_DECODE_ALGORITHMS=["HS256"],
@@ -65,7 +67,7 @@ def init_app(app):
         raise RuntimeError("JWT_SECRET_KEY is not set: add it to .env (make env creates one).")
     jwt = JWTManager(app)
 
-    def unauthorized(message):
+    def unauthorized(message: str) -> Response:
         return error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
 
     jwt.unauthorized_loader(lambda reason: unauthorized("A bearer token is required."))
@@ -78,11 +80,11 @@ def init_app(app):
     app.extensions["service_token"] = None
 
 
-def create_user_token(user_id, role):
+def create_user_token(user_id: int, role: str) -> str:
     return create_access_token(identity=str(user_id), additional_claims={"role": role})
 
 
-def service_token():
+def service_token() -> str:
     """A service token for this process, made once and renewed shortly before it expires."""
     cached = current_app.extensions.get("service_token")
     if cached is None or cached[1] - time.time() < 300:
@@ -96,12 +98,12 @@ def service_token():
     return cached[0]
 
 
-def current_caller():
+def current_caller() -> Caller:
     """The caller of a request already checked by :func:`auth_required`."""
     return g.caller
 
 
-def _caller_from_claims(claims):
+def _caller_from_claims(claims: Mapping[str, Any]) -> Caller:
     """The caller a verified token names; its claims are checked strictly, since a
     mis-issued or leaked token is signed with the right key all the same.
 
@@ -124,7 +126,11 @@ def _caller_from_claims(claims):
     return Caller(int(subject), role)
 
 
-def identify_caller(optional=False):
+@overload
+def identify_caller(optional: Literal[False] = False) -> Caller: ...
+@overload
+def identify_caller(optional: bool) -> Caller | None: ...
+def identify_caller(optional: bool = False) -> Caller | None:
     """Verify the bearer token and keep the caller on ``g``; None when optional and absent.
 
     :raise 401: no token (unless optional), or an invalid, expired or forged one.
@@ -136,15 +142,15 @@ def identify_caller(optional=False):
     return g.caller
 
 
-def auth_required(*roles):
+def auth_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Route decorator: a valid token, and when ``roles`` are named, one of them.
 
     :raise 401: no valid token.
     :raise 403: the token's role is not among ``roles``.
     """
-    def decorator(view):
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             caller = identify_caller()
             if roles and caller.role not in roles:
                 raise ApiError(403, "You are not allowed to do this.")
@@ -153,7 +159,7 @@ def auth_required(*roles):
     return decorator
 
 
-def require_owner_or_admin(owner_user_id):
+def require_owner_or_admin(owner_user_id: int) -> None:
     """:raise 403: the caller is neither ``owner_user_id``, an admin nor a service."""
     if not current_caller().may_act_for(owner_user_id):
         raise ApiError(403, "You may only access your own resources.")

@@ -1,8 +1,9 @@
 """Gunicorn hooks of every service (``--config python:shop_common.gunicorn_config``)."""
 import os
+from typing import Any
 
 
-def child_exit(server, worker):
+def child_exit(server: Any, worker: Any) -> None:
     """Drop an exited worker's live gauges (pool connections in use), which would otherwise be summed for ever."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         from prometheus_client import multiprocess

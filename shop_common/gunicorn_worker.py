@@ -59,13 +59,13 @@ _MESSAGES = {
 }
 
 
-def error_json(status):
+def error_json(status: int) -> bytes:
     """The JSON error body the API answers ``status`` with, as bytes."""
     code = ERROR_CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
     return json.dumps({"error": code, "message": _MESSAGES[status]}, separators=(",", ":")).encode()
 
 
-def refusal(status):
+def refusal(status: int) -> bytes:
     """A whole HTTP/1.1 answer of ``status`` in the error shape, closing the connection."""
     body = error_json(status)
     head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: application/json\r\n"
@@ -82,21 +82,21 @@ class IdleLimitedHandler(PyWSGIHandler):
         self.socket.settimeout(self.idle_seconds)
         super().handle()
 
-    def handle_one_request(self):
+    def handle_one_request(self) -> tuple[str, bytes] | bool | None:
         """pywsgi's 414 for a request line over ``MAX_REQUEST_LINE`` is an empty body: JSON instead."""
         result = super().handle_one_request()
         if isinstance(result, tuple) and result[0] == "414":
             return "414", refusal(414)
         return result
 
-    def _handle_client_error(self, ex):
+    def _handle_client_error(self, ex: Exception) -> tuple[str, bytes]:
         """Too many header lines or one too long (parsed by ``http.client``) are a 431, the rest a 400."""
         too_large = isinstance(ex, http.client.HTTPException) or "Line too long" in str(ex)
         status = 431 if too_large else 400
         self.log_error("Invalid request (from %s): %r", self.client_address, str(ex)[:200])
         return str(status), refusal(status)
 
-    def _send_error_response_if_possible(self, error_code):
+    def _send_error_response_if_possible(self, error_code: int) -> None:
         """A body that breaks off mid-way (400) or a server fault (500), answered in the error shape."""
         if self.response_length:
             self.close_connection = True
@@ -148,7 +148,7 @@ class ThreadWorker(GunicornThreadWorker):
         self.cfg.set("keepalive", 0)
         drain_then_stop(self, partial(super().handle_exit, sig, frame), _on_a_thread_later)
 
-    def handle_error(self, req, client, addr, exc):
+    def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
         if not isinstance(exc, http_errors.ParseException) or isinstance(exc, _NOT_THE_CLIENTS):
             return super().handle_error(req, client, addr, exc)
         status = next((status for kind, status in _GUNICORN_STATUSES.items() if isinstance(exc, kind)), 400)

@@ -19,8 +19,10 @@ never travel with another's request).
 """
 import logging
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.cookiejar import DefaultCookiePolicy
+from typing import Any
 
 import requests
 import urllib3
@@ -42,7 +44,8 @@ _CONNECT_RETRIES = Retry(total=2, connect=2, read=False, status=0, other=0, back
 
 
 class ServiceClient:
-    def __init__(self, name, base_url, connect_timeout, read_timeout, pool_size=32, record_metrics=True):
+    def __init__(self, name: str, base_url: str, connect_timeout: float, read_timeout: float, pool_size: int = 32,
+                 record_metrics: bool = True) -> None:
         self.name = name
         self.record_metrics = record_metrics
         self.base_url = base_url.rstrip("/")
@@ -56,7 +59,8 @@ class ServiceClient:
         self.session.mount("https://", self.adapter)
         self.pool = self.adapter.poolmanager.connection_from_url(self.base_url)
 
-    def request(self, method, path, *, json=None, headers=None, signed=True, read_timeout=None):
+    def request(self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None,
+                signed: bool = True, read_timeout: float | None = None) -> requests.Response:
         """Call the service, with this service's token unless ``signed`` is False.
 
         ``read_timeout`` (seconds) replaces the client's for this call.
@@ -72,12 +76,13 @@ class ServiceClient:
         started_at = time.perf_counter()
         with self._failures_as_api_errors(started_at):
             response = self.session.request(
-                method, self.base_url + path, json=json, headers=sent_headers, timeout=timeout,
+                method, self.base_url + path, json=json, headers=sent_headers,
+                timeout=timeout,  # type: ignore[arg-type]  # requests hands urllib3's Timeout on as it is
             )
         self._record(metrics.call_outcome(response.status_code), started_at)
         return response
 
-    def request_ok(self, method, path, *, json=None):
+    def request_ok(self, method: str, path: str, *, json: Any = None) -> requests.Response:
         """The response of a call that must succeed (200), with this service's token.
 
         :raise 503: the service returned another status; 503, 504 as :meth:`request`.
@@ -87,7 +92,7 @@ class ServiceClient:
             raise ApiError(503, f"The {self.name} service returned {response.status_code} to {method} {path}.")
         return response
 
-    def fetch(self, path, not_found):
+    def fetch(self, path: str, not_found: str) -> Any:
         """The JSON of ``GET path``: a resource the other service owns, read with this service's token.
 
         :raise 404: the service has no such resource, with the message ``not_found``.
@@ -101,7 +106,7 @@ class ServiceClient:
             raise ApiError(503, f"The {self.name} service could not be asked.")
         return response.json()
 
-    def forward(self, method, target, body, headers):
+    def forward(self, method: str, target: str, body: bytes, headers: Mapping[str, str]) -> urllib3.BaseHTTPResponse:
         """Relay a request as it is: ``target`` already encoded, ``body`` bytes, ``headers`` the client's.
 
         It goes straight to the urllib3 pool of the session's adapter (the same
@@ -129,7 +134,7 @@ class ServiceClient:
         return response
 
     @staticmethod
-    def _with_request_id(headers):
+    def _with_request_id(headers: Mapping[str, str] | None) -> CaseInsensitiveDict[str]:
         """A copy of ``headers`` carrying this request's id, replacing a client's ``X-Request-Id`` in any case."""
         sent_headers = CaseInsensitiveDict(headers)
         request_id = current_request_id()
@@ -138,7 +143,7 @@ class ServiceClient:
         return sent_headers
 
     @contextmanager
-    def _failures_as_api_errors(self, started_at):
+    def _failures_as_api_errors(self, started_at: float) -> Iterator[None]:
         try:
             yield
         except requests.Timeout as error:
@@ -148,21 +153,21 @@ class ServiceClient:
         except requests.ConnectionError as error:
             raise self._unavailable(started_at) from error
 
-    def _record(self, outcome, started_at):
+    def _record(self, outcome: str, started_at: float) -> None:
         if self.record_metrics:
             metrics.observe_call(self.name, outcome, started_at)
 
-    def _timed_out(self, started_at):
+    def _timed_out(self, started_at: float) -> ApiError:
         self._record("timeout", started_at)
         return ApiError(504, f"The {self.name} service did not answer in time.")
 
-    def _unavailable(self, started_at):
+    def _unavailable(self, started_at: float) -> ApiError:
         """No connection: refused, reset, or not made in time (outcome ``refused``)."""
         self._record("refused", started_at)
         return ApiError(503, f"The {self.name} service is unavailable.")
 
 
-def service_client(name):
+def service_client(name: str) -> ServiceClient:
     """The process-wide client for the service ``name`` (``user``, ``product``, ...)."""
     clients = current_app.extensions.setdefault("service_clients", {})
     if name not in clients:

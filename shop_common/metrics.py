@@ -28,10 +28,14 @@ import os
 import re
 import threading
 import time
+from collections.abc import Iterable
+from typing import Any, cast
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import REGISTRY, multiprocess
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from .errors import ApiError
 
@@ -57,7 +61,7 @@ DB_POOL_WAITS = Counter(
 blueprint = Blueprint("metrics", __name__)
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     """``/metrics`` and the per-request histogram, when ``METRICS_ENABLED``."""
     if not app.config["METRICS_ENABLED"]:
         return
@@ -70,12 +74,12 @@ def init_app(app):
     app.register_blueprint(blueprint)
 
 
-def add_collector(app, collector):
+def add_collector(app: Flask, collector: Collector) -> None:
     """A collector asked at scrape time (e.g. a count read from the database)."""
     app.extensions.setdefault("metrics_collectors", []).append(collector)
 
 
-def _observe_request(response):
+def _observe_request(response: Response) -> Response:
     started_at = g.get("started_at")
     if started_at is not None:
         labels = (route_label(), request.method, response.status_code)
@@ -86,22 +90,22 @@ def _observe_request(response):
 # One labelled child per label values, kept here: prometheus_client's ``labels()``
 # checks and converts its arguments and takes a lock on every call, several times
 # the cost of the observation itself, on every request.
-_REQUEST_CHILDREN = {}
-_CALL_CHILDREN = {}
+_REQUEST_CHILDREN: dict[tuple[str, str, int], Histogram] = {}
+_CALL_CHILDREN: dict[tuple[str, str], Histogram] = {}
 
 
-def _child(metric, children, labels):
+def _child(metric: Histogram, children: dict[Any, Histogram], labels: tuple[Any, ...]) -> Histogram:
     child = children.get(labels)
     if child is None:
         child = children[labels] = metric.labels(*labels)
     return child
 
 
-_ROUTE_LABELS = {}
+_ROUTE_LABELS: dict[tuple[str, Any], str] = {}
 _ANY_CONVERTER = re.compile(r"<any\([^)]*\):(\w+)>")
 
 
-def route_label():
+def route_label() -> str:
     """The matched rule's template, an ``any(...)`` part replaced by the value it matched.
 
     ``/api/<any(users, ...):prefix>/<path:rest>`` becomes ``/api/users/<path:rest>``:
@@ -110,16 +114,17 @@ def route_label():
     rule = request.url_rule
     if rule is None:
         return "unmatched"
-    key = (rule.rule, request.view_args.get("prefix"))
+    key = (rule.rule, cast("dict[str, Any]", request.view_args).get("prefix"))
     label = _ROUTE_LABELS.get(key)
     if label is None:
-        label = _ANY_CONVERTER.sub(lambda match: str(request.view_args[match.group(1)]), rule.rule)
+        label = _ANY_CONVERTER.sub(lambda match: str(cast("dict[str, Any]", request.view_args)[match.group(1)]),
+                                   rule.rule)
         _ROUTE_LABELS[key] = label
     return label
 
 
 @blueprint.get("/metrics")
-def metrics():
+def metrics() -> Response:
     """Every metric of this service, in Prometheus' text format.
 
     :raise 403: the client's address is outside ``METRICS_ALLOWED_NETWORKS``.
@@ -130,7 +135,7 @@ def metrics():
     return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
 
 
-def _registry():
+def _registry() -> CollectorRegistry:
     """This scrape's registry: every process's values (or this process's), then the scrape-time collectors."""
     registry = CollectorRegistry()
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
@@ -146,15 +151,15 @@ class _ProcessMetrics:
     """The process's own registry, as one collector of a scrape's registry."""
 
     @staticmethod
-    def collect():
+    def collect() -> Iterable[Metric]:
         return REGISTRY.collect()
 
 
-def observe_call(target, outcome, started_at):
+def observe_call(target: str, outcome: str, started_at: float) -> None:
     _child(SERVICE_CALL_DURATION, _CALL_CHILDREN, (target, outcome)).observe(time.perf_counter() - started_at)
 
 
-def call_outcome(status):
+def call_outcome(status: int) -> str:
     if status >= 500:
         return "5xx"
     return "4xx" if status >= 400 else "ok"
@@ -163,18 +168,18 @@ def call_outcome(status):
 class _PoolUse:
     """This process's borrowed connections: the gauge, and a checkout that finds them all borrowed is a wait."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.in_use = 0
 
-    def borrow(self, pool_size):
+    def borrow(self, pool_size: int) -> None:
         with self.lock:
             if self.in_use >= pool_size:
                 DB_POOL_WAITS.inc()
             self.in_use += 1
         DB_CONNECTIONS_IN_USE.inc()
 
-    def give_back(self):
+    def give_back(self) -> None:
         with self.lock:
             self.in_use -= 1
         DB_CONNECTIONS_IN_USE.dec()

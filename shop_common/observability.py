@@ -24,7 +24,7 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from flask import g, has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
 
 from . import metrics, tracing
 
@@ -41,11 +41,11 @@ ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "user")
 
 
 class RequestIdFilter(logging.Filter):
-    def __init__(self, with_trace_id):
+    def __init__(self, with_trace_id: bool) -> None:
         super().__init__()
         self.with_trace_id = with_trace_id
 
-    def filter(self, record):
+    def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = g.get("request_id", "-") if has_request_context() else "-"
         record.trace_id = tracing.current_trace_id() if self.with_trace_id else "-"
         return True
@@ -54,15 +54,16 @@ class RequestIdFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     """One JSON object per record; see the module's docstring for its fields."""
 
-    def __init__(self, service):
+    def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
 
-    def format(self, record):
+    def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname, "service": self.service,
-            "request_id": record.request_id, "trace_id": record.trace_id,
+            # request_id and trace_id: set by RequestIdFilter, on the same handler
+            "request_id": record.request_id, "trace_id": record.trace_id,  # type: ignore[attr-defined]
             "logger": record.name, "message": record.getMessage(),
         }
         entry.update({name: getattr(record, name) for name in ACCESS_FIELDS if hasattr(record, name)})
@@ -71,7 +72,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure_logging(service, level, log_format="text", with_trace_id=False):
+def configure_logging(service: str, level: int | str, log_format: str = "text", with_trace_id: bool = False) -> None:
     """One stderr handler on the root logger, in ``log_format`` (``text`` or ``json``).
 
     :raise RuntimeError: another ``log_format``.
@@ -90,11 +91,11 @@ def configure_logging(service, level, log_format="text", with_trace_id=False):
     root.setLevel(level)
 
 
-def current_request_id():
+def current_request_id() -> str | None:
     return g.get("request_id") if has_request_context() else None
 
 
-def encoded_path():
+def encoded_path() -> str:
     """The request path with its percent-encoding restored.
 
     Werkzeug decodes the path: ``%0A`` becomes a new line that would forge a log
@@ -105,7 +106,7 @@ def encoded_path():
     return quote(request.path, safe=_PATH_SAFE)
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     """Logging, request ids and the access line, traces when configured, metrics when enabled."""
     config = app.config
     traced = tracing.init_app(app, config["SERVICE_NAME"])
@@ -114,13 +115,13 @@ def init_app(app):
     fields_apart = config["LOG_FORMAT"] == "json"  # the text line would not use them
 
     @app.before_request
-    def start_request():
+    def start_request() -> None:
         g.started_at = time.perf_counter()
         client_id = request.headers.get(REQUEST_ID_HEADER, "")
         g.request_id = client_id if _SANE_REQUEST_ID.fullmatch(client_id) else uuid.uuid4().hex
 
     @app.after_request
-    def finish_request(response):
+    def finish_request(response: Response) -> Response:
         request_id = g.get("request_id") or uuid.uuid4().hex
         response.headers[REQUEST_ID_HEADER] = request_id
         duration_ms = (time.perf_counter() - g.get("started_at", time.perf_counter())) * 1000

@@ -8,11 +8,16 @@ router sees the path, in every service and at the gateway (which forwards the
 normalised path), so ``/api/products/1//`` is ``/api/products/1`` everywhere.
 """
 import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 _SLASHES = re.compile(r"//+")
 
 
-def normalised(path):
+def normalised(path: str) -> str:
     """``path`` with each run of slashes made one and no trailing slash (``/`` stays ``/``)."""
     return _SLASHES.sub("/", path).rstrip("/") or "/"
 
@@ -20,10 +25,10 @@ def normalised(path):
 class NormalisedPaths:
     """WSGI middleware giving the app :func:`normalised` ``PATH_INFO``."""
 
-    def __init__(self, app):
+    def __init__(self, app: "WSGIApplication") -> None:
         self.app = app
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if "//" in path or (path.endswith("/") and path != "/"):
             environ["PATH_INFO"] = normalised(path)

@@ -1,14 +1,17 @@
 """Background work a service repeats on its own (sweepers)."""
 import threading
 import time
+from collections.abc import Callable
+
+from flask import Flask
 
 
-def run_every(app, name, seconds, task):
+def run_every(app: Flask, name: str, seconds: float, task: Callable[[], object]) -> None:
     """Run ``task()`` in ``app``'s context in a daemon thread: once at start, then every ``seconds``.
 
     A failed round is logged and tried again at the next one.
     """
-    def run():
+    def run() -> None:
         while True:
             with app.app_context():
                 try:

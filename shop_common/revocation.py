@@ -25,9 +25,11 @@ anything an admin does is refused with 503 ``revocation_unavailable``.
 """
 import logging
 import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import redis
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 
 from .auth import CUSTOMER
 from .errors import ApiError
@@ -41,25 +43,25 @@ EXPIRY_MARGIN_SECONDS = 60
 _TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 
 
-def init_app(app):
+def init_app(app: Flask) -> None:
     """Check every verified token of ``app`` against the store (flask-jwt-extended's blocklist hook)."""
     app.extensions["revocation_store"] = redis.Redis.from_url(app.config["REVOCATION_REDIS_URL"], **_TIMEOUTS)
     app.extensions["flask-jwt-extended"].token_in_blocklist_loader(is_revoked)
 
 
-def _store():
+def _store() -> redis.Redis:
     return current_app.extensions["revocation_store"]
 
 
-def _key(*parts):
+def _key(*parts: object) -> str:
     return current_app.config["REVOCATION_KEY_PREFIX"] + ":".join(map(str, parts))
 
 
-def _record_seconds():
+def _record_seconds() -> int:
     return current_app.config["ACCESS_TOKEN_TTL_SECONDS"] + EXPIRY_MARGIN_SECONDS
 
 
-def is_revoked(header, claims):
+def is_revoked(header: Mapping[str, Any], claims: Mapping[str, Any]) -> bool:
     """True when the token's login or user was revoked after it was issued.
 
     :raise 503: Redis cannot be reached and the request is not a customer's read.
@@ -80,12 +82,12 @@ def is_revoked(header, claims):
     return user_record is not None and float(claims.get("iat", 0)) < float(user_record)
 
 
-def skip_check():
+def skip_check() -> None:
     """Take this request's token as it is: its caller is wanted only for counting (a public route at the gateway)."""
     g.revocation_check_skipped = True
 
 
-def _unchecked(claims, error):
+def _unchecked(claims: Mapping[str, Any], error: redis.RedisError) -> bool:
     if request.method in SAFE_METHODS and claims.get("role") == CUSTOMER:
         log.warning("revocation store unreachable (%s): %s %s let through unchecked",
                     error, request.method, request.path)
@@ -95,7 +97,7 @@ def _unchecked(claims, error):
                    code="revocation_unavailable")
 
 
-def end_logins(families):
+def end_logins(families: Iterable[str]) -> None:
     """Refuse every access token of these logins from now on.
 
     :raise 503: Redis cannot be reached (nothing recorded; the caller changes nothing either).
@@ -103,7 +105,7 @@ def end_logins(families):
     _write([(_key("login", family), "1") for family in families])
 
 
-def revoke_user(user_id):
+def revoke_user(user_id: int) -> None:
     """Refuse every token of ``user_id`` issued before now.
 
     :raise 503: Redis cannot be reached.
@@ -111,7 +113,7 @@ def revoke_user(user_id):
     _write([(_key("user", user_id), repr(time.time()))])
 
 
-def _write(records):
+def _write(records: Sequence[tuple[str, str]]) -> None:
     """Set each ``(key, value)`` for as long as an access token lives, in one round trip."""
     if not records:
         return

@@ -17,18 +17,19 @@ service (urllib3, under both ``requests`` and the gateway's relay, which puts
 """
 import os
 
+from flask import Flask
 from opentelemetry import trace
 
 EXCLUDED_URLS = "/health,/metrics"
 
-_configured = []
+_configured: list[str] = []
 
 
-def enabled():
+def enabled() -> bool:
     return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 
 
-def init_app(app, service):
+def init_app(app: Flask, service: str) -> bool:
     """Trace ``app``'s requests, and once per process its outgoing calls and SQL. False when tracing is off."""
     if not enabled():
         return False
@@ -40,7 +41,7 @@ def init_app(app, service):
     return True
 
 
-def _configure_process(service):
+def _configure_process(service: str) -> None:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.instrumentation.pymysql import PyMySQLInstrumentor
     from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
@@ -56,7 +57,7 @@ def _configure_process(service):
     PyMySQLInstrumentor().instrument()
 
 
-def current_trace_id():
+def current_trace_id() -> str:
     """The 32-hex-digit id of the trace being recorded, or ``-``."""
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else "-"

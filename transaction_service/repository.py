@@ -103,7 +103,7 @@ def unsettled_orders(older_than_seconds: int) -> Sequence[Row]:
     ).fetchall()
 
 
-def count_unsettled_orders(older_than_seconds):
+def count_unsettled_orders(older_than_seconds: int) -> int:
     """How many orders :func:`unsettled_orders` would give: what the sweeper has not managed yet."""
     return execute(
         "SELECT COUNT(*) AS stuck FROM transactions WHERE stock_state IN ('reserving', 'releasing') "
@@ -112,7 +112,7 @@ def count_unsettled_orders(older_than_seconds):
     ).fetchone()["stuck"]
 
 
-def owner_of_customer_orders(customer_id):
+def owner_of_customer_orders(customer_id: int) -> int | None:
     """The user who placed the orders of ``customer_id`` (copied at order time), or None without orders."""
     row = execute(f"SELECT user_id FROM transactions WHERE customer_id = %s AND {VISIBLE} LIMIT 1",
                    (customer_id,)).fetchone()

@@ -60,7 +60,7 @@ def update_user(user_id: int, changes: Mapping[str, Any]) -> None:
     update_columns("users", user_id, changes, UPDATABLE_COLUMNS)
 
 
-def delete_user(user_id):
+def delete_user(user_id: int) -> bool:
     """Delete the user (their refresh tokens go with them) and queue the erasure of
     their customer profile, in one commit; False when there was no such user."""
     with transaction() as cursor:
@@ -73,7 +73,8 @@ def delete_user(user_id):
 
 # ------------------------------------------------------------ refresh tokens
 
-def insert_refresh_token(token_hash, family, user_id, user_agent, lifetime_seconds):
+def insert_refresh_token(token_hash: str, family: str, user_id: int, user_agent: str | None,
+                         lifetime_seconds: int) -> None:
     execute(
         "INSERT INTO refresh_tokens (token_hash, family, user_id, user_agent, expires_at) "
         "VALUES (%s, %s, %s, %s, NOW() + INTERVAL %s SECOND)",
@@ -81,7 +82,7 @@ def insert_refresh_token(token_hash, family, user_id, user_agent, lifetime_secon
     )
 
 
-def spend_refresh_token(token_hash):
+def spend_refresh_token(token_hash: str) -> Row | None:
     """Mark the token spent and return its row as it was before (None when unknown).
 
     The row is locked while read and marked, so of two requests spending the same
@@ -99,7 +100,7 @@ def spend_refresh_token(token_hash):
     return token
 
 
-def live_families(user_id):
+def live_families(user_id: int) -> list[str]:
     """The user's logins not yet ended."""
     rows = execute(
         "SELECT DISTINCT family FROM refresh_tokens WHERE user_id = %s AND revoked_at IS NULL AND expires_at > NOW()",
@@ -108,31 +109,31 @@ def live_families(user_id):
     return [row["family"] for row in rows]
 
 
-def revoke_families(families):
+def revoke_families(families: Sequence[str]) -> None:
     if families:
         placeholders = ", ".join(["%s"] * len(families))
         execute(f"UPDATE refresh_tokens SET revoked_at = NOW() WHERE family IN ({placeholders}) "
                  "AND revoked_at IS NULL", tuple(families))
 
 
-def revoke_user_families(user_id):
+def revoke_user_families(user_id: int) -> None:
     execute("UPDATE refresh_tokens SET revoked_at = NOW() WHERE user_id = %s AND revoked_at IS NULL", (user_id,))
 
 
-def delete_expired_refresh_tokens():
+def delete_expired_refresh_tokens() -> int:
     return execute("DELETE FROM refresh_tokens WHERE expires_at < NOW()").rowcount
 
 
 # ------------------------------------------------------------ profile erasures
 
-def pending_erasures():
+def pending_erasures() -> list[int]:
     return [row["user_id"] for row in execute("SELECT user_id FROM profile_erasures ORDER BY user_id").fetchall()]
 
 
-def finish_erasure(user_id):
+def finish_erasure(user_id: int) -> None:
     execute("DELETE FROM profile_erasures WHERE user_id = %s", (user_id,))
 
 
-def note_erasure_failure(user_id, reason):
+def note_erasure_failure(user_id: int, reason: str) -> None:
     execute("UPDATE profile_erasures SET attempts = attempts + 1, last_error = %s WHERE user_id = %s",
              (reason[:255], user_id))
