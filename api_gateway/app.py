@@ -1,4 +1,5 @@
 """App factory of the API gateway."""
+
 from shop_common.app import create_service_app
 
 from . import docs, proxy, rate_limits, status

@@ -8,6 +8,7 @@ Swagger UI 4, which cannot render an OpenAPI 3.1 document.) Like ``/`` and
 ``/health`` these routes are not rate limited: they are static and reach no
 service, and one page view fetches five of them.
 """
+
 import json
 from importlib.resources import files
 

@@ -7,6 +7,7 @@ body come back unchanged, never decoded or re-encoded. Protected routes need a
 valid token here, before any service is called (README, API); the service checks it
 again and enforces ownership.
 """
+
 from urllib.parse import quote
 
 from flask import Blueprint, Response, g, request
@@ -43,10 +44,19 @@ DOT_SEGMENTS = frozenset({".", ".."})
 QUERY_SAFE = "/?:@!$&'()*+,;=%[]"
 
 # RFC 9110 §7.6.1 hop-by-hop headers (and the old Proxy-Connection)...
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-    "te", "trailer", "transfer-encoding", "upgrade",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
 # ...and those the HTTP client sets itself: the target's Host and the body's length on the
 # way in; on the way back the length and encoding of the body it has already decoded.
 NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
@@ -65,9 +75,13 @@ def init_app(app):
     # The gateway's one client per service (shop_common.http_client.service_client finds them),
     # waiting GATEWAY_TIMEOUT for the services' responses.
     app.extensions["service_clients"] = {
-        service: ServiceClient(service, config[f"{service.upper()}_SERVICE_URL"],
-                               config["SERVICE_CONNECT_TIMEOUT"], config["GATEWAY_TIMEOUT"],
-                               record_metrics=config["METRICS_ENABLED"])
+        service: ServiceClient(
+            service,
+            config[f"{service.upper()}_SERVICE_URL"],
+            config["SERVICE_CONNECT_TIMEOUT"],
+            config["GATEWAY_TIMEOUT"],
+            record_metrics=config["METRICS_ENABLED"],
+        )
         for service in SERVICE_OF_PREFIX.values()
     }
     app.register_blueprint(forwarding)
@@ -97,16 +111,18 @@ def check_token():
             return
     if caller is not None and caller.is_service:
         g.caller = None
-        raise ApiError(401, "A service's token is not accepted from outside.",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(401, "A service's token is not accepted from outside.", headers={"WWW-Authenticate": "Bearer"})
 
 
 def is_public():
     """Login, register, refresh and reading the catalog are open to anyone (README, API); so is
     ``OPTIONS``, which tells the methods of a route and reaches no data."""
-    return request.endpoint == "forwarding.login_or_register" or request.method == "OPTIONS" or \
-        (request.method, request.view_args["prefix"]) in PUBLIC_READS or \
-        (request.method, request.view_args["prefix"], request.view_args["rest"].strip("/")) in PUBLIC_ROUTES
+    return (
+        request.endpoint == "forwarding.login_or_register"
+        or request.method == "OPTIONS"
+        or (request.method, request.view_args["prefix"]) in PUBLIC_READS
+        or (request.method, request.view_args["prefix"], request.view_args["rest"].strip("/")) in PUBLIC_ROUTES
+    )
 
 
 @forwarding.post("/api/users/login")
@@ -147,8 +163,9 @@ def relay(service):
         target += "?" + quote(request.query_string, safe=QUERY_SAFE)
     upstream = service_client(service)
     relayed = upstream.forward(request.method, target, request_body(), headers)
-    response = Response(relayed.data, relayed.status, outward(end_to_end(relayed.headers, NOT_RETURNED),
-                                                              upstream.base_url))
+    response = Response(
+        relayed.data, relayed.status, outward(end_to_end(relayed.headers, NOT_RETURNED), upstream.base_url)
+    )
     if "Content-Type" not in relayed.headers:  # a 204 has none: not Flask's default text/html either
         response.headers.remove("Content-Type")
     return response
@@ -160,7 +177,7 @@ def outward(headers, service_url):
     kept = []
     for name, value in headers:
         if name.lower() in URL_HEADERS and value.startswith(service_url):
-            value = value[len(service_url):] or "/"
+            value = value[len(service_url) :] or "/"
         kept.append((name, value))
     return kept
 
@@ -173,8 +190,7 @@ def request_body():
         limit, which Werkzeug reads up to the limit and would return cut short.
     """
     body = request.get_data()
-    if len(body) == request.max_content_length and request.content_length is None \
-            and request.input_stream.read(1):
+    if len(body) == request.max_content_length and request.content_length is None and request.input_stream.read(1):
         raise RequestEntityTooLarge()
     return body
 

@@ -20,6 +20,7 @@ Redis (``RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379``). When Redis cannot be
 reached each process counts in memory until it is back, rather than failing
 requests.
 """
+
 from flask import current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
@@ -68,8 +69,11 @@ def init_app(app):
         which would multiply every limit by the number of workers.
     """
     config = app.config
-    if (config["RATELIMIT_ENABLED"] and config["GUNICORN_WORKERS"] > 1
-            and config["RATELIMIT_STORAGE_URI"].startswith("memory://")):
+    if (
+        config["RATELIMIT_ENABLED"]
+        and config["GUNICORN_WORKERS"] > 1
+        and config["RATELIMIT_STORAGE_URI"].startswith("memory://")
+    ):
         raise RuntimeError(
             f"GUNICORN_WORKERS={config['GUNICORN_WORKERS']} with RATELIMIT_STORAGE_URI=memory:// "
             "would give each gateway worker its own rate-limit counters: set GUNICORN_WORKERS=1, "
@@ -94,6 +98,6 @@ def respond_rate_limited(error):
     """429 in the shape of every error; the limiter adds ``Retry-After`` and ``X-RateLimit-*`` after."""
     RATE_LIMITED.labels("login" if request.endpoint == "forwarding.login_or_register" else "default").inc()
     return error_response(
-        429, f"Too many requests: the limit is {error.limit.limit}. "
-             "Try again after the number of seconds in Retry-After.",
+        429,
+        f"Too many requests: the limit is {error.limit.limit}. Try again after the number of seconds in Retry-After.",
     )

@@ -3,6 +3,7 @@
 
 None is rate limited: monitors poll them, and they reach no service's data.
 """
+
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Blueprint, current_app, jsonify
@@ -25,7 +26,8 @@ HEALTH_CHECKS_AT_ONCE = 8
 def init_app(app):
     """The routes, and threads to ask the services at once."""
     app.extensions["health_checks"] = ThreadPoolExecutor(
-        max_workers=len(SERVICE_OF_PREFIX) * HEALTH_CHECKS_AT_ONCE, thread_name_prefix="health",
+        max_workers=len(SERVICE_OF_PREFIX) * HEALTH_CHECKS_AT_ONCE,
+        thread_name_prefix="health",
     )
     app.register_blueprint(status)
 
@@ -37,7 +39,7 @@ def describe():
     return jsonify(
         name="shop API gateway",
         description="The one public entry point of the shop backend: it checks tokens, "
-                    "limits request rates and forwards /api/* to the service that owns it.",
+        "limits request rates and forwards /api/* to the service that owns it.",
         routes={prefix: f"/api/{prefix}" for prefix in SERVICE_OF_PREFIX},
         authentication="Authorization: Bearer <access_token from POST /api/users/login>",
         docs="/docs",
@@ -57,8 +59,10 @@ def health():
     checks = current_app.extensions["health_checks"]
     request_id = current_request_id()
     timeout = current_app.config["SERVICE_TIMEOUT"]
-    readiness = {service: checks.submit(is_ready, service_client(service), request_id, timeout)
-                 for service in SERVICE_OF_PREFIX.values()}
+    readiness = {
+        service: checks.submit(is_ready, service_client(service), request_id, timeout)
+        for service in SERVICE_OF_PREFIX.values()
+    }
     services = {service: "ok" if ready.result() else "unavailable" for service, ready in readiness.items()}
     down = [service for service, state in services.items() if state != "ok"]
     body = {"status": "unavailable" if down else "ok", "services": services}
@@ -94,8 +98,9 @@ def is_ready(client, request_id, timeout):
     It runs on a pool thread, outside the request's context.
     """
     try:
-        response = client.request("GET", "/health", headers={REQUEST_ID_HEADER: request_id},
-                                  signed=False, read_timeout=timeout)
+        response = client.request(
+            "GET", "/health", headers={REQUEST_ID_HEADER: request_id}, signed=False, read_timeout=timeout
+        )
     except ApiError:
         return False
     return response.status_code == 200

@@ -6,6 +6,7 @@ a product, log in, order two products, read the order, cancel it. The run ends
 at a time limit or a journey count, whichever comes first. A journey with an
 unexpected status or a failed request is one error; it is not timed.
 """
+
 import itertools
 import statistics
 import time
@@ -52,8 +53,12 @@ def run_journeys(gateway, shop, clients, seconds, max_journeys):
     if len(durations) < 2:
         raise JourneyFailed(f"only {len(durations)} journey(s) completed; failures: {failures[:FAILURES_KEPT]}")
     percentiles = statistics.quantiles(durations, n=100, method="inclusive")
-    measurement = Measurement(per_second=len(durations) / elapsed, p50_ms=percentiles[49] * 1000,
-                              p99_ms=percentiles[98] * 1000, errors=len(failures))
+    measurement = Measurement(
+        per_second=len(durations) / elapsed,
+        p50_ms=percentiles[49] * 1000,
+        p99_ms=percentiles[98] * 1000,
+        errors=len(failures),
+    )
     return measurement, failures[:FAILURES_KEPT]
 
 
@@ -62,16 +67,37 @@ def _journey(session, gateway, customer, product_ids, journey_number):
     other_product_id = product_ids[(journey_number + 1) % len(product_ids)]
     _call(session, "browse", "GET", f"{gateway}/api/products?limit=100", 200)
     _call(session, "read product", "GET", f"{gateway}/api/products/{product_id}", 200)
-    token = _call(session, "log in", "POST", f"{gateway}/api/users/login", 200,
-                  json={"username": customer.username, "password": customer.password}).json()["access_token"]
+    token = _call(
+        session,
+        "log in",
+        "POST",
+        f"{gateway}/api/users/login",
+        200,
+        json={"username": customer.username, "password": customer.password},
+    ).json()["access_token"]
     authorization = {"Authorization": f"Bearer {token}"}
-    order_id = _call(session, "order", "POST", f"{gateway}/api/transactions", 201, headers=authorization, json={
-        "customerId": customer.customer_id,
-        "items": [{"productId": product_id, "quantity": 1}, {"productId": other_product_id, "quantity": 1}],
-    }).json()["id"]
+    order_id = _call(
+        session,
+        "order",
+        "POST",
+        f"{gateway}/api/transactions",
+        201,
+        headers=authorization,
+        json={
+            "customerId": customer.customer_id,
+            "items": [{"productId": product_id, "quantity": 1}, {"productId": other_product_id, "quantity": 1}],
+        },
+    ).json()["id"]
     _call(session, "read order", "GET", f"{gateway}/api/transactions/{order_id}", 200, headers=authorization)
-    _call(session, "cancel", "PUT", f"{gateway}/api/transactions/{order_id}/status", 200,
-          headers=authorization, json={"status": "cancelled"})
+    _call(
+        session,
+        "cancel",
+        "PUT",
+        f"{gateway}/api/transactions/{order_id}/status",
+        200,
+        headers=authorization,
+        json={"status": "cancelled"},
+    )
 
 
 def _call(session, step, method, url, expected_status, **kwargs):

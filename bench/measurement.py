@@ -1,4 +1,5 @@
 """One measured row of the benchmark, and the median of several runs of it."""
+
 import statistics
 from dataclasses import dataclass
 

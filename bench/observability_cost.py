@@ -15,6 +15,7 @@ those of ``off`` beside it, with the median and the spread of those ratios.
 
     python -m bench.observability_cost [--rounds N] [--seconds S]
 """
+
 import argparse
 import os
 import statistics
@@ -59,8 +60,12 @@ def modes(sink_endpoint):
     return {
         "off": {"METRICS_ENABLED": "false"},
         "metrics": {"METRICS_ENABLED": "true"},
-        "metrics+traces": {"METRICS_ENABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": sink_endpoint,
-                           "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
+        "metrics+traces": {
+            "METRICS_ENABLED": "true",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": sink_endpoint,
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": "0.1",
+        },
     }
 
 
@@ -79,11 +84,14 @@ def measure_and_report(rounds, seconds):
         results = {mode: [] for mode in settings}
         order = list(settings)
         for round_number in range(rounds):
-            for mode in order[round_number % 3:] + order[:round_number % 3]:
+            for mode in order[round_number % 3 :] + order[: round_number % 3]:
                 run = measured_run(*targets[mode], seconds)
                 results[mode].append(run)
-                print(f"round {round_number + 1} {mode:<15} {run.reads.per_second:7.0f} reads/s "
-                      f"{run.cpu_ms_per_read:6.3f} ms CPU/read", flush=True)
+                print(
+                    f"round {round_number + 1} {mode:<15} {run.reads.per_second:7.0f} reads/s "
+                    f"{run.cpu_ms_per_read:6.3f} ms CPU/read",
+                    flush=True,
+                )
         report(results)
     sink.shutdown()
 
@@ -104,22 +112,27 @@ def cpu_seconds(stack):
                 stat = Path(f"/proc/{pid}/stat").read_text()
             except OSError:
                 continue
-            fields = stat[stat.rindex(")") + 2:].split()
+            fields = stat[stat.rindex(")") + 2 :].split()
             ticks += int(fields[11]) + int(fields[12])
     return ticks / CLOCK_TICKS
 
 
 def report(results):
-    print(f"\n{'mode':<16} {'reads/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU/read':>9}  "
-          "vs off in the same round, median (min-max): reads/s, CPU per read")
+    print(
+        f"\n{'mode':<16} {'reads/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU/read':>9}  "
+        "vs off in the same round, median (min-max): reads/s, CPU per read"
+    )
     for mode, runs in results.items():
         offs = results["off"]
         rates = [run.reads.per_second / off.reads.per_second for run, off in zip(runs, offs, strict=True)]
         cpus = [run.cpu_ms_per_read / off.cpu_ms_per_read for run, off in zip(runs, offs, strict=True)]
-        print(f"{mode:<16} {statistics.median(r.reads.per_second for r in runs):8.0f} "
-              f"{statistics.median(r.reads.p50_ms for r in runs):7.1f} {statistics.median(r.reads.p99_ms for r in runs):7.1f} "
-              f"{statistics.median(r.cpu_ms_per_read for r in runs):7.3f}ms  "
-              f"{_spread(rates)}, {_spread(cpus)}")
+        print(
+            f"{mode:<16} {statistics.median(r.reads.per_second for r in runs):8.0f} "
+            f"{statistics.median(r.reads.p50_ms for r in runs):7.1f} "
+            f"{statistics.median(r.reads.p99_ms for r in runs):7.1f} "
+            f"{statistics.median(r.cpu_ms_per_read for r in runs):7.3f}ms  "
+            f"{_spread(rates)}, {_spread(cpus)}"
+        )
     errors = sum(run.reads.errors for runs in results.values() for run in runs)
     print(f"errors: {errors}; load average at the end: {' '.join(f'{load:.1f}' for load in os.getloadavg())}")
 

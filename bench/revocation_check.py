@@ -6,6 +6,7 @@ Flask's test client to an app with the check (one ``MGET`` to the real Redis) an
 to the same app with the check turned off, alternately; the difference of the
 medians is what the check adds to a request, each time a token is checked.
 """
+
 import secrets
 import statistics
 import time
@@ -34,14 +35,25 @@ def check_cost(redis_url, key_prefix):
 
 def _probe_app(redis_url, key_prefix):
     """A service app with one protected route; its token's user and login were never revoked (the usual case)."""
-    app = create_service_app("gateway", __name__, {
-        "JWT_SECRET_KEY": secrets.token_urlsafe(48), "LOG_LEVEL": "WARNING",
-        "REVOCATION_REDIS_URL": redis_url, "REVOCATION_KEY_PREFIX": key_prefix,
-    }, with_health=False)
+    app = create_service_app(
+        "gateway",
+        __name__,
+        {
+            "JWT_SECRET_KEY": secrets.token_urlsafe(48),
+            "LOG_LEVEL": "WARNING",
+            "REVOCATION_REDIS_URL": redis_url,
+            "REVOCATION_KEY_PREFIX": key_prefix,
+        },
+        with_health=False,
+    )
     app.add_url_rule("/probe", "probe", auth_required()(lambda: jsonify(ok=True)))
     with app.app_context():
-        app.extensions["probe_headers"] = {"Authorization": "Bearer " + create_access_token(
-            identity="1", additional_claims={"role": "customer", "fam": secrets.token_hex(16), "iat": time.time()})}
+        app.extensions["probe_headers"] = {
+            "Authorization": "Bearer "
+            + create_access_token(
+                identity="1", additional_claims={"role": "customer", "fam": secrets.token_hex(16), "iat": time.time()}
+            )
+        }
     return app
 
 

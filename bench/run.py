@@ -34,6 +34,7 @@ and BENCH_MAX_JOURNEYS (20000, per run); the published figures use ``--runs 5``.
 BENCH_ROWS (``--rows``) keeps only the rows whose name contains one of its
 comma-separated words, for a quick before/after of one path.
 """
+
 import argparse
 import os
 import signal
@@ -101,17 +102,30 @@ def main():
         journey_failures = []
         for line in _header(started_at, load_average, options, stack, shop):
             report(line)
-        report(COLUMNS.format("journey, through the gateway", "per s", "p50 ms", "p99 ms", "errors",
-                              "original", "p50 ms", "p99 ms", "vs original"))
+        report(
+            COLUMNS.format(
+                "journey, through the gateway",
+                "per s",
+                "p50 ms",
+                "p99 ms",
+                "errors",
+                "original",
+                "p50 ms",
+                "p99 ms",
+                "vs original",
+            )
+        )
         errors = 0
-        for row in _selected(_rows(stack.gateway, shop, customers_file.name, options.max_journeys,
-                                   journey_failures), options.rows):
+        for row in _selected(
+            _rows(stack.gateway, shop, customers_file.name, options.max_journeys, journey_failures), options.rows
+        ):
             result = _measure(row, options)
             errors += result.errors
             report(_table_line(row, result))
         report()
-        report(f"memory, five services, idle after seeding: {_memory(idle_memory)}"
-               f"   (original: {ORIGINAL_IDLE_MEMORY})")
+        report(
+            f"memory, five services, idle after seeding: {_memory(idle_memory)}   (original: {ORIGINAL_IDLE_MEMORY})"
+        )
         report(f"memory, five services, idle after the load: {_memory(stack.memory_bytes())}")
         report(_revocation_check_line(stack.environments["gateway"]))
         for failure in journey_failures:
@@ -127,6 +141,7 @@ def main():
 
 def _rows(gateway, shop, customers_file, max_journeys, journey_failures):
     """The rows of the table; the mixed journey adds the failures it saw to ``journey_failures``."""
+
     def measure_journeys(seconds):
         measurement, failures = run_journeys(gateway, shop, JOURNEY_CLIENTS, seconds, max_journeys)
         journey_failures.extend(failures)
@@ -135,22 +150,41 @@ def _rows(gateway, shop, customers_file, max_journeys, journey_failures):
     customer = shop.customers[0]
     customer_bearer = [f"Authorization: Bearer {customer.token}"]
     return [
-        Row("GET /api/products/<id>", lambda seconds: run_wrk(
-            f"{gateway}/api/products/{shop.product_ids[0]}", READ_CONNECTIONS, seconds),
-            ORIGINAL_PRODUCT),
-        Row("GET /api/products/<id>, a customer's token", lambda seconds: run_wrk(
-            f"{gateway}/api/products/{shop.product_ids[0]}", READ_CONNECTIONS, seconds, headers=customer_bearer),
-            None),
-        Row("GET /api/customers/<id>, its owner's token", lambda seconds: run_wrk(
-            f"{gateway}/api/customers/{customer.customer_id}", READ_CONNECTIONS, seconds, headers=customer_bearer),
-            None),
-        Row(f"GET /api/products?limit=100 ({shop.product_list_bytes / 1000:.1f} kB)", lambda seconds: run_wrk(
-            f"{gateway}/api/products?limit=100", READ_CONNECTIONS, seconds),
-            ORIGINAL_PRODUCT_LIST),
-        Row(f"POST /api/transactions, 2 lines, {ORDER_CONNECTIONS} clients", lambda seconds: run_wrk(
-            f"{gateway}/api/transactions", ORDER_CONNECTIONS, seconds, ORDERS_SCRIPT,
-            (customers_file, ",".join(map(str, shop.product_ids)))),
-            ORIGINAL_ORDERS),
+        Row(
+            "GET /api/products/<id>",
+            lambda seconds: run_wrk(f"{gateway}/api/products/{shop.product_ids[0]}", READ_CONNECTIONS, seconds),
+            ORIGINAL_PRODUCT,
+        ),
+        Row(
+            "GET /api/products/<id>, a customer's token",
+            lambda seconds: run_wrk(
+                f"{gateway}/api/products/{shop.product_ids[0]}", READ_CONNECTIONS, seconds, headers=customer_bearer
+            ),
+            None,
+        ),
+        Row(
+            "GET /api/customers/<id>, its owner's token",
+            lambda seconds: run_wrk(
+                f"{gateway}/api/customers/{customer.customer_id}", READ_CONNECTIONS, seconds, headers=customer_bearer
+            ),
+            None,
+        ),
+        Row(
+            f"GET /api/products?limit=100 ({shop.product_list_bytes / 1000:.1f} kB)",
+            lambda seconds: run_wrk(f"{gateway}/api/products?limit=100", READ_CONNECTIONS, seconds),
+            ORIGINAL_PRODUCT_LIST,
+        ),
+        Row(
+            f"POST /api/transactions, 2 lines, {ORDER_CONNECTIONS} clients",
+            lambda seconds: run_wrk(
+                f"{gateway}/api/transactions",
+                ORDER_CONNECTIONS,
+                seconds,
+                ORDERS_SCRIPT,
+                (customers_file, ",".join(map(str, shop.product_ids))),
+            ),
+            ORIGINAL_ORDERS,
+        ),
         Row(f"mixed journey (6 requests), {JOURNEY_CLIENTS} clients", measure_journeys, None),
     ]
 
@@ -158,9 +192,11 @@ def _rows(gateway, shop, customers_file, max_journeys, journey_failures):
 def _revocation_check_line(environment):
     settings = load_settings("gateway", environment)
     added, base = check_cost(settings["REVOCATION_REDIS_URL"], settings["REVOCATION_KEY_PREFIX"] + "probe:")
-    return (f"revocation check: +{added:.0f} µs of CPU per checked request in the checking process "
-            f"({base:.0f} µs without it; medians of {ROUNDS} alternating rounds of {REQUESTS_PER_ROUND:,}); "
-            "a request through the gateway to a protected route is checked twice")
+    return (
+        f"revocation check: +{added:.0f} µs of CPU per checked request in the checking process "
+        f"({base:.0f} µs without it; medians of {ROUNDS} alternating rounds of {REQUESTS_PER_ROUND:,}); "
+        "a request through the gateway to a protected route is checked twice"
+    )
 
 
 def _selected(rows, wanted):
@@ -181,16 +217,35 @@ def _measure(row, options):
 
 def _options():
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "1")),
-                        help="measured runs per row; figures are their medians (BENCH_RUNS, 1)")
-    parser.add_argument("--warmup-seconds", type=int, default=int(os.environ.get("BENCH_WARMUP_SECONDS", "5")),
-                        help="load before each measured run, not counted (BENCH_WARMUP_SECONDS, 5)")
-    parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "20")),
-                        help="length of each measured run (BENCH_SECONDS, 20)")
-    parser.add_argument("--max-journeys", type=int, default=int(os.environ.get("BENCH_MAX_JOURNEYS", "20000")),
-                        help="mixed journeys per run at most (BENCH_MAX_JOURNEYS, 20000)")
-    parser.add_argument("--rows", default=os.environ.get("BENCH_ROWS", ""),
-                        help="only rows whose name contains one of these comma-separated words (BENCH_ROWS, all)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=int(os.environ.get("BENCH_RUNS", "1")),
+        help="measured runs per row; figures are their medians (BENCH_RUNS, 1)",
+    )
+    parser.add_argument(
+        "--warmup-seconds",
+        type=int,
+        default=int(os.environ.get("BENCH_WARMUP_SECONDS", "5")),
+        help="load before each measured run, not counted (BENCH_WARMUP_SECONDS, 5)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        default=int(os.environ.get("BENCH_SECONDS", "20")),
+        help="length of each measured run (BENCH_SECONDS, 20)",
+    )
+    parser.add_argument(
+        "--max-journeys",
+        type=int,
+        default=int(os.environ.get("BENCH_MAX_JOURNEYS", "20000")),
+        help="mixed journeys per run at most (BENCH_MAX_JOURNEYS, 20000)",
+    )
+    parser.add_argument(
+        "--rows",
+        default=os.environ.get("BENCH_ROWS", ""),
+        help="only rows whose name contains one of these comma-separated words (BENCH_ROWS, all)",
+    )
     options = parser.parse_args()
     if min(options.runs, options.warmup_seconds, options.seconds, options.max_journeys) < 1:
         parser.error("every count and duration must be at least 1")
@@ -199,25 +254,37 @@ def _options():
 
 def _header(started_at, load_average, options, stack, shop):
     yield f"shop benchmark, {started_at:%Y-%m-%d %H:%M:%S} UTC, commit {_commit()}"
-    yield (f"machine: {os.cpu_count()} CPUs ({_cpu_model()}); load average before the run "
-           f"(1, 5, 15 min): {' '.join(f'{load:.2f}' for load in load_average)}")
+    yield (
+        f"machine: {os.cpu_count()} CPUs ({_cpu_model()}); load average before the run "
+        f"(1, 5, 15 min): {' '.join(f'{load:.2f}' for load in load_average)}"
+    )
     runs = "1 run" if options.runs == 1 else f"medians of {options.runs} runs"
-    yield (f"load: {wrk_version()}, {THREADS} threads, on the same CPUs; each row {options.warmup_seconds} s "
-           f"warm-up, then {options.seconds} s measured; {runs}")
-    yield (f"data: {len(shop.product_ids)} products (list {shop.product_list_bytes:,} bytes), "
-           f"{len(shop.customers)} customers")
+    yield (
+        f"load: {wrk_version()}, {THREADS} threads, on the same CPUs; each row {options.warmup_seconds} s "
+        f"warm-up, then {options.seconds} s measured; {runs}"
+    )
+    yield (
+        f"data: {len(shop.product_ids)} products (list {shop.product_list_bytes:,} bytes), "
+        f"{len(shop.customers)} customers"
+    )
     yield "services:"
     for service, settings in stack.tuning().items():
         yield f"  {service:<12} " + " ".join(f"{name}={value}" for name, value in settings.items())
-    yield ("original: the Express version, 2 cores, MariaDB local, load generator on the same cores, "
-           "wrk 2 threads, 5 s + 20 s, median of 5 runs")
+    yield (
+        "original: the Express version, 2 cores, MariaDB local, load generator on the same cores, "
+        "wrk 2 threads, 5 s + 20 s, median of 5 runs"
+    )
     yield ""
 
 
 def _table_line(row, result):
     original = row.original
     return COLUMNS.format(
-        row.name, _rate(result.per_second), f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}", result.errors,
+        row.name,
+        _rate(result.per_second),
+        f"{result.p50_ms:.1f}",
+        f"{result.p99_ms:.1f}",
+        result.errors,
         f"{original.per_second:,.0f}" if original else "-",
         f"{original.p50_ms:.1f}" if original else "-",
         f"{original.p99_ms:.1f}" if original else "-",
@@ -235,8 +302,9 @@ def _memory(rss_and_pss):
 
 
 def _commit():
-    answer = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
-                            capture_output=True, text=True, check=False)
+    answer = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
+    )
     return answer.stdout.strip() or "unknown"
 
 

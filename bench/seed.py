@@ -4,6 +4,7 @@
 the original's (~19.5 kB), stock no benchmark can use up, and customers who
 each have an account, a profile and a token.
 """
+
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -41,21 +42,26 @@ def seed(gateway, admin_username, admin_password):
     with requests.Session() as session:
         admin_token = _log_in(session, gateway, admin_username, admin_password)
         product_ids = [_create_product(session, gateway, admin_token, number) for number in range(1, PRODUCT_COUNT + 1)]
-        product_list = _expect(session.get(f"{gateway}/api/products?limit={PRODUCT_COUNT}",
-                                           timeout=REQUEST_TIMEOUT_SECONDS), 200)
+        product_list = _expect(
+            session.get(f"{gateway}/api/products?limit={PRODUCT_COUNT}", timeout=REQUEST_TIMEOUT_SECONDS), 200
+        )
     with ThreadPoolExecutor(REGISTRATIONS_AT_ONCE) as pool:
         customers = list(pool.map(lambda number: _create_customer(gateway, number), range(1, CUSTOMER_COUNT + 1)))
     return ShopData(product_ids, customers, len(product_list.content))
 
 
 def _create_product(session, gateway, admin_token, number):
-    response = session.post(f"{gateway}/api/products", timeout=REQUEST_TIMEOUT_SECONDS,
-                            headers={"Authorization": f"Bearer {admin_token}"}, json={
-                                "name": f"Bench product {number:03d}",
-                                "description": _description(number),
-                                "price": f"{number % 50 + 1}.99",
-                                "stock": STOCK_PER_PRODUCT,
-                            })
+    response = session.post(
+        f"{gateway}/api/products",
+        timeout=REQUEST_TIMEOUT_SECONDS,
+        headers={"Authorization": f"Bearer {admin_token}"},
+        json={
+            "name": f"Bench product {number:03d}",
+            "description": _description(number),
+            "price": f"{number % 50 + 1}.99",
+            "stock": STOCK_PER_PRODUCT,
+        },
+    )
     return _expect(response, 201).json()["id"]
 
 
@@ -67,25 +73,42 @@ def _description(number):
 def _create_customer(gateway, number):
     username = f"bench-customer-{number:03d}"
     with requests.Session() as session:
-        user = _expect(session.post(f"{gateway}/api/users/register", timeout=REQUEST_TIMEOUT_SECONDS,
-                                    json={"username": username, "password": CUSTOMER_PASSWORD}), 201).json()
+        user = _expect(
+            session.post(
+                f"{gateway}/api/users/register",
+                timeout=REQUEST_TIMEOUT_SECONDS,
+                json={"username": username, "password": CUSTOMER_PASSWORD},
+            ),
+            201,
+        ).json()
         token = _log_in(session, gateway, username, CUSTOMER_PASSWORD)
-        profile = _expect(session.post(f"{gateway}/api/customers", timeout=REQUEST_TIMEOUT_SECONDS,
-                                       headers={"Authorization": f"Bearer {token}"}, json={
-                                           "userId": user["userId"], "name": f"Bench Customer {number}",
-                                           "email": f"{username}@example.com",
-                                       }), 201).json()
+        profile = _expect(
+            session.post(
+                f"{gateway}/api/customers",
+                timeout=REQUEST_TIMEOUT_SECONDS,
+                headers={"Authorization": f"Bearer {token}"},
+                json={
+                    "userId": user["userId"],
+                    "name": f"Bench Customer {number}",
+                    "email": f"{username}@example.com",
+                },
+            ),
+            201,
+        ).json()
     return Customer(profile["customerId"], username, CUSTOMER_PASSWORD, token)
 
 
 def _log_in(session, gateway, username, password):
-    response = session.post(f"{gateway}/api/users/login", timeout=REQUEST_TIMEOUT_SECONDS,
-                            json={"username": username, "password": password})
+    response = session.post(
+        f"{gateway}/api/users/login", timeout=REQUEST_TIMEOUT_SECONDS, json={"username": username, "password": password}
+    )
     return _expect(response, 200).json()["access_token"]
 
 
 def _expect(response, status):
     if response.status_code != status:
-        raise RuntimeError(f"{response.request.method} {response.url}: expected {status}, "
-                           f"got {response.status_code} {response.text[:300]}")
+        raise RuntimeError(
+            f"{response.request.method} {response.url}: expected {status}, "
+            f"got {response.status_code} {response.text[:300]}"
+        )
     return response

@@ -2,11 +2,13 @@
 
 It is started with the launcher of ``make run-all`` (tools/stack.py), so it runs
 beside a developer's stack. Only the wiring is fixed here: ports, database names
-(``bench_<pid>_<default name>``, ``bench_<pid>_<n>_<default name>`` for the n-th further stack of a process), a fresh JWT secret and admin, and rate limits
+(``bench_<pid>_<default name>``, ``bench_<pid>_<n>_<default name>`` for the n-th further stack
+of a process), a fresh JWT secret and admin, and rate limits
 off. The tuning (``TUNING_SETTINGS``) is read as ``make run-all`` reads it: the
 environment, then the ``.env`` files, then the defaults; so it can be changed
 without touching the benchmark.
 """
+
 import itertools
 import os
 import re
@@ -19,7 +21,14 @@ from shop_common.settings import SERVICES, load_settings
 from tools import stack as launcher
 from tools.throwaway_stack import ThrowawayStack
 
-TUNING_SETTINGS = ("GUNICORN_WORKER_CLASS", "GUNICORN_WORKERS", "GUNICORN_THREADS", "DB_POOL_SIZE", "BCRYPT_ROUNDS", "LOG_LEVEL")
+TUNING_SETTINGS = (
+    "GUNICORN_WORKER_CLASS",
+    "GUNICORN_WORKERS",
+    "GUNICORN_THREADS",
+    "DB_POOL_SIZE",
+    "BCRYPT_ROUNDS",
+    "LOG_LEVEL",
+)
 ADMIN_USERNAME = "bench-admin"
 _STACK_NUMBERS = itertools.count()
 _MEMORY_FIELD = re.compile(r"^(Rss|Pss):\s+(\d+) kB$", re.MULTILINE)
@@ -32,31 +41,40 @@ class BenchStack(ThrowawayStack):
         self.admin_password = secrets.token_urlsafe(16)
         configured = load_settings("user")
         self.database_server = {
-            "host": configured["DB_HOST"], "port": int(configured["DB_PORT"]),
-            "user": configured["DB_USER"], "password": configured["DB_PASSWORD"],
+            "host": configured["DB_HOST"],
+            "port": int(configured["DB_PORT"]),
+            "user": configured["DB_USER"],
+            "password": configured["DB_PASSWORD"],
         }
         number = next(_STACK_NUMBERS)
         prefix = f"bench_{os.getpid()}_" + (f"{number}_" if number else "")
-        self.databases = {
-            database: prefix + database for _, _, database in SERVICES.values() if database
-        }
-        super().__init__(self.databases, {
-            "DB_HOST": configured["DB_HOST"], "DB_PORT": configured["DB_PORT"],
-            "DB_USER": configured["DB_USER"], "DB_PASSWORD": configured["DB_PASSWORD"],
-            "JWT_SECRET_KEY": secrets.token_urlsafe(48),
-            "ADMIN_USERNAME": ADMIN_USERNAME, "ADMIN_PASSWORD": self.admin_password,
-            "RATELIMIT_ENABLED": "false",
-            "REVOCATION_KEY_PREFIX": f"shopbench:{secrets.token_hex(4)}:",
-            # The seeded customers' tokens must outlive a whole run (medians of 5 take longer than 15 min).
-            "ACCESS_TOKEN_TTL_SECONDS": "3600",
-            **settings,
-        })
+        self.databases = {database: prefix + database for _, _, database in SERVICES.values() if database}
+        super().__init__(
+            self.databases,
+            {
+                "DB_HOST": configured["DB_HOST"],
+                "DB_PORT": configured["DB_PORT"],
+                "DB_USER": configured["DB_USER"],
+                "DB_PASSWORD": configured["DB_PASSWORD"],
+                "JWT_SECRET_KEY": secrets.token_urlsafe(48),
+                "ADMIN_USERNAME": ADMIN_USERNAME,
+                "ADMIN_PASSWORD": self.admin_password,
+                "RATELIMIT_ENABLED": "false",
+                "REVOCATION_KEY_PREFIX": f"shopbench:{secrets.token_hex(4)}:",
+                # The seeded customers' tokens must outlive a whole run (medians of 5 take longer than 15 min).
+                "ACCESS_TOKEN_TTL_SECONDS": "3600",
+                **settings,
+            },
+        )
 
     def tuning(self):
         """``{service: {setting: value}}`` of the settings that shape its speed, as the service sees them."""
         return {
-            service: {name: value for name, value in load_settings(service, self.environments[service]).items()
-                      if name in TUNING_SETTINGS}
+            service: {
+                name: value
+                for name, value in load_settings(service, self.environments[service]).items()
+                if name in TUNING_SETTINGS
+            }
             for service in launcher.START_ORDER
         }
 
@@ -86,7 +104,10 @@ class BenchStack(ThrowawayStack):
 
 @contextmanager
 def throwaway_stack(**settings):
-    """Yield a started, healthy :class:`BenchStack` (``settings`` for every service); stop it and drop its databases on the way out."""
+    """Yield a started, healthy :class:`BenchStack` (``settings`` for every service).
+
+    It is stopped and its databases dropped on the way out.
+    """
     stack = BenchStack(**settings)
     try:
         stack.create_databases()
@@ -107,7 +128,7 @@ def _process_tree(root_pid):
         except OSError:
             continue
         # The command name in parentheses may hold spaces: the fields after it are fixed.
-        parent_pid = int(stat[stat.rindex(")") + 2:].split()[1])
+        parent_pid = int(stat[stat.rindex(")") + 2 :].split()[1])
         children.setdefault(parent_pid, []).append(int(stat_file.parent.name))
     tree, waiting = [], [root_pid]
     while waiting:

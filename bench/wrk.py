@@ -1,4 +1,5 @@
 """Running wrk (https://github.com/wg/wrk) and reading its report into a :class:`Measurement`."""
+
 import re
 import shutil
 import subprocess
@@ -44,8 +45,9 @@ def run_wrk(url, connections, seconds, script=None, script_args=(), headers=()):
     command.append(url)
     if script_args:
         command += ["--", *map(str, script_args)]
-    report = subprocess.run(command, capture_output=True, text=True, check=True,
-                            timeout=seconds + EXTRA_SECONDS_ALLOWED).stdout
+    report = subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=seconds + EXTRA_SECONDS_ALLOWED
+    ).stdout
     return parse_report(report)
 
 
@@ -55,8 +57,10 @@ def parse_report(report):
     :raise ValueError: the report has no requests per second or percentiles.
     """
     requests_per_second = _REQUESTS_PER_SECOND.search(report)
-    percentiles = {int(percent): float(value) * _MILLISECONDS_PER_UNIT[unit]
-                   for percent, value, unit in _PERCENTILE.findall(report)}
+    percentiles = {
+        int(percent): float(value) * _MILLISECONDS_PER_UNIT[unit]
+        for percent, value, unit in _PERCENTILE.findall(report)
+    }
     if requests_per_second is None or set(percentiles) != {50, 99}:
         raise ValueError(f"not a wrk --latency report:\n{report}")
     socket_errors = _SOCKET_ERRORS.search(report)

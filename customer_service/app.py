@@ -1,4 +1,5 @@
 """App factory of the customer service."""
+
 from shop_common.app import create_service_app
 
 from . import routes

@@ -1,4 +1,5 @@
 """Every SQL statement of the customer service."""
+
 from collections.abc import Mapping, Sequence
 from typing import Any
 

@@ -12,6 +12,7 @@ Single reads add ``user_info``, fetched from the user service with this
 service's token. When the user service is down or slow the profile is still
 returned, with ``user_info: null``. ``userId`` cannot be changed by PUT.
 """
+
 import re
 
 from flask import Blueprint, current_app, jsonify
@@ -39,14 +40,15 @@ def _profile_fields(body, partial):
     if fields.sent("name"):
         values["name"] = fields.string("name", max_length=255)
     if fields.sent("email"):
-        values["email"] = fields.string("email", max_length=254, pattern=EMAIL,
-                                        hint="must be an email address like name@example.com")
+        values["email"] = fields.string(
+            "email", max_length=254, pattern=EMAIL, hint="must be an email address like name@example.com"
+        )
     if fields.sent("phone"):
-        values["phone"] = fields.string("phone", required=False, max_length=32, pattern=PHONE,
-                                        hint="may contain only digits, spaces and + ( ) - .")
+        values["phone"] = fields.string(
+            "phone", required=False, max_length=32, pattern=PHONE, hint="may contain only digits, spaces and + ( ) - ."
+        )
     if fields.sent("address"):
-        values["address"] = fields.string("address", required=False, max_length=500,
-                                          allowed_controls=TEXT_LAYOUT)
+        values["address"] = fields.string("address", required=False, max_length=500, allowed_controls=TEXT_LAYOUT)
     return fields, values
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of the deployment files, no container engine or cluster needed (make deploy-check):
 # compose.yaml against the compose-spec schema, the Kubernetes manifests as kustomize renders them
-# (base and dev) strictly against Kubernetes' schemas, the Dockerfile with hadolint.
+# (base and dev) strictly against Kubernetes' schemas. (hadolint checks the Dockerfile in make lint.)
 # Tools: requirements-dev.txt, in $BIN (default .venv/bin); kustomize from kubectl when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,5 +26,3 @@ fi
 "$bin/kubernetes-validate" --strict --quiet "$rendered"/*.yaml
 echo "kubernetes manifests: valid ($(cat "$rendered"/*.yaml | grep -c '^kind:') resources)"
 
-"$bin/hadolint" Dockerfile
-echo "Dockerfile: hadolint clean"

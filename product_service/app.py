@@ -1,4 +1,5 @@
 """App factory of the product service."""
+
 from shop_common.app import create_service_app
 
 from . import reservations, routes

@@ -4,6 +4,7 @@
 repeated call for one already held), ``refused`` (not enough stock), and
 ``released`` (a hold given back by this call).
 """
+
 from prometheus_client import Counter
 
 RESERVATIONS = Counter("shop_stock_reservations_total", "Stock reservations held, refused and released.", ["event"])

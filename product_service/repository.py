@@ -1,4 +1,5 @@
 """Every SQL statement of the product service: the catalog, and the stock reservations of the order saga."""
+
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -14,8 +15,12 @@ from shop_common.db import Row, execute, transaction, update_columns
 # (docs/performance.md). (%% is pymysql's escape for %: every statement using these has
 # parameters.)
 _PRODUCT_FIELDS = {
-    "id": "id", "name": "name", "description": "description", "price": "CAST(price AS CHAR)",
-    "stock": "stock", "image_url": "image_url",
+    "id": "id",
+    "name": "name",
+    "description": "description",
+    "price": "CAST(price AS CHAR)",
+    "stock": "stock",
+    "image_url": "image_url",
     "created_at": "DATE_FORMAT(created_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ')",
 }
 PRODUCT_COLUMNS = ", ".join(f"{sql} AS {field}" for field, sql in _PRODUCT_FIELDS.items())
@@ -98,6 +103,7 @@ def delete_product(product_id: int) -> bool:
 
 # ------------------------------------------------------------ stock reservations
 
+
 class ProductMissing(Exception):
     def __init__(self, product_id: int) -> None:
         super().__init__(product_id)
@@ -131,9 +137,7 @@ def reserve_stock(reference: str, lines: Mapping[int, int]) -> tuple[Sequence[Ro
     :raise ReservationReleased: the reference was released (or given up) before.
     """
     with transaction() as cursor:
-        cursor.execute(
-            "INSERT IGNORE INTO stock_reservations (reference, status) VALUES (%s, 'held')", (reference,)
-        )
+        cursor.execute("INSERT IGNORE INTO stock_reservations (reference, status) VALUES (%s, 'held')", (reference,))
         if cursor.rowcount == 0:
             cursor.execute("SELECT status FROM stock_reservations WHERE reference = %s", (reference,))
             if cursor.fetchone()["status"] == "released":
@@ -170,8 +174,10 @@ def _record_lines(cursor: DictCursor, reference: str, lines: Mapping[int, int]) 
     cursor.executemany(
         "INSERT INTO stock_reservation_lines (reference, product_id, quantity, product_name, unit_price) "
         "VALUES (%s, %s, %s, %s, %s)",
-        [(reference, product["id"], lines[product["id"]], product["name"], product["price"])
-         for product in cursor.fetchall()],
+        [
+            (reference, product["id"], lines[product["id"]], product["name"], product["price"])
+            for product in cursor.fetchall()
+        ],
     )
 
 

@@ -11,6 +11,7 @@ first result (200) without holding twice; a repeated release gives nothing back
 twice. A release for a reference never reserved leaves a tombstone, so a
 reserve that arrives late (after its order was given up) is refused with 409.
 """
+
 import re
 
 from flask import Blueprint, jsonify
@@ -27,8 +28,12 @@ REFERENCE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 
 
 def _line_json(line):
-    return {"productId": line["product_id"], "productName": line["product_name"],
-            "quantity": line["quantity"], "unitPrice": line["unit_price"]}
+    return {
+        "productId": line["product_id"],
+        "productName": line["product_name"],
+        "quantity": line["quantity"],
+        "unitPrice": line["unit_price"],
+    }
 
 
 @reservations.post("")
@@ -41,8 +46,9 @@ def reserve():
     """
     body = json_body()
     fields = Fields(body)
-    reference = fields.string("reference", min_length=36, max_length=36, pattern=REFERENCE,
-                              hint="must be a lowercase UUID")
+    reference = fields.string(
+        "reference", min_length=36, max_length=36, pattern=REFERENCE, hint="must be a lowercase UUID"
+    )
     lines = order_lines(fields, body.get("items"))
     fields.check()
     try:
@@ -51,9 +57,12 @@ def reserve():
         raise ApiError(404, f"Product {missing.product_id} was not found.", code="product_not_found")
     except repository.NotEnoughStock as short:
         business_metrics.reservation("refused")
-        raise ApiError(409, f"Not enough stock for '{short.name}' (product {short.product_id}): "
-                            f"{short.available} available, {short.requested} requested.",
-                       code="insufficient_stock")
+        raise ApiError(
+            409,
+            f"Not enough stock for '{short.name}' (product {short.product_id}): "
+            f"{short.available} available, {short.requested} requested.",
+            code="insufficient_stock",
+        )
     except repository.ReservationReleased:
         raise ApiError(409, f"Reservation {reference} was already released.", code="reservation_released")
     answer = {"reference": reference, "status": "held", "items": [_line_json(line) for line in held]}

@@ -5,6 +5,7 @@
 | GET /, GET /<id> | anyone |
 | POST /, PUT /<id>, DELETE /<id> | admin |
 """
+
 import re
 
 from flask import Blueprint, jsonify, request
@@ -40,8 +41,8 @@ def _product_columns(body, partial):
         columns["name"] = fields.string("name", max_length=255)
     if fields.sent("description"):
         columns["description"] = fields.string(
-            "description", required=False, min_length=0, max_length=MAX_DESCRIPTION_LENGTH,
-            allowed_controls=TEXT_LAYOUT)
+            "description", required=False, min_length=0, max_length=MAX_DESCRIPTION_LENGTH, allowed_controls=TEXT_LAYOUT
+        )
     if fields.sent("price"):
         columns["price"] = fields.money("price")
     if fields.sent("stock"):
@@ -49,8 +50,12 @@ def _product_columns(body, partial):
         columns["stock"] = 0 if stock is None else stock
     if fields.sent("imageUrl"):
         columns["image_url"] = fields.string(
-            "imageUrl", required=False, max_length=MAX_IMAGE_URL_LENGTH,
-            pattern=HTTP_URL, hint="must be an http:// or https:// URL")
+            "imageUrl",
+            required=False,
+            max_length=MAX_IMAGE_URL_LENGTH,
+            pattern=HTTP_URL,
+            hint="must be an http:// or https:// URL",
+        )
     if not columns:
         fields.add("body", "send at least one of name, description, price, stock, imageUrl")
     fields.check()
@@ -64,8 +69,9 @@ def _name_query():
     """
     name_query = request.args.get("q", "")
     if len(name_query) > MAX_NAME_QUERY_LENGTH:
-        raise ValidationError({"q": f"must be at most {MAX_NAME_QUERY_LENGTH} characters"},
-                              "Invalid search parameters.")
+        raise ValidationError(
+            {"q": f"must be at most {MAX_NAME_QUERY_LENGTH} characters"}, "Invalid search parameters."
+        )
     return name_query
 
 
@@ -81,8 +87,7 @@ def list_products():
     """
     limit, offset = pagination()
     name_query = _name_query()
-    return list_response(repository.list_products(limit, offset, name_query),
-                         repository.count_products(name_query))
+    return list_response(repository.list_products(limit, offset, name_query), repository.count_products(name_query))
 
 
 @products.get("/<id:product_id>")
@@ -120,9 +125,12 @@ def update_product(product_id):
     try:
         repository.update_product(product_id, columns)
     except repository.StockOverLimit as over:
-        raise ApiError(409, f"Orders hold {over.held} of this product, which come back to its stock when "
-                            f"they are cancelled: the stock can be set to at most {MAX_STOCK - over.held}.",
-                       code="stock_limit_exceeded") from None
+        raise ApiError(
+            409,
+            f"Orders hold {over.held} of this product, which come back to its stock when "
+            f"they are cancelled: the stock can be set to at most {MAX_STOCK - over.held}.",
+            code="stock_limit_exceeded",
+        ) from None
     # Read back rather than checked first: an unknown id updates nothing and is a 404 here.
     return jsonify(message="Product updated successfully", product=_product_or_404(product_id))
 

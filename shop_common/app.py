@@ -1,4 +1,5 @@
 """The part of every service's app factory that is the same for all five."""
+
 import datetime
 import decimal
 from collections.abc import Mapping
@@ -40,7 +41,7 @@ class ApiJSONProvider(DefaultJSONProvider):
             return str(value)
         if isinstance(value, datetime.datetime):
             if value.tzinfo is None:
-                value = value.replace(tzinfo=datetime.timezone.utc)
+                value = value.replace(tzinfo=datetime.UTC)
             return value.isoformat().replace("+00:00", "Z")
         return DefaultJSONProvider.default(value)
 
@@ -57,8 +58,9 @@ class IdConverter(BaseConverter):
         return str(int(value))
 
 
-def create_service_app(service: str, import_name: str, test_config: Mapping[str, Any] | None = None,
-                       with_health: bool = True) -> Flask:
+def create_service_app(
+    service: str, import_name: str, test_config: Mapping[str, Any] | None = None, with_health: bool = True
+) -> Flask:
     """A Flask app with settings, JSON errors, request ids, logging, JWT and, if it owns one, a database.
 
     ``with_health`` adds the standard ``GET /health``; the gateway brings its own.

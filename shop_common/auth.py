@@ -8,6 +8,7 @@ algorithm is accepted on decode, so ``alg: none`` and RS/HS confusion fail.
 Every token failure is answered with a JSON 401 (flask-jwt-extended's default is
 ``{"msg": ...}`` and 422 for some of them).
 """
+
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -18,7 +19,10 @@ from typing import Any, Literal, overload
 
 from flask import Flask, Response, current_app, g
 from flask_jwt_extended import (
-    JWTManager, create_access_token, get_jwt, verify_jwt_in_request,
+    JWTManager,
+    create_access_token,
+    get_jwt,
+    verify_jwt_in_request,
 )
 
 from .errors import ApiError, error_response
@@ -90,7 +94,8 @@ def service_token() -> str:
     if cached is None or cached[1] - time.time() < 300:
         name = current_app.config["SERVICE_NAME"]
         token = create_access_token(
-            identity=f"service:{name}", additional_claims={"role": SERVICE},
+            identity=f"service:{name}",
+            additional_claims={"role": SERVICE},
             expires_delta=SERVICE_TOKEN_TTL,
         )
         cached = (token, time.time() + SERVICE_TOKEN_TTL.total_seconds())
@@ -148,6 +153,7 @@ def auth_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., A
     :raise 401: no valid token.
     :raise 403: the token's role is not among ``roles``.
     """
+
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -155,7 +161,9 @@ def auth_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., A
             if roles and caller.role not in roles:
                 raise ApiError(403, "You are not allowed to do this.")
             return view(*args, **kwargs)
+
         return wrapper
+
     return decorator
 
 

@@ -13,6 +13,7 @@ The pool is created lazily, on first use, so a gunicorn worker never shares a
 socket with the master or a sibling after ``fork``. Borrowed connections and
 checkouts that had to wait are counted (:data:`shop_common.metrics.pool_use`).
 """
+
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -77,7 +78,12 @@ def _pool() -> PooledDB:
     if app.extensions["db_pool"] is None:
         size = app.config["DB_POOL_SIZE"]
         app.extensions["db_pool"] = PooledDB(
-            pymysql, maxconnections=size, maxcached=size, blocking=True, ping=1, reset=False,
+            pymysql,
+            maxconnections=size,
+            maxcached=size,
+            blocking=True,
+            ping=1,
+            reset=False,
             **connect_arguments(app.config),
         )
     return app.extensions["db_pool"]

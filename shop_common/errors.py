@@ -4,6 +4,7 @@ Routes raise :class:`ApiError`; Werkzeug's HTTP exceptions (404, 405, 413, ...)
 and anything unexpected are turned into the same shape here, so a client never
 sees an HTML page or a traceback.
 """
+
 import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
@@ -40,8 +41,14 @@ _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 class ApiError(Exception):
     """An error response: HTTP status, snake_case code, a sentence, optional field problems."""
 
-    def __init__(self, status: int, message: str, code: str | None = None, fields: Mapping[str, str] | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        fields: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code or ERROR_CODES.get(status, "error")
@@ -70,8 +77,9 @@ def found(row: T | None, message: str) -> T:
     return row
 
 
-def error_body(status: int, message: str, code: str | None = None,
-               fields: Mapping[str, str] | None = None) -> dict[str, Any]:
+def error_body(
+    status: int, message: str, code: str | None = None, fields: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The error shape: ``{"error", "message", "fields"?}``."""
     body: dict[str, Any] = {"error": code or ERROR_CODES.get(status, "error"), "message": message}
     if fields:
@@ -79,8 +87,13 @@ def error_body(status: int, message: str, code: str | None = None,
     return body
 
 
-def error_response(status: int, message: str, code: str | None = None, fields: Mapping[str, str] | None = None,
-                   headers: Mapping[str, str] | None = None) -> Response:
+def error_response(
+    status: int,
+    message: str,
+    code: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     response = jsonify(error_body(status, message, code, fields))
     response.status_code = status
     response.headers.update(headers or {})

@@ -1,4 +1,5 @@
 """Gunicorn hooks of every service (``--config python:shop_common.gunicorn_config``)."""
+
 import os
 from typing import Any
 
@@ -7,4 +8,5 @@ def child_exit(server: Any, worker: Any) -> None:
     """Drop an exited worker's live gauges (pool connections in use), which would otherwise be summed for ever."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         from prometheus_client import multiprocess
+
         multiprocess.mark_process_dead(worker.pid)

@@ -18,6 +18,7 @@ the status the server chose (400, 414, 431, ...).
 
 Both drain on SIGTERM before gunicorn's graceful stop: see shop_common/lifecycle.py.
 """
+
 import http.client
 import json
 import socket
@@ -46,8 +47,11 @@ _GUNICORN_STATUSES = {
     http_errors.ForbiddenProxyRequest: 403,
 }
 # Faults of the app or the configuration, not of the request: gunicorn's own 500 stays.
-_NOT_THE_CLIENTS = (http_errors.ConfigurationProblem, http_errors.InvalidResponseHeader,
-                    http_errors.InvalidResponseHeaderName)
+_NOT_THE_CLIENTS = (
+    http_errors.ConfigurationProblem,
+    http_errors.InvalidResponseHeader,
+    http_errors.InvalidResponseHeaderName,
+)
 _MESSAGES = {
     400: "The request is malformed.",
     403: "The request is forbidden.",
@@ -68,8 +72,10 @@ def error_json(status: int) -> bytes:
 def refusal(status: int) -> bytes:
     """A whole HTTP/1.1 answer of ``status`` in the error shape, closing the connection."""
     body = error_json(status)
-    head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
     return head.encode("latin-1") + body
 
 
@@ -102,12 +108,11 @@ class IdleLimitedHandler(PyWSGIHandler):
             self.close_connection = True
             return
         body = error_json(error_code)
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                   ("Connection", "close")]
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")]
         try:
             self.start_response(f"{error_code} {HTTPStatus(error_code).phrase}", headers)
             self.write(body)
-        except socket.error:
+        except OSError:
             self.close_connection = True
 
 

@@ -17,6 +17,7 @@ never behind a proxy) and keep no
 cookies (one session serves every user; a cookie set by one user's response must
 never travel with another's request).
 """
+
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -44,8 +45,15 @@ _CONNECT_RETRIES = Retry(total=2, connect=2, read=False, status=0, other=0, back
 
 
 class ServiceClient:
-    def __init__(self, name: str, base_url: str, connect_timeout: float, read_timeout: float, pool_size: int = 32,
-                 record_metrics: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        connect_timeout: float,
+        read_timeout: float,
+        pool_size: int = 32,
+        record_metrics: bool = True,
+    ) -> None:
         self.name = name
         self.record_metrics = record_metrics
         self.base_url = base_url.rstrip("/")
@@ -59,8 +67,16 @@ class ServiceClient:
         self.session.mount("https://", self.adapter)
         self.pool = self.adapter.poolmanager.connection_from_url(self.base_url)
 
-    def request(self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None,
-                signed: bool = True, read_timeout: float | None = None) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        signed: bool = True,
+        read_timeout: float | None = None,
+    ) -> requests.Response:
         """Call the service, with this service's token unless ``signed`` is False.
 
         ``read_timeout`` (seconds) replaces the client's for this call.
@@ -71,12 +87,18 @@ class ServiceClient:
         sent_headers = self._with_request_id(headers)
         if signed:
             sent_headers["Authorization"] = f"Bearer {service_token()}"
-        timeout = self.timeout if read_timeout is None else \
-            urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout)
+        timeout = (
+            self.timeout
+            if read_timeout is None
+            else urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout)
+        )
         started_at = time.perf_counter()
         with self._failures_as_api_errors(started_at):
             response = self.session.request(
-                method, self.base_url + path, json=json, headers=sent_headers,
+                method,
+                self.base_url + path,
+                json=json,
+                headers=sent_headers,
                 timeout=timeout,  # type: ignore[arg-type]  # requests hands urllib3's Timeout on as it is
             )
         self._record(metrics.call_outcome(response.status_code), started_at)
@@ -123,8 +145,14 @@ class ServiceClient:
         started_at = time.perf_counter()
         try:
             response = self.pool.urlopen(
-                method, target, body=body or None, headers=sent_headers, retries=_CONNECT_RETRIES,
-                timeout=self.timeout, redirect=False, preload_content=True,
+                method,
+                target,
+                body=body or None,
+                headers=sent_headers,
+                retries=_CONNECT_RETRIES,
+                timeout=self.timeout,
+                redirect=False,
+                preload_content=True,
             )
         except urllib3.exceptions.ReadTimeoutError as error:
             raise self._timed_out(started_at) from error
@@ -173,8 +201,10 @@ def service_client(name: str) -> ServiceClient:
     if name not in clients:
         config = current_app.config
         clients[name] = ServiceClient(
-            name, config[f"{name.upper()}_SERVICE_URL"],
-            config["SERVICE_CONNECT_TIMEOUT"], config["SERVICE_TIMEOUT"],
+            name,
+            config[f"{name.upper()}_SERVICE_URL"],
+            config["SERVICE_CONNECT_TIMEOUT"],
+            config["SERVICE_TIMEOUT"],
             record_metrics=config["METRICS_ENABLED"],
         )
     return clients[name]

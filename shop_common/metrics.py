@@ -23,6 +23,7 @@ cost more per update than memory (README, Observe it), hence only when needed.
 default; others get 403) and is neither forwarded nor rate limited.
 ``METRICS_ENABLED=false`` removes the route and the per-request work.
 """
+
 import ipaddress
 import os
 import re
@@ -32,8 +33,16 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import REGISTRY, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
@@ -43,19 +52,25 @@ from .errors import ApiError
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 REQUEST_DURATION = Histogram(
-    "shop_http_request_duration_seconds", "Requests answered, by route template, method and status.",
-    ["route", "method", "status"], buckets=LATENCY_BUCKETS,
+    "shop_http_request_duration_seconds",
+    "Requests answered, by route template, method and status.",
+    ["route", "method", "status"],
+    buckets=LATENCY_BUCKETS,
 )
 SERVICE_CALL_DURATION = Histogram(
-    "shop_service_call_duration_seconds", "Calls to another service, by target and outcome.",
-    ["target", "outcome"], buckets=LATENCY_BUCKETS,
+    "shop_service_call_duration_seconds",
+    "Calls to another service, by target and outcome.",
+    ["target", "outcome"],
+    buckets=LATENCY_BUCKETS,
 )
 DB_CONNECTIONS_IN_USE = Gauge(
-    "shop_db_connections_in_use", "Database connections borrowed from the pool.",
+    "shop_db_connections_in_use",
+    "Database connections borrowed from the pool.",
     multiprocess_mode="livesum",
 )
 DB_POOL_WAITS = Counter(
-    "shop_db_pool_waits_total", "Connection checkouts that found every pooled connection in use.",
+    "shop_db_pool_waits_total",
+    "Connection checkouts that found every pooled connection in use.",
 )
 
 blueprint = Blueprint("metrics", __name__)
@@ -66,7 +81,8 @@ def init_app(app: Flask) -> None:
     if not app.config["METRICS_ENABLED"]:
         return
     app.extensions["metrics_networks"] = [
-        ipaddress.ip_network(network.strip()) for network in app.config["METRICS_ALLOWED_NETWORKS"].split(",")
+        ipaddress.ip_network(network.strip())
+        for network in app.config["METRICS_ALLOWED_NETWORKS"].split(",")
         if network.strip()
     ]
     app.extensions.setdefault("metrics_collectors", [])
@@ -117,8 +133,9 @@ def route_label() -> str:
     key = (rule.rule, cast("dict[str, Any]", request.view_args).get("prefix"))
     label = _ROUTE_LABELS.get(key)
     if label is None:
-        label = _ANY_CONVERTER.sub(lambda match: str(cast("dict[str, Any]", request.view_args)[match.group(1)]),
-                                   rule.rule)
+        label = _ANY_CONVERTER.sub(
+            lambda match: str(cast("dict[str, Any]", request.view_args)[match.group(1)]), rule.rule
+        )
         _ROUTE_LABELS[key] = label
     return label
 

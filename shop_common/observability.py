@@ -15,6 +15,7 @@ with tracing on); ``LOG_FORMAT=json`` prints one JSON object per line with
 ``message``, and the access line's ``method``, ``path``, ``status``,
 ``duration_ms`` and ``user`` as fields of their own.
 """
+
 import json
 import logging
 import re
@@ -24,7 +25,7 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 
 from . import metrics, tracing
 
@@ -60,11 +61,16 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "level": record.levelname, "service": self.service,
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "service": self.service,
             # request_id and trace_id: set by RequestIdFilter, on the same handler
-            "request_id": record.request_id, "trace_id": record.trace_id,  # type: ignore[attr-defined]
-            "logger": record.name, "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+            "trace_id": getattr(record, "trace_id", "-"),
+            "logger": record.name,
+            "message": record.getMessage(),
         }
         entry.update({name: getattr(record, name) for name in ACCESS_FIELDS if hasattr(record, name)})
         if record.exc_info:
@@ -112,25 +118,35 @@ def init_app(app: Flask) -> None:
     traced = tracing.init_app(app, config["SERVICE_NAME"])
     configure_logging(config["SERVICE_NAME"], config["LOG_LEVEL"], config["LOG_FORMAT"], traced)
     metrics.init_app(app)
-    fields_apart = config["LOG_FORMAT"] == "json"  # the text line would not use them
+    app.before_request(start_request)
+    app.after_request(finish_request)
 
-    @app.before_request
-    def start_request() -> None:
-        g.started_at = time.perf_counter()
-        client_id = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = client_id if _SANE_REQUEST_ID.fullmatch(client_id) else uuid.uuid4().hex
 
-    @app.after_request
-    def finish_request(response: Response) -> Response:
-        request_id = g.get("request_id") or uuid.uuid4().hex
-        response.headers[REQUEST_ID_HEADER] = request_id
-        duration_ms = (time.perf_counter() - g.get("started_at", time.perf_counter())) * 1000
-        caller = g.get("caller")
-        user = "-" if caller is None else (caller.user_id or caller.role)
-        path = encoded_path()
-        access_log.info(
-            "%s %s %s %.1fms user=%s", request.method, path, response.status_code, duration_ms, user,
-            extra={"method": request.method, "path": path, "status": response.status_code,
-                   "duration_ms": round(duration_ms, 1), "user": user} if fields_apart else None,
-        )
-        return response
+def start_request() -> None:
+    g.started_at = time.perf_counter()
+    client_id = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = client_id if _SANE_REQUEST_ID.fullmatch(client_id) else uuid.uuid4().hex
+
+
+def finish_request(response: Response) -> Response:
+    """The request id on the response, and the access line: method, path, status, duration, user."""
+    request_id = g.get("request_id") or uuid.uuid4().hex
+    response.headers[REQUEST_ID_HEADER] = request_id
+    duration_ms = (time.perf_counter() - g.get("started_at", time.perf_counter())) * 1000
+    caller = g.get("caller")
+    user = "-" if caller is None else (caller.user_id or caller.role)
+    path = encoded_path()
+    # The text line holds the fields already; a JSON line carries them apart too.
+    fields = None
+    if current_app.config["LOG_FORMAT"] == "json":
+        fields = {
+            "method": request.method,
+            "path": path,
+            "status": response.status_code,
+            "duration_ms": round(duration_ms, 1),
+            "user": user,
+        }
+    access_log.info(
+        "%s %s %s %.1fms user=%s", request.method, path, response.status_code, duration_ms, user, extra=fields
+    )
+    return response

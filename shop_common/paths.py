@@ -7,6 +7,7 @@ client. Here runs of ``/`` are merged and a trailing ``/`` dropped before the
 router sees the path, in every service and at the gateway (which forwards the
 normalised path), so ``/api/products/1//`` is ``/api/products/1`` everywhere.
 """
+
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING

@@ -1,4 +1,5 @@
 """Background work a service repeats on its own (sweepers)."""
+
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ def run_every(app: Flask, name: str, seconds: float, task: Callable[[], object])
 
     A failed round is logged and tried again at the next one.
     """
+
     def run() -> None:
         while True:
             with app.app_context():

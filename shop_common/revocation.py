@@ -23,6 +23,7 @@ Sessions): a read (GET, HEAD, OPTIONS) by a customer goes on (a revoked token re
 its own data for the rest of its short life, logged), anything that changes data and
 anything an admin does is refused with 503 ``revocation_unavailable``.
 """
+
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -89,12 +90,14 @@ def skip_check() -> None:
 
 def _unchecked(claims: Mapping[str, Any], error: redis.RedisError) -> bool:
     if request.method in SAFE_METHODS and claims.get("role") == CUSTOMER:
-        log.warning("revocation store unreachable (%s): %s %s let through unchecked",
-                    error, request.method, request.path)
+        log.warning(
+            "revocation store unreachable (%s): %s %s let through unchecked", error, request.method, request.path
+        )
         return False
     log.error("revocation store unreachable (%s): %s %s refused", error, request.method, request.path)
-    raise ApiError(503, "Token revocation cannot be checked right now; try again shortly.",
-                   code="revocation_unavailable")
+    raise ApiError(
+        503, "Token revocation cannot be checked right now; try again shortly.", code="revocation_unavailable"
+    )
 
 
 def end_logins(families: Iterable[str]) -> None:
@@ -124,5 +127,8 @@ def _write(records: Sequence[tuple[str, str]]) -> None:
         pipeline.execute()
     except redis.RedisError as error:
         log.error("revocation store unreachable: %s", error)
-        raise ApiError(503, "Tokens cannot be revoked right now; nothing was changed. Try again shortly.",
-                       code="revocation_unavailable") from error
+        raise ApiError(
+            503,
+            "Tokens cannot be revoked right now; nothing was changed. Try again shortly.",
+            code="revocation_unavailable",
+        ) from error

@@ -4,6 +4,7 @@ The file names the default databases (``user_db`` ...). Each ``CREATE DATABASE``
 and ``USE`` is rewritten to the name given in ``database_names``, so the same
 file builds a developer's databases, a second stack's, or a test run's.
 """
+
 import re
 from collections.abc import Iterable, Mapping
 
@@ -35,7 +36,7 @@ def apply_schema(connection: pymysql.Connection, database_names: Mapping[str, st
                 current = match.group(2)
                 if current not in database_names:
                     continue
-                statement = statement[:match.start(2)] + f"`{database_names[current]}`" + statement[match.end(2):]
+                statement = statement[: match.start(2)] + f"`{database_names[current]}`" + statement[match.end(2) :]
             elif current not in database_names:
                 continue
             cursor.execute(statement)
@@ -43,8 +44,9 @@ def apply_schema(connection: pymysql.Connection, database_names: Mapping[str, st
 
 def server_connection(host: str, port: int, user: str, password: str) -> pymysql.Connection:
     """A connection to the server with no database selected."""
-    return pymysql.connect(host=host, port=port, user=user, password=password,
-                           charset="utf8mb4", autocommit=True, connect_timeout=5)
+    return pymysql.connect(
+        host=host, port=port, user=user, password=password, charset="utf8mb4", autocommit=True, connect_timeout=5
+    )
 
 
 def drop_databases(connection: pymysql.Connection, names: Iterable[str]) -> None:

@@ -13,6 +13,7 @@ Order of precedence, highest first:
 The README's settings table is printed from :data:`SETTINGS` by
 ``python -m shop_common.settings`` (a test keeps the two the same).
 """
+
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -59,74 +60,153 @@ class Setting:
 
 SETTINGS = (
     Setting("HOST", "127.0.0.1", "where a service listens"),
-    Setting("PORT", "", "the port a service listens on", int,
-            per_service={service: str(port) for service, (_, port, _) in SERVICES.items()}),
+    Setting(
+        "PORT",
+        "",
+        "the port a service listens on",
+        int,
+        per_service={service: str(port) for service, (_, port, _) in SERVICES.items()},
+    ),
     Setting("DB_HOST", "127.0.0.1", "the MySQL/MariaDB server", services=WITH_DATABASE),
     Setting("DB_PORT", "3306", "the database server's port", int, WITH_DATABASE),
     Setting("DB_USER", "root", "the database user", services=WITH_DATABASE),
     Setting("DB_PASSWORD", "", "the database user's password", services=WITH_DATABASE),
-    Setting("DB_NAME", "", "the service's database", services=WITH_DATABASE,
-            per_service={service: database for service, (_, _, database) in SERVICES.items() if database}),
+    Setting(
+        "DB_NAME",
+        "",
+        "the service's database",
+        services=WITH_DATABASE,
+        per_service={service: database for service, (_, _, database) in SERVICES.items() if database},
+    ),
     Setting("DB_POOL_SIZE", "16", "pooled connections per worker process", int, WITH_DATABASE),
-    *(Setting(f"{service.upper()}_SERVICE_URL", f"http://127.0.0.1:{port}", "where services find each other")
-      for service, (_, port, _) in SERVICES.items() if service != "gateway"),
-    Setting("JWT_SECRET_KEY", "", "HS256 secret shared by all five; a service refuses to start without it "
-            "(`make run-all` creates one)"),
+    *(
+        Setting(f"{service.upper()}_SERVICE_URL", f"http://127.0.0.1:{port}", "where services find each other")
+        for service, (_, port, _) in SERVICES.items()
+        if service != "gateway"
+    ),
+    Setting(
+        "JWT_SECRET_KEY",
+        "",
+        "HS256 secret shared by all five; a service refuses to start without it (`make run-all` creates one)",
+    ),
     Setting("ACCESS_TOKEN_TTL_SECONDS", "900", "access token lifetime", int),
-    Setting("REFRESH_TOKEN_TTL_SECONDS", "1209600", "refresh token lifetime (14 days); a refresh gives a new one",
-            int, ("user",)),
-    Setting("REVOCATION_REDIS_URL", "redis://127.0.0.1:6379/0", "where ended logins and users are kept, checked "
-            "on every request with a user token (shop_common/revocation.py)"),
-    Setting("REVOCATION_KEY_PREFIX", "shop:", "prefix of the revocation keys, so stacks sharing one Redis keep "
-            "them apart"),
+    Setting(
+        "REFRESH_TOKEN_TTL_SECONDS",
+        "1209600",
+        "refresh token lifetime (14 days); a refresh gives a new one",
+        int,
+        ("user",),
+    ),
+    Setting(
+        "REVOCATION_REDIS_URL",
+        "redis://127.0.0.1:6379/0",
+        "where ended logins and users are kept, checked on every request with a user token (shop_common/revocation.py)",
+    ),
+    Setting(
+        "REVOCATION_KEY_PREFIX", "shop:", "prefix of the revocation keys, so stacks sharing one Redis keep them apart"
+    ),
     Setting("SERVICE_CONNECT_TIMEOUT", "1.0", "seconds to connect to another service", float),
     Setting("SERVICE_TIMEOUT", "5.0", "seconds to wait for another service's response", float),
-    Setting("GATEWAY_TIMEOUT", "20.0", "seconds the gateway waits for a service: longer than the chain of "
-            "calls behind one request (an order makes up to three), so the service that knows what failed "
-            "gives the response", float, GATEWAY),
+    Setting(
+        "GATEWAY_TIMEOUT",
+        "20.0",
+        "seconds the gateway waits for a service: longer than the chain of "
+        "calls behind one request (an order makes up to three), so the service that knows what failed "
+        "gives the response",
+        float,
+        GATEWAY,
+    ),
     Setting("BCRYPT_ROUNDS", "12", "bcrypt cost", int, ("user",)),
     Setting("ADMIN_USERNAME", "", "admin created by `make run-all` if missing", services=("user",)),
-    Setting("ADMIN_PASSWORD", "", "the admin's password (random in the `.env` made by `make run-all`)",
-            services=("user",)),
-    Setting("ERASURE_SWEEP_SECONDS", "5", "how often the user service retries erasing a deleted user's "
-            "customer profile until the customer service confirms it", int, ("user",)),
+    Setting(
+        "ADMIN_PASSWORD", "", "the admin's password (random in the `.env` made by `make run-all`)", services=("user",)
+    ),
+    Setting(
+        "ERASURE_SWEEP_SECONDS",
+        "5",
+        "how often the user service retries erasing a deleted user's "
+        "customer profile until the customer service confirms it",
+        int,
+        ("user",),
+    ),
     Setting("LOG_LEVEL", "INFO", "log level"),
     Setting("LOG_FORMAT", "text", "`json`: one JSON object per log line, for a log collector (README, Observe it)"),
-    Setting("METRICS_ENABLED", "true", "`GET /metrics` and the per-request histogram (shop_common/metrics.py)",
-            flag),
+    Setting("METRICS_ENABLED", "true", "`GET /metrics` and the per-request histogram (shop_common/metrics.py)", flag),
     Setting("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128", "who may read `/metrics` (others get 403)"),
-    Setting("GUNICORN_WORKER_CLASS", "shop_common.gunicorn_worker.PyWSGIWorker",
-            "gunicorn worker: gevent's pywsgi for the services that mostly wait on I/O; gunicorn's gthread for "
-            "the user service, whose bcrypt would stall a gevent loop (docs/performance.md); both answer "
-            "the HTTP server's own refusals in the error shape",
-            per_service={"user": "shop_common.gunicorn_worker.ThreadWorker"}),
-    Setting("GUNICORN_WORKERS", "1", "gunicorn worker processes (the gateway: 1 unless rate limits are "
-            "counted in Redis)", int),
+    Setting(
+        "GUNICORN_WORKER_CLASS",
+        "shop_common.gunicorn_worker.PyWSGIWorker",
+        "gunicorn worker: gevent's pywsgi for the services that mostly wait on I/O; gunicorn's gthread for "
+        "the user service, whose bcrypt would stall a gevent loop (docs/performance.md); both answer "
+        "the HTTP server's own refusals in the error shape",
+        per_service={"user": "shop_common.gunicorn_worker.ThreadWorker"},
+    ),
+    Setting(
+        "GUNICORN_WORKERS",
+        "1",
+        "gunicorn worker processes (the gateway: 1 unless rate limits are counted in Redis)",
+        int,
+    ),
     Setting("GUNICORN_THREADS", "8", "threads of a `gthread` worker", int),
-    Setting("GUNICORN_KEEPALIVE", "75", "seconds an idle keep-alive connection stays open: longer than "
-            "any client's idle time, so pooled connections stay usable", int),
-    Setting("SHUTDOWN_DRAIN_SECONDS", "0", "on SIGTERM a worker fails readiness at once and serves on this long "
-            "before gunicorn's graceful stop, so a balancer takes it out of rotation first (the replicas, "
-            "compose and Kubernetes set 3-5)", int),
-    Setting("RATELIMIT_ENABLED", "true", "`false` turns rate limits off (benchmarks, `make fuzz`)",
-            flag, GATEWAY),
-    Setting("RATELIMIT_DEFAULT", "300 per minute", "limit per client on every forwarded route",
-            services=GATEWAY),
-    Setting("RATELIMIT_LOGIN", "10 per minute", "limit per address on login and register",
-            services=GATEWAY),
-    Setting("RATELIMIT_STORAGE_URI", "memory://", "where counters live (`redis://127.0.0.1:6379` to share "
-            "them between gateway processes)", services=GATEWAY),
-    Setting("RATELIMIT_KEY_PREFIX", "", "prefix of every counter's key, so stacks sharing one Redis keep "
-            "their counts apart", services=GATEWAY),
-    Setting("SAGA_STALE_SECONDS", "30", "when a half-way order counts as abandoned (longer than any request "
-            "can still be working on it)", int, ("transaction",)),
+    Setting(
+        "GUNICORN_KEEPALIVE",
+        "75",
+        "seconds an idle keep-alive connection stays open: longer than "
+        "any client's idle time, so pooled connections stay usable",
+        int,
+    ),
+    Setting(
+        "SHUTDOWN_DRAIN_SECONDS",
+        "0",
+        "on SIGTERM a worker fails readiness at once and serves on this long "
+        "before gunicorn's graceful stop, so a balancer takes it out of rotation first (the replicas, "
+        "compose and Kubernetes set 3-5)",
+        int,
+    ),
+    Setting("RATELIMIT_ENABLED", "true", "`false` turns rate limits off (benchmarks, `make fuzz`)", flag, GATEWAY),
+    Setting("RATELIMIT_DEFAULT", "300 per minute", "limit per client on every forwarded route", services=GATEWAY),
+    Setting("RATELIMIT_LOGIN", "10 per minute", "limit per address on login and register", services=GATEWAY),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        "memory://",
+        "where counters live (`redis://127.0.0.1:6379` to share them between gateway processes)",
+        services=GATEWAY,
+    ),
+    Setting(
+        "RATELIMIT_KEY_PREFIX",
+        "",
+        "prefix of every counter's key, so stacks sharing one Redis keep their counts apart",
+        services=GATEWAY,
+    ),
+    Setting(
+        "SAGA_STALE_SECONDS",
+        "30",
+        "when a half-way order counts as abandoned (longer than any request can still be working on it)",
+        int,
+        ("transaction",),
+    ),
     Setting("SAGA_SWEEP_SECONDS", "5", "how often the sweeper looks for them", int, ("transaction",)),
-    Setting("SAGA_STUCK_SECONDS", "120", "an order still unsettled after this long counts as stuck "
-            "(`shop_saga_orders_stuck`, the alert)", int, ("transaction",)),
-    Setting("SAGA_FAILURE_LOG_SECONDS", "300", "a saga step that keeps failing is logged at most once per "
-            "order in this many seconds (the sweeper retries it every round)", int, ("transaction",)),
-    Setting("FAULT_CRASH_AT", "", "tests only: the process exits at this saga step (`after_record`, "
-            "`after_reserve`, `after_confirm`)", services=("transaction",)),
+    Setting(
+        "SAGA_STUCK_SECONDS",
+        "120",
+        "an order still unsettled after this long counts as stuck (`shop_saga_orders_stuck`, the alert)",
+        int,
+        ("transaction",),
+    ),
+    Setting(
+        "SAGA_FAILURE_LOG_SECONDS",
+        "300",
+        "a saga step that keeps failing is logged at most once per "
+        "order in this many seconds (the sweeper retries it every round)",
+        int,
+        ("transaction",),
+    ),
+    Setting(
+        "FAULT_CRASH_AT",
+        "",
+        "tests only: the process exits at this saga step (`after_record`, `after_reserve`, `after_confirm`)",
+        services=("transaction",),
+    ),
 )
 
 

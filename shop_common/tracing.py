@@ -15,6 +15,7 @@ service (urllib3, under both ``requests`` and the gateway's relay, which puts
 ``traceparent`` on the call) and one per SQL statement (PyMySQL). ``/health`` and
 ``/metrics`` are not traced: monitors poll them.
 """
+
 import os
 
 from flask import Flask
@@ -37,6 +38,7 @@ def init_app(app: Flask, service: str) -> bool:
         _configure_process(service)
         _configured.append(service)
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
+
     FlaskInstrumentor().instrument_app(app, excluded_urls=EXCLUDED_URLS, enable_commenter=False)
     return True
 

@@ -4,6 +4,7 @@ Checks collect every field problem before responding, so a client sees all that
 is wrong at once (``fields``), and reject look-alikes a loose parser would take:
 ``true`` is not an integer, ``"1"`` is not a quantity, ``1.5`` is not a stock.
 """
+
 import json
 import re
 import unicodedata
@@ -45,15 +46,17 @@ def json_body() -> dict[str, Any]:
     except ValueError:
         raise ApiError(400, "The request body is not valid JSON.", code="invalid_json") from None
     if body is _TOO_DEEP or _depth(body) > MAX_JSON_DEPTH:
-        raise ApiError(400, f"The request body nests arrays and objects more than {MAX_JSON_DEPTH} deep.",
-                       code="invalid_json")
+        raise ApiError(
+            400, f"The request body nests arrays and objects more than {MAX_JSON_DEPTH} deep.", code="invalid_json"
+        )
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
     try:
         json.dumps(body, ensure_ascii=False).encode()
     except UnicodeEncodeError:
-        raise ApiError(400, "The request body holds an invalid Unicode escape (a lone surrogate).",
-                       code="invalid_json") from None
+        raise ApiError(
+            400, "The request body holds an invalid Unicode escape (a lone surrogate).", code="invalid_json"
+        ) from None
     return body
 
 
@@ -110,9 +113,17 @@ class Fields:
             return None
         return value
 
-    def string(self, name: str, *, required: bool = True, min_length: int = 1, max_length: int = 255,
-               pattern: re.Pattern[str] | None = None, hint: str | None = None,
-               allowed_controls: frozenset[str] = frozenset()) -> str | None:
+    def string(
+        self,
+        name: str,
+        *,
+        required: bool = True,
+        min_length: int = 1,
+        max_length: int = 255,
+        pattern: re.Pattern[str] | None = None,
+        hint: str | None = None,
+        allowed_controls: frozenset[str] = frozenset(),
+    ) -> str | None:
         """A trimmed string; control characters are refused but for ``allowed_controls``
         (free text passes :data:`TEXT_LAYOUT`)."""
         value = self._value(name, required, (str,), "must be a string")
@@ -128,8 +139,9 @@ class Fields:
             self.problems[name] = hint or "has an invalid format"
         return value
 
-    def integer(self, name: str, *, required: bool = True, minimum: int | None = None,
-                maximum: int | None = None) -> int | None:
+    def integer(
+        self, name: str, *, required: bool = True, minimum: int | None = None, maximum: int | None = None
+    ) -> int | None:
         value = self._value(name, required, (int,), "must be an integer")
         if value is None:
             return None

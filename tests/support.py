@@ -1,4 +1,5 @@
 """Test helpers: throw-away databases, settings for test apps and stacks, tokens."""
+
 import os
 import re
 import uuid
@@ -30,10 +31,7 @@ def create_test_databases(tag):
     Databases left by an earlier run whose process is gone are dropped first.
     Returns ``{default name: test name}``.
     """
-    names = {
-        database: f"shoptest_{os.getpid()}_{tag}_{database}"
-        for _, _, database in SERVICES.values() if database
-    }
+    names = {database: f"shoptest_{os.getpid()}_{tag}_{database}" for _, _, database in SERVICES.values() if database}
     with server_connection(**DB_SERVER) as connection:
         _drop_stale(connection)
         drop_databases(connection, names.values())
@@ -49,8 +47,11 @@ def drop_test_databases(names):
 def _drop_stale(connection):
     with connection.cursor() as cursor:
         cursor.execute("SHOW DATABASES LIKE 'shoptest\\_%'")
-        stale = [name for (name,) in cursor.fetchall()
-                 if (match := _TEST_DATABASE.fullmatch(name)) and not _pid_alive(int(match.group(1)))]
+        stale = [
+            name
+            for (name,) in cursor.fetchall()
+            if (match := _TEST_DATABASE.fullmatch(name)) and not _pid_alive(int(match.group(1)))
+        ]
     drop_databases(connection, stale)
 
 

@@ -1,4 +1,5 @@
 """Apply ``db_init.sql`` to the databases the services are configured with (``make db-init``)."""
+
 import sys
 
 import pymysql

@@ -4,6 +4,7 @@ The project-wide ``.env`` gets a fresh random ``JWT_SECRET_KEY`` and admin
 password in place of the example's placeholders, so no two installs share a
 secret and none runs with a published one.
 """
+
 import secrets
 
 from shop_common.settings import PROJECT_ROOT, SERVICES
@@ -20,8 +21,7 @@ def create_missing_env_files():
         env_file, example = folder / ".env", folder / ".env.example"
         if env_file.exists() or not example.exists():
             continue
-        lines = [PLACEHOLDERS[line]() if line in PLACEHOLDERS else line
-                 for line in example.read_text().splitlines()]
+        lines = [PLACEHOLDERS[line]() if line in PLACEHOLDERS else line for line in example.read_text().splitlines()]
         env_file.write_text("\n".join(lines) + "\n")
         env_file.chmod(0o600)
         print(f"created {env_file.relative_to(PROJECT_ROOT)} from its example")

@@ -10,6 +10,7 @@ on a free port, against its own stack.
 
     python -m tools.monitor start | stop
 """
+
 import os
 import shutil
 import subprocess
@@ -36,8 +37,7 @@ def configuration(targets, scrape_interval=None):
     if scrape_interval:
         config["global"]["scrape_interval"] = scrape_interval
     (job,) = config["scrape_configs"]
-    job["static_configs"] = [{"targets": [targets[service]], "labels": {"service": service}}
-                             for service in START_ORDER]
+    job["static_configs"] = [{"targets": [targets[service]], "labels": {"service": service}} for service in START_ORDER]
     return config
 
 
@@ -59,11 +59,17 @@ def start(targets, port, run_dir=RUN_DIR, scrape_interval=None):
     folder.mkdir(parents=True, exist_ok=True)
     config_file = folder / "prometheus.yml"
     config_file.write_text(yaml.safe_dump(configuration(targets, scrape_interval), sort_keys=False))
-    command = [PROMETHEUS, f"--config.file={config_file}", f"--storage.tsdb.path={folder / 'data'}",
-               f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=2d"]
+    command = [
+        PROMETHEUS,
+        f"--config.file={config_file}",
+        f"--storage.tsdb.path={folder / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--storage.tsdb.retention.time=2d",
+    ]
     with open(folder / "prometheus.log", "ab") as log:
-        process = subprocess.Popen(command, cwd=folder, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=folder, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     (folder / "prometheus.pid").write_text(str(process.pid))
     _wait_until_ready(process.pid, port, folder)
     return process.pid
@@ -111,7 +117,10 @@ def main(command):
         print(f"Prometheus is at {url} (log: {RUN_DIR / 'prometheus' / 'prometheus.log'}, stop: make monitor-stop)")
         print(f"  targets (all five should be UP): {url}/targets")
         print(f"  alerts:                          {url}/alerts")
-        print(f"  requests per second by service:  {url}/graph?g0.expr=sum+by+(service)+(rate(shop_http_request_duration_seconds_count[1m]))")
+        print(
+            f"  requests per second by service:  {url}/graph?g0.expr="
+            "sum+by+(service)+(rate(shop_http_request_duration_seconds_count[1m]))"
+        )
         print(f"  orders:                          {url}/graph?g0.expr=shop_orders_created_total")
         print("  dashboard for Grafana:           deploy/grafana/shop.json (README, Observe it)")
     elif command == "stop":

@@ -8,6 +8,7 @@ end-to-end tests start their stack with the same functions, on other ports.
 
     python -m tools.stack start | stop | status
 """
+
 import os
 import shutil
 import signal
@@ -31,21 +32,34 @@ HEALTH_TIMEOUT_SECONDS = 30
 def gunicorn_command(service, settings):
     package = SERVICES[service][0]
     return [
-        sys.executable, "-m", "gunicorn", f"{package}:create_app()",
-        "--bind", f"{settings['HOST']}:{settings['PORT']}",
-        "--workers", settings["GUNICORN_WORKERS"],
-        "--worker-class", settings["GUNICORN_WORKER_CLASS"], "--threads", settings["GUNICORN_THREADS"],
-        "--keep-alive", settings["GUNICORN_KEEPALIVE"],
+        sys.executable,
+        "-m",
+        "gunicorn",
+        f"{package}:create_app()",
+        "--bind",
+        f"{settings['HOST']}:{settings['PORT']}",
+        "--workers",
+        settings["GUNICORN_WORKERS"],
+        "--worker-class",
+        settings["GUNICORN_WORKER_CLASS"],
+        "--threads",
+        settings["GUNICORN_THREADS"],
+        "--keep-alive",
+        settings["GUNICORN_KEEPALIVE"],
         # A stop waits this long for requests in flight (gevent workers also wait out idle
         # keep-alive connections until then); an order cut short is settled by the saga.
         # Draining comes first (shop_common/lifecycle.py).
-        "--graceful-timeout", str(3 + int(settings["SHUTDOWN_DRAIN_SECONDS"])),
-        "--error-logfile", "-",
-        "--name", f"shop-{service}",
+        "--graceful-timeout",
+        str(3 + int(settings["SHUTDOWN_DRAIN_SECONDS"])),
+        "--error-logfile",
+        "-",
+        "--name",
+        f"shop-{service}",
         # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl),
         # which every service of every stack would share; nothing here uses it.
         "--no-control-socket",
-        "--config", "python:shop_common.gunicorn_config",
+        "--config",
+        "python:shop_common.gunicorn_config",
     ]
 
 
@@ -101,9 +115,7 @@ def start_service(service, environ=None, run_dir=RUN_DIR):
     environ = dict(os.environ if environ is None else environ)
     settings = load_settings(service, environ)
     if _port_in_use(settings):
-        raise RuntimeError(
-            f"port {settings['PORT']} is taken by another program; stop it or set PORT for {service}"
-        )
+        raise RuntimeError(f"port {settings['PORT']} is taken by another program; stop it or set PORT for {service}")
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     if int(settings["GUNICORN_WORKERS"]) > 1:
@@ -127,8 +139,13 @@ def metrics_dir(run_dir, service):
 
 def _spawn(command, environ, log):
     return subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=environ, stdin=subprocess.DEVNULL,
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        command,
+        cwd=PROJECT_ROOT,
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -217,8 +234,10 @@ def main(command):
                 sys.exit(str(error))
         print(f"started: {', '.join(started) or 'nothing (all were running)'}")
         if len(started) < len(START_ORDER):
-            print("Services that were running keep the settings they started with: "
-                  "make stop-all, then make run-all, to apply changed ones.")
+            print(
+                "Services that were running keep the settings they started with: "
+                "make stop-all, then make run-all, to apply changed ones."
+            )
         print_table()
         print(f"\nThe API is at {base_url(load_settings('gateway'))}  (logs: make logs, stop: make stop-all)")
     elif command == "stop":

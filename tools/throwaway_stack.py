@@ -7,6 +7,7 @@ passes. ``isolated`` gives every declared default explicitly, so a developer's
 ``.env`` files cannot leak into a test run; without it (the benchmark) the
 tuning in ``.env`` counts, as it does for ``make run-all``.
 """
+
 import os
 import shutil
 import socket
@@ -33,8 +34,7 @@ class ThrowawayStack:
         five, ``service_settings`` ({service: settings}) to one."""
         self.ports = {service: free_port() for service in SERVICES}
         self.urls = {service: f"http://127.0.0.1:{port}" for service, port in self.ports.items()}
-        self.environments = {service: self._environment(service, databases, settings, isolated)
-                             for service in SERVICES}
+        self.environments = {service: self._environment(service, databases, settings, isolated) for service in SERVICES}
         for service, overrides in (service_settings or {}).items():
             self.environments[service].update(overrides)
         self.run_dir = Path(tempfile.mkdtemp(prefix="shop-stack-"))
@@ -50,16 +50,20 @@ class ThrowawayStack:
         if isolated:
             environment.update(service_defaults(service))
         environment.update(settings, HOST="127.0.0.1", PORT=str(self.ports[service]))
-        environment.update({f"{name.upper()}_SERVICE_URL": url for name, url in self.urls.items()
-                            if name != "gateway"})
+        environment.update({f"{name.upper()}_SERVICE_URL": url for name, url in self.urls.items() if name != "gateway"})
         database = SERVICES[service][2]
         if database:
             environment["DB_NAME"] = databases[database]
         return environment
 
     def bootstrap_admin(self):
-        subprocess.run([sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
-                       cwd=PROJECT_ROOT, env=self.environments["user"], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
+            cwd=PROJECT_ROOT,
+            env=self.environments["user"],
+            check=True,
+            capture_output=True,
+        )
 
     def start(self, service):
         """Start ``service`` unless it runs, and wait until it is healthy."""

@@ -1,4 +1,5 @@
 """App factory of the transaction service."""
+
 from functools import partial
 
 from shop_common.app import create_service_app
@@ -15,7 +16,7 @@ def create_app(test_config=None):
     business_metrics.init_app(app)
     if app.config["SAGA_SWEEP_SECONDS"] > 0 and not app.config.get("TESTING"):
         # Settles half-way orders: once at start, then every SAGA_SWEEP_SECONDS.
-        run_every(app, "saga-sweeper", app.config["SAGA_SWEEP_SECONDS"],
-                  partial(saga.sweep, app.config["SAGA_STALE_SECONDS"]))
+        run_every(
+            app, "saga-sweeper", app.config["SAGA_SWEEP_SECONDS"], partial(saga.sweep, app.config["SAGA_STALE_SECONDS"])
+        )
     return app
-

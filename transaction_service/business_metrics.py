@@ -13,6 +13,7 @@
 
 The saga and the routes call one-line functions here; the metric objects live here alone.
 """
+
 from functools import wraps
 
 from flask import current_app
@@ -34,8 +35,14 @@ ORDERS_SETTLED = Counter("shop_saga_orders_settled_total", "Half-way orders the 
 
 # error code -> reason; otherwise the reason follows the status (REASONS_BY_STATUS).
 REASONS_BY_CODE = {"idempotency_key_in_progress": "idempotency", "total_too_large": "validation"}
-REASONS_BY_STATUS = {400: "validation", 403: "ownership", 404: "not_found", 409: "stock",
-                     415: "validation", 422: "idempotency"}
+REASONS_BY_STATUS = {
+    400: "validation",
+    403: "ownership",
+    404: "not_found",
+    409: "stock",
+    415: "validation",
+    422: "idempotency",
+}
 
 
 def init_app(app):
@@ -45,6 +52,7 @@ def init_app(app):
 
 def counts_orders(view):
     """Decorate the order-creating view: count what became of the attempt."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         try:
@@ -57,6 +65,7 @@ def counts_orders(view):
         elif response.status_code == 201:
             ORDERS_CREATED.inc()
         return response
+
     return wrapper
 
 
@@ -93,7 +102,6 @@ class StuckOrders:
 
     def collect(self):
         threshold = self.app.config["SAGA_STUCK_SECONDS"]
-        gauge = GaugeMetricFamily("shop_saga_orders_stuck",
-                                  f"Orders still reserving or releasing after {threshold} s.")
+        gauge = GaugeMetricFamily("shop_saga_orders_stuck", f"Orders still reserving or releasing after {threshold} s.")
         gauge.add_metric([], repository.count_unsettled_orders(threshold))
         yield gauge

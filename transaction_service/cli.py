@@ -1,4 +1,5 @@
 """Flask CLI commands of the transaction service (``flask --app transaction_service ...``)."""
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -11,8 +12,12 @@ def init_app(app):
 
 
 @click.command("reconcile")
-@click.option("--older-than", type=int, default=None,
-              help="Seconds an order must have been unsettled (default: SAGA_STALE_SECONDS).")
+@click.option(
+    "--older-than",
+    type=int,
+    default=None,
+    help="Seconds an order must have been unsettled (default: SAGA_STALE_SECONDS).",
+)
 @with_appcontext
 def reconcile(older_than):
     """Finish orders a crash or a lost call left half-way (see saga.py)."""

@@ -9,6 +9,7 @@ shop, not on the body, so it frees the key and a retry runs anew (a product crea
 meanwhile is found), as after a 5xx. A key a crash left in progress is settled by
 the sweeper from the order it is linked to, or freed. Records live 24 hours.
 """
+
 import hashlib
 import json
 
@@ -41,8 +42,9 @@ def create_once(caller, key, body, place_order):
     :raise 409: the first request with this key is still running.
     """
     if not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise ApiError(400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
-                       code="invalid_idempotency_key")
+        raise ApiError(
+            400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.", code="invalid_idempotency_key"
+        )
     scope, body_hash = key_scope(caller), request_hash(body)
     earlier = repository.claim_idempotency_key(scope, key, body_hash)
     if earlier is not None:
@@ -59,11 +61,13 @@ def create_once(caller, key, body, place_order):
 
 def _replay(earlier, body_hash):
     if earlier["request_hash"] != body_hash:
-        raise ApiError(422, "This Idempotency-Key was used with a different request body.",
-                       code="idempotency_key_reused")
+        raise ApiError(
+            422, "This Idempotency-Key was used with a different request body.", code="idempotency_key_reused"
+        )
     if earlier["state"] != "done":
-        raise ApiError(409, "A request with this Idempotency-Key is still being processed.",
-                       code="idempotency_key_in_progress")
+        raise ApiError(
+            409, "A request with this Idempotency-Key is still being processed.", code="idempotency_key_in_progress"
+        )
     response = Response(earlier["response_body"], status=earlier["response_status"], mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -1,4 +1,5 @@
 """An order as the API shows it, and the status moves a caller may ask for."""
+
 from shop_common.auth import Caller
 from shop_common.errors import ApiError
 
@@ -12,14 +13,14 @@ TRANSITIONS = {"completed": ("pending",), "cancelled": ("pending", "completed")}
 def orders_with_items(orders):
     """The public shape of ``orders``, each with its items (one query for all)."""
     items = repository.find_items([order["id"] for order in orders])
-    return [dict({field: order[field] for field in repository.ORDER_FIELDS}, items=items[order["id"]])
-            for order in orders]
+    return [
+        dict({field: order[field] for field in repository.ORDER_FIELDS}, items=items[order["id"]]) for order in orders
+    ]
 
 
 def order_created_body(order):
     """The 201 body of a new order (also replayed for its Idempotency-Key)."""
-    return dict(message="Transaction created successfully", transactionId=order["id"],
-                **orders_with_items([order])[0])
+    return dict(message="Transaction created successfully", transactionId=order["id"], **orders_with_items([order])[0])
 
 
 def allowed_from(caller: Caller, target, current_status):

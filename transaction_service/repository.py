@@ -3,6 +3,7 @@
 Each saga move is one conditional UPDATE on ``stock_state`` (see saga.py): it
 returns whether this caller made the move, so two movers never both win.
 """
+
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ IDEMPOTENCY_TTL_HOURS = 24
 
 
 # ------------------------------------------------------------------ saga moves
+
 
 def insert_order(reference: str, customer_id: int, user_id: int, idempotency: tuple[str, str] | None = None) -> int:
     """Record an order in ``reserving``; link it to ``idempotency`` (caller, key) in the same commit."""
@@ -49,28 +51,36 @@ def confirm_order(order_id: int, total_amount: Decimal, items: Iterable[Mapping[
         cursor.executemany(
             "INSERT INTO transaction_items (transaction_id, product_id, product_name, quantity, price_per_item) "
             "VALUES (%s, %s, %s, %s, %s)",
-            [(order_id, item["product_id"], item["product_name"], item["quantity"], item["price_per_item"])
-             for item in items],
+            [
+                (order_id, item["product_id"], item["product_name"], item["quantity"], item["price_per_item"])
+                for item in items
+            ],
         )
     return True
 
 
 def claim_for_rollback(order_id: int) -> bool:
     """reserving → releasing (a failed or abandoned creation); True when this caller claimed it."""
-    return execute(
-        "UPDATE transactions SET stock_state = 'releasing' WHERE id = %s AND stock_state = 'reserving'",
-        (order_id,),
-    ).rowcount == 1
+    return (
+        execute(
+            "UPDATE transactions SET stock_state = 'releasing' WHERE id = %s AND stock_state = 'reserving'",
+            (order_id,),
+        ).rowcount
+        == 1
+    )
 
 
 def begin_cancel(order_id: int, from_statuses: Sequence[str]) -> bool:
     """``from_statuses``/held → cancelled/releasing; True when this caller made the move."""
     placeholders = ", ".join(["%s"] * len(from_statuses))
-    return execute(
-        "UPDATE transactions SET status = 'cancelled', stock_state = 'releasing' "
-        f"WHERE id = %s AND stock_state = 'held' AND status IN ({placeholders})",
-        (order_id, *from_statuses),
-    ).rowcount == 1
+    return (
+        execute(
+            "UPDATE transactions SET status = 'cancelled', stock_state = 'releasing' "
+            f"WHERE id = %s AND stock_state = 'held' AND status IN ({placeholders})",
+            (order_id, *from_statuses),
+        ).rowcount
+        == 1
+    )
 
 
 def mark_released(order_id: int) -> None:
@@ -82,11 +92,14 @@ def mark_released(order_id: int) -> None:
 
 def complete_order(order_id: int) -> bool:
     """pending/held → completed; True when this caller made the move."""
-    return execute(
-        "UPDATE transactions SET status = 'completed' "
-        "WHERE id = %s AND status = 'pending' AND stock_state = 'held'",
-        (order_id,),
-    ).rowcount == 1
+    return (
+        execute(
+            "UPDATE transactions SET status = 'completed' "
+            "WHERE id = %s AND status = 'pending' AND stock_state = 'held'",
+            (order_id,),
+        ).rowcount
+        == 1
+    )
 
 
 def delete_order(order_id: int) -> bool:
@@ -114,18 +127,19 @@ def count_unsettled_orders(older_than_seconds: int) -> int:
 
 def owner_of_customer_orders(customer_id: int) -> int | None:
     """The user who placed the orders of ``customer_id`` (copied at order time), or None without orders."""
-    row = execute(f"SELECT user_id FROM transactions WHERE customer_id = %s AND {VISIBLE} LIMIT 1",
-                   (customer_id,)).fetchone()
+    row = execute(
+        f"SELECT user_id FROM transactions WHERE customer_id = %s AND {VISIBLE} LIMIT 1", (customer_id,)
+    ).fetchone()
     return row and row["user_id"]
 
 
 # ----------------------------------------------------------------------- reads
 
+
 def find_order(order_id: int) -> Row | None:
     """A visible order with its owner, reference and stock state (internal columns the routes drop)."""
     return execute(
-        f"SELECT {ORDER_COLUMNS}, user_id, reference, stock_state FROM transactions "
-        f"WHERE id = %s AND {VISIBLE}",
+        f"SELECT {ORDER_COLUMNS}, user_id, reference, stock_state FROM transactions WHERE id = %s AND {VISIBLE}",
         (order_id,),
     ).fetchone()
 
@@ -133,8 +147,7 @@ def find_order(order_id: int) -> Row | None:
 def list_orders(limit: int, offset: int, customer_id: int | None = None) -> Sequence[Row]:
     where, params = _customer_filter(customer_id)
     return execute(
-        f"SELECT {ORDER_COLUMNS} FROM transactions WHERE {VISIBLE}{where} "
-        "ORDER BY id DESC LIMIT %s OFFSET %s",
+        f"SELECT {ORDER_COLUMNS} FROM transactions WHERE {VISIBLE}{where} ORDER BY id DESC LIMIT %s OFFSET %s",
         (*params, limit, offset),
     ).fetchall()
 
@@ -166,6 +179,7 @@ def find_items(order_ids: Collection[int]) -> dict[int, list[Row]]:
 
 # ------------------------------------------------------------- idempotency keys
 
+
 def claim_idempotency_key(caller: str, key: str, request_hash: str) -> Row | None:
     """Record the key as in progress; the earlier record instead when the key is already in use.
 
@@ -174,18 +188,24 @@ def claim_idempotency_key(caller: str, key: str, request_hash: str) -> Row | Non
     twice at once. INSERT IGNORE lets exactly one claimer in; a record past its
     24 h life is taken over by one conditional UPDATE, as if the key were new.
     """
-    if execute(
-        "INSERT IGNORE INTO idempotency_keys (caller, idempotency_key, request_hash) VALUES (%s, %s, %s)",
-        (caller, key, request_hash),
-    ).rowcount == 1:
+    if (
+        execute(
+            "INSERT IGNORE INTO idempotency_keys (caller, idempotency_key, request_hash) VALUES (%s, %s, %s)",
+            (caller, key, request_hash),
+        ).rowcount
+        == 1
+    ):
         return None
-    if execute(
-        "UPDATE idempotency_keys SET request_hash = %s, state = 'in_progress', transaction_id = NULL, "
-        "response_status = NULL, response_body = NULL, created_at = UTC_TIMESTAMP() "
-        "WHERE caller = %s AND idempotency_key = %s "
-        f"AND created_at < UTC_TIMESTAMP() - INTERVAL {IDEMPOTENCY_TTL_HOURS} HOUR",
-        (request_hash, caller, key),
-    ).rowcount == 1:
+    if (
+        execute(
+            "UPDATE idempotency_keys SET request_hash = %s, state = 'in_progress', transaction_id = NULL, "
+            "response_status = NULL, response_body = NULL, created_at = UTC_TIMESTAMP() "
+            "WHERE caller = %s AND idempotency_key = %s "
+            f"AND created_at < UTC_TIMESTAMP() - INTERVAL {IDEMPOTENCY_TTL_HOURS} HOUR",
+            (request_hash, caller, key),
+        ).rowcount
+        == 1
+    ):
         return None
     earlier = execute(
         "SELECT request_hash, state, transaction_id, response_status, response_body "
@@ -217,7 +237,4 @@ def unfinished_idempotency_keys(older_than_seconds: int) -> Sequence[Row]:
 
 
 def delete_expired_idempotency_keys() -> None:
-    execute(
-        "DELETE FROM idempotency_keys "
-        f"WHERE created_at < UTC_TIMESTAMP() - INTERVAL {IDEMPOTENCY_TTL_HOURS} HOUR"
-    )
+    execute(f"DELETE FROM idempotency_keys WHERE created_at < UTC_TIMESTAMP() - INTERVAL {IDEMPOTENCY_TTL_HOURS} HOUR")

@@ -10,6 +10,7 @@
 Orders are read from this service's database alone: items carry the product's
 name and price as they were at order time.
 """
+
 from functools import partial
 
 from flask import Blueprint, jsonify, request
@@ -69,8 +70,7 @@ def create_transaction():
 @auth_required(ADMIN)
 def list_transactions():
     limit, offset = pagination()
-    return list_response(orders_with_items(repository.list_orders(limit, offset)),
-                         repository.count_orders())
+    return list_response(orders_with_items(repository.list_orders(limit, offset)), repository.count_orders())
 
 
 @transactions.get("/customer/<id:customer_id>")
@@ -85,8 +85,9 @@ def list_customer_transactions(customer_id):
     """
     require_owner_or_admin(orders_owner(customer_id))
     limit, offset = pagination()
-    return list_response(orders_with_items(repository.list_orders(limit, offset, customer_id)),
-                         repository.count_orders(customer_id))
+    return list_response(
+        orders_with_items(repository.list_orders(limit, offset, customer_id)), repository.count_orders(customer_id)
+    )
 
 
 @transactions.get("/<id:transaction_id>")
@@ -116,8 +117,7 @@ def update_status(transaction_id):
         moved = bool(from_statuses) and saga.cancel_order(order, from_statuses)
     current = _visible_order(transaction_id)
     if not moved:
-        raise ApiError(409, f"A {current['status']} transaction cannot become {target}.",
-                       code="invalid_transition")
+        raise ApiError(409, f"A {current['status']} transaction cannot become {target}.", code="invalid_transition")
     return jsonify(message=f"Transaction {target}", transaction=orders_with_items([current])[0])
 
 
@@ -129,6 +129,9 @@ def delete_transaction(transaction_id):
     :raise 503: the stock could not be given back yet; the order stays, cancelled.
     """
     if not saga.delete_order(_visible_order(transaction_id)):
-        raise ApiError(503, "The stock of this transaction could not be released yet; it is cancelled "
-                            "and will be released shortly. Try the deletion again later.")
+        raise ApiError(
+            503,
+            "The stock of this transaction could not be released yet; it is cancelled "
+            "and will be released shortly. Try the deletion again later.",
+        )
     return jsonify(message="Transaction deleted successfully", transactionId=transaction_id)

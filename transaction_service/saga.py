@@ -25,6 +25,7 @@ worker at start and then every ``SAGA_SWEEP_SECONDS``, and from
 ``make reconcile``, which also settles the Idempotency-Keys a crash left in
 progress (see idempotency.py).
 """
+
 import logging
 import os
 import threading
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 # every few seconds logs once per SAGA_FAILURE_LOG_SECONDS, not once per round.
 _failures_logged: dict[str, float] = {}
 _failures_lock = threading.Lock()
+
 
 def crash_point(step):
     """Fault injection for tests: exit the process here when FAULT_CRASH_AT names this step."""
@@ -86,17 +88,20 @@ def _order_total(items):
     """:raise 400: the total is over what an order may cost."""
     total = sum((item["price_per_item"] * item["quantity"] for item in items), Decimal("0.00"))
     if total > MAX_MONEY:
-        raise ApiError(400, f"The order total {total} is over the maximum of {MAX_MONEY}.",
-                       code="total_too_large")
+        raise ApiError(400, f"The order total {total} is over the maximum of {MAX_MONEY}.", code="total_too_large")
     return total
 
 
 def _reserve_stock(reference, lines):
     """Hold all lines in one call: all or nothing. Returns the items with name and price snapshots."""
-    response = service_client("product").request("POST", "/internal/reservations", json={
-        "reference": reference,
-        "items": [{"productId": product_id, "quantity": quantity} for product_id, quantity in lines.items()],
-    })
+    response = service_client("product").request(
+        "POST",
+        "/internal/reservations",
+        json={
+            "reference": reference,
+            "items": [{"productId": product_id, "quantity": quantity} for product_id, quantity in lines.items()],
+        },
+    )
     if response.status_code in (404, 409):
         error = response.json()
         raise ApiError(response.status_code, error["message"], code=error["error"])
@@ -104,8 +109,12 @@ def _reserve_stock(reference, lines):
         log.error("product service answered %s to a reservation", response.status_code)
         raise ApiError(503, "The product service could not reserve the stock.")
     return [
-        {"product_id": item["productId"], "product_name": item["productName"],
-         "quantity": item["quantity"], "price_per_item": Decimal(item["unitPrice"])}
+        {
+            "product_id": item["productId"],
+            "product_name": item["productName"],
+            "quantity": item["quantity"],
+            "price_per_item": Decimal(item["unitPrice"]),
+        }
         for item in response.json()["items"]
     ]
 

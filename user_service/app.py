@@ -1,4 +1,5 @@
 """App factory of the user service."""
+
 from shop_common.app import create_service_app
 from shop_common.periodic import run_every
 

@@ -1,4 +1,5 @@
 """Flask CLI commands of the user service (``flask --app user_service ...``)."""
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -47,8 +48,10 @@ def _create(username, password, exists_ok):
     if repository.insert_admin_if_missing(username, password_hash):
         click.echo(f"Admin '{username}' created.")
     elif exists_ok:
-        click.echo(f"Admin '{username}' already exists; left as it is: its password is the one it was "
-                   "created with, which ADMIN_PASSWORD in .env does not change (README, Run it).")
+        click.echo(
+            f"Admin '{username}' already exists; left as it is: its password is the one it was "
+            "created with, which ADMIN_PASSWORD in .env does not change (README, Run it)."
+        )
     else:
         raise click.ClickException(f"the username '{username}' already exists")
 

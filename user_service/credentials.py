@@ -4,6 +4,7 @@ bcrypt reads at most 72 bytes, so longer passwords are refused at validation
 rather than silently truncated. Usernames are compared case-insensitively by
 the database collation: ``Alice`` and ``alice`` are the same account.
 """
+
 import functools
 import re
 

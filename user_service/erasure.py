@@ -8,6 +8,7 @@ retried: by the sweeper thread every ``ERASURE_SWEEP_SECONDS`` and by
 service that is down at the time only delays the erasure. The sweeper also
 deletes refresh tokens past their expiry.
 """
+
 import logging
 
 from shop_common import revocation
@@ -39,8 +40,11 @@ def erase_profile(user_id):
     except ApiError as error:
         return _failed(user_id, error.message)
     repository.finish_erasure(user_id)
-    log.info("customer profile of deleted user %s %s", user_id,
-             "erased" if response.json().get("deleted") else "already gone")
+    log.info(
+        "customer profile of deleted user %s %s",
+        user_id,
+        "erased" if response.json().get("deleted") else "already gone",
+    )
     return True
 
 

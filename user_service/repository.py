@@ -1,6 +1,7 @@
 """Every SQL statement of the user service. The password hash is read by
 :func:`find_credentials` and :func:`find_password_hash` only; no other query
 selects it, so it cannot leak into a response by accident."""
+
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,10 +22,13 @@ def insert_user(username: str, password_hash: str, role: str) -> int:
 
 def insert_admin_if_missing(username: str, password_hash: str) -> bool:
     """Create the admin unless the username exists; True when it was created."""
-    return execute(
-        "INSERT IGNORE INTO users (username, password_hash, role) VALUES (%s, %s, 'admin')",
-        (username, password_hash),
-    ).rowcount == 1
+    return (
+        execute(
+            "INSERT IGNORE INTO users (username, password_hash, role) VALUES (%s, %s, 'admin')",
+            (username, password_hash),
+        ).rowcount
+        == 1
+    )
 
 
 def find_user(user_id: int) -> Row | None:
@@ -32,9 +36,7 @@ def find_user(user_id: int) -> Row | None:
 
 
 def find_credentials(username: str) -> Row | None:
-    return execute(
-        "SELECT id, username, role, password_hash FROM users WHERE username = %s", (username,)
-    ).fetchone()
+    return execute("SELECT id, username, role, password_hash FROM users WHERE username = %s", (username,)).fetchone()
 
 
 def find_password_hash(user_id: int) -> str | None:
@@ -43,9 +45,7 @@ def find_password_hash(user_id: int) -> str | None:
 
 
 def list_users(limit: int, offset: int) -> Sequence[Row]:
-    return execute(
-        f"SELECT {USER_COLUMNS} FROM users ORDER BY id DESC LIMIT %s OFFSET %s", (limit, offset)
-    ).fetchall()
+    return execute(f"SELECT {USER_COLUMNS} FROM users ORDER BY id DESC LIMIT %s OFFSET %s", (limit, offset)).fetchall()
 
 
 def count_users() -> int:
@@ -73,8 +73,10 @@ def delete_user(user_id: int) -> bool:
 
 # ------------------------------------------------------------ refresh tokens
 
-def insert_refresh_token(token_hash: str, family: str, user_id: int, user_agent: str | None,
-                         lifetime_seconds: int) -> None:
+
+def insert_refresh_token(
+    token_hash: str, family: str, user_id: int, user_agent: str | None, lifetime_seconds: int
+) -> None:
     execute(
         "INSERT INTO refresh_tokens (token_hash, family, user_id, user_agent, expires_at) "
         "VALUES (%s, %s, %s, %s, NOW() + INTERVAL %s SECOND)",
@@ -112,8 +114,10 @@ def live_families(user_id: int) -> list[str]:
 def revoke_families(families: Sequence[str]) -> None:
     if families:
         placeholders = ", ".join(["%s"] * len(families))
-        execute(f"UPDATE refresh_tokens SET revoked_at = NOW() WHERE family IN ({placeholders}) "
-                 "AND revoked_at IS NULL", tuple(families))
+        execute(
+            f"UPDATE refresh_tokens SET revoked_at = NOW() WHERE family IN ({placeholders}) AND revoked_at IS NULL",
+            tuple(families),
+        )
 
 
 def revoke_user_families(user_id: int) -> None:
@@ -126,6 +130,7 @@ def delete_expired_refresh_tokens() -> int:
 
 # ------------------------------------------------------------ profile erasures
 
+
 def pending_erasures() -> list[int]:
     return [row["user_id"] for row in execute("SELECT user_id FROM profile_erasures ORDER BY user_id").fetchall()]
 
@@ -135,5 +140,7 @@ def finish_erasure(user_id: int) -> None:
 
 
 def note_erasure_failure(user_id: int, reason: str) -> None:
-    execute("UPDATE profile_erasures SET attempts = attempts + 1, last_error = %s WHERE user_id = %s",
-             (reason[:255], user_id))
+    execute(
+        "UPDATE profile_erasures SET attempts = attempts + 1, last_error = %s WHERE user_id = %s",
+        (reason[:255], user_id),
+    )

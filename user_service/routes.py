@@ -7,6 +7,7 @@
 | GET /, DELETE /<id> | admin |
 | GET /<id>, PUT /<id> | that user or admin; only an admin changes a role |
 """
+
 from flask import Blueprint, current_app, jsonify
 from flask_jwt_extended import get_jwt
 
@@ -31,8 +32,7 @@ ROLES = (ADMIN, CUSTOMER)
 
 
 def _username(fields, required=True):
-    return fields.string("username", required=required, max_length=255,
-                         pattern=USERNAME, hint=USERNAME_HINT)
+    return fields.string("username", required=required, max_length=255, pattern=USERNAME, hint=USERNAME_HINT)
 
 
 def _new_password(fields, body, required=True):
@@ -214,7 +214,8 @@ def _requested_changes(body, caller):
 def _check_current_password(user_id, current_password):
     """:raise 401: ``current_password`` is missing or not the user's password."""
     if not isinstance(current_password, str) or not verify_password(
-            current_password, repository.find_password_hash(user_id), _bcrypt_rounds()):
+        current_password, repository.find_password_hash(user_id), _bcrypt_rounds()
+    ):
         raise ApiError(401, "currentPassword is missing or wrong.", code="invalid_credentials")
 
 
@@ -245,5 +246,4 @@ def delete_user(user_id):
     """
     _user_or_404(user_id)
     erased = erasure.delete_user(user_id)
-    return jsonify(message="User deleted successfully", userId=user_id,
-                   profile_erasure="done" if erased else "pending")
+    return jsonify(message="User deleted successfully", userId=user_id, profile_erasure="done" if erased else "pending")

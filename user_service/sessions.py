@@ -10,6 +10,7 @@ role. A spent token presented again means two parties hold it: the family is
 ended (refresh tokens in the database, access tokens in the revocation store) and
 the event logged, without the token.
 """
+
 import hashlib
 import logging
 import time
@@ -50,10 +51,14 @@ def issue_pair(user, family):
     config = current_app.config
     issued = {"fam": family, "iat": time.time()}
     access_token = create_access_token(identity=str(user["id"]), additional_claims=dict(issued, role=user["role"]))
-    refresh_token = create_refresh_token(identity=str(user["id"]), additional_claims=issued,
-                                         expires_delta=timedelta(seconds=config["REFRESH_TOKEN_TTL_SECONDS"]))
-    repository.insert_refresh_token(_hash(refresh_token), family, user["id"], _user_agent(),
-                                    config["REFRESH_TOKEN_TTL_SECONDS"])
+    refresh_token = create_refresh_token(
+        identity=str(user["id"]),
+        additional_claims=issued,
+        expires_delta=timedelta(seconds=config["REFRESH_TOKEN_TTL_SECONDS"]),
+    )
+    repository.insert_refresh_token(
+        _hash(refresh_token), family, user["id"], _user_agent(), config["REFRESH_TOKEN_TTL_SECONDS"]
+    )
     return {
         "access_token": access_token,
         "token_type": "Bearer",
@@ -75,12 +80,16 @@ def refresh(refresh_token):
     if token is None or token["revoked_at"] is not None or token["expired"]:
         raise _refused()
     if token["spent_at"] is not None:
-        log.warning("a spent refresh token was presented again: login %s of user %s ended",
-                    token["family"], token["user_id"])
+        log.warning(
+            "a spent refresh token was presented again: login %s of user %s ended", token["family"], token["user_id"]
+        )
         repository.revoke_families([token["family"]])  # first: it must hold even if Redis is down
         revocation.end_logins([token["family"]])
-        raise ApiError(401, "This refresh token was already used; its login has been ended. Log in again.",
-                       code="refresh_token_reused")
+        raise ApiError(
+            401,
+            "This refresh token was already used; its login has been ended. Log in again.",
+            code="refresh_token_reused",
+        )
     user = repository.find_user(token["user_id"])
     if user is None:
         raise _refused()

@@ -4,6 +4,7 @@ The stack is started once per test session with the same launcher as
 ``make run-all`` (tools/stack.py) and stopped at the end, so ``make test``
 runs beside a developer's stack and leaves no process behind.
 """
+
 from contextlib import contextmanager
 
 import pytest
@@ -22,15 +23,22 @@ from tools.throwaway_stack import ThrowawayStack
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-password-for-tests"
 SETTINGS = {
-    "DB_HOST": DB_SERVER["host"], "DB_PORT": str(DB_SERVER["port"]),
-    "DB_USER": DB_SERVER["user"], "DB_PASSWORD": DB_SERVER["password"],
-    "JWT_SECRET_KEY": TEST_JWT_SECRET, "BCRYPT_ROUNDS": "4",
-    "ADMIN_USERNAME": ADMIN_USERNAME, "ADMIN_PASSWORD": ADMIN_PASSWORD,
-    "RATELIMIT_ENABLED": "false", "SERVICE_TIMEOUT": "3.0",
+    "DB_HOST": DB_SERVER["host"],
+    "DB_PORT": str(DB_SERVER["port"]),
+    "DB_USER": DB_SERVER["user"],
+    "DB_PASSWORD": DB_SERVER["password"],
+    "JWT_SECRET_KEY": TEST_JWT_SECRET,
+    "BCRYPT_ROUNDS": "4",
+    "ADMIN_USERNAME": ADMIN_USERNAME,
+    "ADMIN_PASSWORD": ADMIN_PASSWORD,
+    "RATELIMIT_ENABLED": "false",
+    "SERVICE_TIMEOUT": "3.0",
     # Longer than any order request can take with these timeouts (reserve:
     # up to 3 connects + 3 s read), so the sweeper never takes a live order.
-    "SAGA_STALE_SECONDS": "8", "SAGA_SWEEP_SECONDS": "1",
-    "REVOCATION_KEY_PREFIX": TEST_REVOCATION_PREFIX + "e2e:", "ERASURE_SWEEP_SECONDS": "1",
+    "SAGA_STALE_SECONDS": "8",
+    "SAGA_SWEEP_SECONDS": "1",
+    "REVOCATION_KEY_PREFIX": TEST_REVOCATION_PREFIX + "e2e:",
+    "ERASURE_SWEEP_SECONDS": "1",
 }
 
 
@@ -48,8 +56,9 @@ def started_stack(tag, settings=None, service_settings=None):
     ({service: settings}) to one's.
     """
     databases = create_test_databases(tag)
-    running = ThrowawayStack(databases, {**SETTINGS, **(settings or {})}, isolated=True,
-                             service_settings=service_settings)
+    running = ThrowawayStack(
+        databases, {**SETTINGS, **(settings or {})}, isolated=True, service_settings=service_settings
+    )
     try:
         running.bootstrap_admin()
         running.start_all()
@@ -62,10 +71,12 @@ def started_stack(tag, settings=None, service_settings=None):
 @pytest.fixture
 def api(stack):
     """A requests session whose paths are relative to the gateway."""
+
     class Api(requests.Session):
         def request(self, method, url, *args, **kwargs):
             kwargs.setdefault("timeout", 10)
             return super().request(method, stack.gateway + url, *args, **kwargs)
+
     with Api() as session:
         yield session
 

@@ -1,4 +1,5 @@
 """What the gateway tests share: a gateway process of a test's own, tokens and users, error checks."""
+
 import time
 import uuid
 from contextlib import contextmanager
@@ -43,12 +44,19 @@ def gateway_log(run_dir):
     return launcher.log_file(run_dir, "gateway").read_text(errors="replace")
 
 
-
 def token(key=TEST_JWT_SECRET, algorithm="HS256", lifetime=600):
     """An admin's JWT shaped like the user service's, for the gateway to judge."""
     now = int(time.time())
-    payload = {"sub": "1", "role": "admin", "type": "access", "fresh": False, "jti": uuid.uuid4().hex,
-               "iat": now - 10, "nbf": now - 10, "exp": now + lifetime}
+    payload = {
+        "sub": "1",
+        "role": "admin",
+        "type": "access",
+        "fresh": False,
+        "jti": uuid.uuid4().hex,
+        "iat": now - 10,
+        "nbf": now - 10,
+        "exp": now + lifetime,
+    }
     return jwt.encode(payload, key, algorithm=algorithm)
 
 
@@ -69,7 +77,6 @@ def new_user(api):
     return registered.json()["userId"], {"Authorization": f"Bearer {login.json()['access_token']}"}
 
 
-
 def request_id(tag):
     return f"{tag}-{uuid.uuid4().hex}"
 
@@ -80,4 +87,3 @@ def assert_json_error(response, status, code):
     body = response.json()
     assert body["error"] == code and isinstance(body["message"], str) and body["message"], body
     return body
-

@@ -9,6 +9,7 @@
 ``CONTRACT_BASE_URL`` set, that gateway and the admin of the settings (``.env``) are used
 instead of this session's stack.
 """
+
 import os
 import subprocess
 import uuid
@@ -34,8 +35,13 @@ NEWMAN = PROJECT_ROOT / "node_modules" / ".bin" / "newman"  # npm ci (make test,
 POSTMAN = PROJECT_ROOT / "docs" / "postman"
 # Per operation and generation phase: about 12 s for all 25 operations. make fuzz asks for more.
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 # The HTTP server refuses what it cannot take before the API sees it: a request line too long
 # (414), too many or too large headers (431), an unknown transfer coding (501). No operation
 # documents them, but they too must be in the error shape (shop_common/gunicorn_worker.py).
@@ -65,28 +71,47 @@ def target(request):
         username, password = user_settings["ADMIN_USERNAME"], user_settings["ADMIN_PASSWORD"]
     else:
         gateway, username, password = request.getfixturevalue("stack").gateway, ADMIN_USERNAME, ADMIN_PASSWORD
-    login = requests.post(f"{gateway}/api/users/login", json={"username": username, "password": password},
-                          timeout=10)
+    login = requests.post(f"{gateway}/api/users/login", json={"username": username, "password": password}, timeout=10)
     assert login.status_code == 200, login.text
     return Target(gateway.rstrip("/"), login.json()["user"]["id"], login.json()["access_token"])
 
 
 def test_the_postman_collection_passes_with_newman(stack):
     run = subprocess.run(
-        [NEWMAN, "run", POSTMAN / "shop.postman_collection.json",
-         "--environment", POSTMAN / "local.postman_environment.json",
-         "--env-var", f"baseUrl={stack.gateway}",
-         "--env-var", f"adminUsername={ADMIN_USERNAME}", "--env-var", f"adminPassword={ADMIN_PASSWORD}",
-         "--reporters", "cli", "--color", "off", "--timeout-request", "20000"],
-        check=False, capture_output=True, text=True, timeout=120,
+        [
+            NEWMAN,
+            "run",
+            POSTMAN / "shop.postman_collection.json",
+            "--environment",
+            POSTMAN / "local.postman_environment.json",
+            "--env-var",
+            f"baseUrl={stack.gateway}",
+            "--env-var",
+            f"adminUsername={ADMIN_USERNAME}",
+            "--env-var",
+            f"adminPassword={ADMIN_PASSWORD}",
+            "--reporters",
+            "cli",
+            "--color",
+            "off",
+            "--timeout-request",
+            "20000",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stdout + run.stderr  # newman's report names each failed assertion
 
 
 def changes_the_admin(case, target):
     """Renaming or deleting the admin the fuzzer acts as would lock out every later test."""
-    return (case.path == "/api/users/{user_id}" and case.method in ("PUT", "DELETE")
-            and str(case.path_parameters["user_id"]) == str(target.admin_id))
+    return (
+        case.path == "/api/users/{user_id}"
+        and case.method in ("PUT", "DELETE")
+        and str(case.path_parameters["user_id"]) == str(target.admin_id)
+    )
 
 
 def ends_a_login(case):
@@ -96,10 +121,10 @@ def ends_a_login(case):
 
 def throwaway_login_headers(target):
     username, password = f"contract-{uuid.uuid4().hex[:12]}", "contract-password-1"
-    requests.post(f"{target.gateway}/api/users/register", json={"username": username, "password": password},
-                  timeout=10)
-    login = requests.post(f"{target.gateway}/api/users/login", json={"username": username, "password": password},
-                          timeout=10)
+    requests.post(f"{target.gateway}/api/users/register", json={"username": username, "password": password}, timeout=10)
+    login = requests.post(
+        f"{target.gateway}/api/users/login", json={"username": username, "password": password}, timeout=10
+    )
     assert login.status_code == 200, login.text
     return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
@@ -115,8 +140,9 @@ contract = schemathesis.openapi.from_path(OPENAPI_DOCUMENT)
 
 
 @contract.parametrize()
-@settings(max_examples=FUZZ_EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 def test_every_answer_is_as_documented(case, target):
     assume(not changes_the_admin(case, target))
     assume(not sends_framing_headers(case))
@@ -129,27 +155,38 @@ def test_every_answer_is_as_documented(case, target):
     case.validate_response(response, checks=CHECKS)
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/api/products/%23x"), ("GET", "/api/products/%3Fx"),
-                                          ("DELETE", "/api/products/%3F")])
+@pytest.mark.parametrize(
+    "method, path", [("GET", "/api/products/%23x"), ("GET", "/api/products/%3Fx"), ("DELETE", "/api/products/%3F")]
+)
 def test_an_encoded_question_mark_or_hash_in_a_path_id_is_a_404(target, method, path):
     response = requests.request(method, target.gateway + path, headers=target.admin_headers, timeout=10)
     assert response.status_code == 404, (response.status_code, response.text[:200])
 
 
-@pytest.mark.parametrize("path, body", [
-    ("/api/users/login", '{"username": "admin", "password": "long-enough\\ud800"}'),
-    ("/api/users/register", '{"username": "surrogate", "password": "long-enough\\ud800"}'),
-    ("/api/products", '{"name": "mug\\ud800", "price": "1.00"}'),
-    ("/api/customers", '{"userId": 1, "name": "A\\ud800", "email": "a@example.com"}'),
-])
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/users/login", '{"username": "admin", "password": "long-enough\\ud800"}'),
+        ("/api/users/register", '{"username": "surrogate", "password": "long-enough\\ud800"}'),
+        ("/api/products", '{"name": "mug\\ud800", "price": "1.00"}'),
+        ("/api/customers", '{"userId": 1, "name": "A\\ud800", "email": "a@example.com"}'),
+    ],
+)
 def test_a_lone_surrogate_in_a_json_string_is_a_400(target, path, body):
-    response = requests.post(target.gateway + path, data=body, timeout=10,
-                             headers={**target.admin_headers, "Content-Type": "application/json"})
+    response = requests.post(
+        target.gateway + path,
+        data=body,
+        timeout=10,
+        headers={**target.admin_headers, "Content-Type": "application/json"},
+    )
     assert response.status_code == 400, (response.status_code, response.text[:200])
 
 
 @pytest.mark.parametrize("username", [ADMIN_USERNAME, "nobody-at-all"])
 def test_a_login_with_a_password_over_72_bytes_is_a_401(target, username):
-    response = requests.post(f"{target.gateway}/api/users/login", timeout=10,
-                             json={"username": username, "password": "x" * (BCRYPT_MAX_BYTES + 1)})
+    response = requests.post(
+        f"{target.gateway}/api/users/login",
+        timeout=10,
+        json={"username": username, "password": "x" * (BCRYPT_MAX_BYTES + 1)},
+    )
     assert response.status_code == 401, (response.status_code, response.text[:200])

@@ -1,4 +1,5 @@
 """Customer profiles through the gateway: each customer sees and changes only their own."""
+
 import pytest
 
 from tests.support import unique_name
@@ -14,8 +15,9 @@ def register_and_login(api):
 @pytest.fixture
 def alice(api):
     user_id, username, headers = register_and_login(api)
-    response = api.post("/api/customers", headers=headers,
-                        json={"userId": user_id, "name": "Alice", "email": f"{username}@example.com"})
+    response = api.post(
+        "/api/customers", headers=headers, json={"userId": user_id, "name": "Alice", "email": f"{username}@example.com"}
+    )
     assert response.status_code == 201, response.text
     return {"user_id": user_id, "customer_id": response.json()["customerId"], "headers": headers}
 
@@ -36,15 +38,25 @@ def test_no_customer_reads_or_changes_another_customers_profile(api, alice):
     assert api.get(f"/api/customers/user/{alice['user_id']}", headers=mallory).status_code == 403
     assert api.put(target, headers=mallory, json={"name": "Mallory"}).status_code == 403
     assert api.delete(target, headers=mallory).status_code == 403
-    assert api.post("/api/customers", headers=mallory, json={
-        "userId": alice["user_id"], "name": "Fake", "email": "fake@example.com"}).status_code == 403
+    assert (
+        api.post(
+            "/api/customers",
+            headers=mallory,
+            json={"userId": alice["user_id"], "name": "Fake", "email": "fake@example.com"},
+        ).status_code
+        == 403
+    )
     assert api.get("/api/customers", headers=mallory).status_code == 403
     assert api.get(target, headers=alice["headers"]).json()["name"] == "Alice"
 
 
 def test_customer_routes_need_a_token_at_the_gateway(api, alice):
-    for method, path in (("GET", f"/api/customers/{alice['customer_id']}"), ("GET", "/api/customers"),
-                         ("POST", "/api/customers"), ("DELETE", f"/api/customers/{alice['customer_id']}")):
+    for method, path in (
+        ("GET", f"/api/customers/{alice['customer_id']}"),
+        ("GET", "/api/customers"),
+        ("POST", "/api/customers"),
+        ("DELETE", f"/api/customers/{alice['customer_id']}"),
+    ):
         response = api.request(method, path, json={})
         assert response.status_code == 401 and response.json()["error"] == "unauthorized", (method, path)
 
@@ -61,8 +73,10 @@ def test_the_admin_lists_customers(api, alice, admin_headers):
 
 
 def test_internal_service_routes_are_not_reachable_through_the_gateway(api, alice, admin_headers):
-    for method, path in (("GET", f"/internal/customers/{alice['customer_id']}"),
-                         ("POST", "/internal/reservations"),
-                         ("POST", "/api/../internal/reservations")):
+    for method, path in (
+        ("GET", f"/internal/customers/{alice['customer_id']}"),
+        ("POST", "/internal/reservations"),
+        ("POST", "/api/../internal/reservations"),
+    ):
         response = api.request(method, path, headers=admin_headers, json={})
         assert response.status_code == 404 and response.json()["error"] == "not_found", (method, path)

@@ -12,16 +12,25 @@ from tests.e2e.gateway_helpers import (
 
 # Every protected route (README, API), and the service that owns it.
 PROTECTED_ROUTES = [
-    ("GET", "/api/users", "user"), ("GET", "/api/users/1", "user"),
-    ("PUT", "/api/users/1", "user"), ("DELETE", "/api/users/1", "user"),
-    ("POST", "/api/customers", "customer"), ("GET", "/api/customers", "customer"),
-    ("GET", "/api/customers/1", "customer"), ("PUT", "/api/customers/1", "customer"),
-    ("DELETE", "/api/customers/1", "customer"), ("GET", "/api/customers/user/1", "customer"),
-    ("POST", "/api/products", "product"), ("PUT", "/api/products/1", "product"),
+    ("GET", "/api/users", "user"),
+    ("GET", "/api/users/1", "user"),
+    ("PUT", "/api/users/1", "user"),
+    ("DELETE", "/api/users/1", "user"),
+    ("POST", "/api/customers", "customer"),
+    ("GET", "/api/customers", "customer"),
+    ("GET", "/api/customers/1", "customer"),
+    ("PUT", "/api/customers/1", "customer"),
+    ("DELETE", "/api/customers/1", "customer"),
+    ("GET", "/api/customers/user/1", "customer"),
+    ("POST", "/api/products", "product"),
+    ("PUT", "/api/products/1", "product"),
     ("DELETE", "/api/products/1", "product"),
-    ("POST", "/api/transactions", "transaction"), ("GET", "/api/transactions", "transaction"),
-    ("GET", "/api/transactions/1", "transaction"), ("GET", "/api/transactions/customer/1", "transaction"),
-    ("PUT", "/api/transactions/1/status", "transaction"), ("DELETE", "/api/transactions/1", "transaction"),
+    ("POST", "/api/transactions", "transaction"),
+    ("GET", "/api/transactions", "transaction"),
+    ("GET", "/api/transactions/1", "transaction"),
+    ("GET", "/api/transactions/customer/1", "transaction"),
+    ("PUT", "/api/transactions/1/status", "transaction"),
+    ("DELETE", "/api/transactions/1", "transaction"),
 ]
 
 

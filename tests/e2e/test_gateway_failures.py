@@ -1,4 +1,5 @@
 """Services down or hung: a 503 or 504 naming them, at once or within the timeout; / and /health."""
+
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from tests.support import free_port
 
 # --- 6. and 7. services down or hung; / and /health ------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def hung_service():
     service = HungService()
@@ -23,10 +25,15 @@ def hung_service():
 @pytest.fixture(scope="module")
 def troubled_gateway(stack, hung_service, tmp_path_factory):
     """A gateway whose user service is fine, product service stopped, customer and transaction services hung."""
-    with own_gateway(stack, tmp_path_factory.mktemp("troubled"),
-                     PRODUCT_SERVICE_URL=f"http://127.0.0.1:{free_port()}",
-                     CUSTOMER_SERVICE_URL=hung_service.url, TRANSACTION_SERVICE_URL=hung_service.url,
-                     GATEWAY_TIMEOUT="1", SERVICE_TIMEOUT="1") as url:
+    with own_gateway(
+        stack,
+        tmp_path_factory.mktemp("troubled"),
+        PRODUCT_SERVICE_URL=f"http://127.0.0.1:{free_port()}",
+        CUSTOMER_SERVICE_URL=hung_service.url,
+        TRANSACTION_SERVICE_URL=hung_service.url,
+        GATEWAY_TIMEOUT="1",
+        SERVICE_TIMEOUT="1",
+    ) as url:
         yield url
 
 
@@ -42,10 +49,13 @@ def test_a_stopped_service_is_a_503_naming_it_at_once(troubled_gateway):
     assert seconds < 1
 
 
-@pytest.mark.parametrize("method, path, service", [
-    ("GET", "/api/transactions/customer/1", "transaction"),
-    ("POST", "/api/customers", "customer"),
-])
+@pytest.mark.parametrize(
+    "method, path, service",
+    [
+        ("GET", "/api/transactions/customer/1", "transaction"),
+        ("POST", "/api/customers", "customer"),
+    ],
+)
 def test_a_hung_service_is_a_504_naming_it_within_the_timeout(troubled_gateway, user, method, path, service):
     response, seconds = timed(method, troubled_gateway + path, headers=user[1], json={})
     assert f"{service} service" in assert_json_error(response, 504, "gateway_timeout")["message"]
@@ -62,8 +72,7 @@ def test_health_asks_every_service_at_once_and_names_those_down(troubled_gateway
     assert response.status_code == 503
     assert response.json() == {
         "status": "unavailable",
-        "services": {"user": "ok", "customer": "unavailable", "product": "unavailable",
-                     "transaction": "unavailable"},
+        "services": {"user": "ok", "customer": "unavailable", "product": "unavailable", "transaction": "unavailable"},
         "down": ["customer", "product", "transaction"],
     }
     assert seconds < 1.9  # two hung services asked one after the other would take 2 s

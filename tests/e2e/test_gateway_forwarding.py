@@ -1,4 +1,5 @@
 """Forwarding: a request goes on as it came and the response comes back unchanged; bodies, paths, methods."""
+
 import http.client
 import json
 import uuid
@@ -16,6 +17,7 @@ from tests.e2e.upstreams import RecordingService, answer_header_values
 
 # --- 1. forwarding ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def recorder():
     service = RecordingService()
@@ -31,16 +33,26 @@ def recording_gateway(stack, recorder, tmp_path_factory):
 
 
 def test_a_request_goes_on_byte_for_byte_and_the_answer_comes_back_unchanged(
-        recording_gateway, recorder, admin_headers):
+    recording_gateway, recorder, admin_headers
+):
     query = "q=caf%C3%A9&tags=a,b&empty=&plus=1+2&slash=%2F"
     body = '{"name": "Crème brûlée ☕", "description": "北京 — naïve"}'.encode()
     sent_id = request_id("forward")
     response = requests.put(
-        f"{recording_gateway}/api/products/7?{query}", data=body, timeout=10,
-        headers={**admin_headers, "Content-Type": "application/json; charset=utf-8",
-                 "X-Request-ID": sent_id, "X-Forwarded-For": "203.0.113.9", "X-Custom": "kept",
-                 "Connection": "keep-alive, X-Hop", "X-Hop": "dropped", "Keep-Alive": "timeout=5",
-                 "Proxy-Authorization": "Basic dropped"},
+        f"{recording_gateway}/api/products/7?{query}",
+        data=body,
+        timeout=10,
+        headers={
+            **admin_headers,
+            "Content-Type": "application/json; charset=utf-8",
+            "X-Request-ID": sent_id,
+            "X-Forwarded-For": "203.0.113.9",
+            "X-Custom": "kept",
+            "Connection": "keep-alive, X-Hop",
+            "X-Hop": "dropped",
+            "Keep-Alive": "timeout=5",
+            "Proxy-Authorization": "Basic dropped",
+        },
     )
 
     received = recorder.received[-1]
@@ -84,8 +96,8 @@ def test_a_non_ascii_product_and_search_round_trip_through_the_real_service(api,
     assert [product["name"] for product in found.json()] == [name]
 
 
-
 # --- 5. bodies, media types, unknown paths, wrong methods ------------------------------------
+
 
 def product_body(size):
     """A product as JSON of exactly ``size`` bytes; its name makes it that big."""
@@ -98,20 +110,22 @@ def product_body(size):
 def chunked(body, size=64 * 1024):
     """``body`` as a generator, which requests sends chunked, without a Content-Length."""
     for start in range(0, len(body), size):
-        yield body[start:start + size]
+        yield body[start : start + size]
 
 
 @pytest.mark.parametrize("length", [2 * MIB, MIB + 1])
 @pytest.mark.parametrize("framing", ["content_length", "chunked"])
 def test_a_body_over_1_mib_is_refused_and_never_reaches_a_service(stack, admin_headers, length, framing):
     too_big = product_body(length)
-    for path, service, headers in (("/api/products", "product", admin_headers),
-                                   ("/api/users/login", "user", {})):
+    for path, service, headers in (("/api/products", "product", admin_headers), ("/api/users/login", "user", {})):
         sent_id = request_id("too-big")
         # A connection of its own each: gunicorn closes one whose request body was left unread.
         response = requests.post(
-            stack.gateway + path, data=too_big if framing == "content_length" else chunked(too_big),
-            headers={**headers, "X-Request-ID": sent_id, "Content-Type": "application/json"}, timeout=10)
+            stack.gateway + path,
+            data=too_big if framing == "content_length" else chunked(too_big),
+            headers={**headers, "X-Request-ID": sent_id, "Content-Type": "application/json"},
+            timeout=10,
+        )
         assert_json_error(response, 413, "payload_too_large")
         assert sent_id not in stack.log(service), path
 
@@ -120,19 +134,24 @@ def test_a_body_over_1_mib_is_refused_and_never_reaches_a_service(stack, admin_h
 def test_a_body_of_exactly_1_mib_is_forwarded(api, stack, admin_headers, framing):
     exactly = product_body(MIB)
     sent_id = request_id("one-mib")
-    response = api.post("/api/products", data=exactly if framing == "content_length" else chunked(exactly),
-                        headers={**admin_headers, "X-Request-ID": sent_id, "Content-Type": "application/json"})
+    response = api.post(
+        "/api/products",
+        data=exactly if framing == "content_length" else chunked(exactly),
+        headers={**admin_headers, "X-Request-ID": sent_id, "Content-Type": "application/json"},
+    )
     assert response.status_code == 400 and "name" in response.json()["fields"]  # too long a name
     assert sent_id in stack.log("product")
 
 
 def test_a_body_that_is_not_json_is_a_json_415_from_the_service(api, stack, admin_headers):
     # The gateway forwards it: which routes take which bodies is each service's business.
-    for path, service, headers in (("/api/users/register", "user", {}),
-                                   ("/api/products", "product", admin_headers)):
+    for path, service, headers in (("/api/users/register", "user", {}), ("/api/products", "product", admin_headers)):
         sent_id = request_id("not-json")
-        response = api.post(path, data="name=mug&price=1", headers={
-            **headers, "X-Request-ID": sent_id, "Content-Type": "application/x-www-form-urlencoded"})
+        response = api.post(
+            path,
+            data="name=mug&price=1",
+            headers={**headers, "X-Request-ID": sent_id, "Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert_json_error(response, 415, "unsupported_media_type")
         assert sent_id in stack.log(service)
 
@@ -142,11 +161,14 @@ def test_unknown_paths_are_json_404s(api):
         assert_json_error(api.get(path), 404, "not_found")
 
 
-@pytest.mark.parametrize("target", [
-    "/api/products/../../internal/reservations",
-    "/api/products/%2e%2e/%2E%2E/internal/reservations",
-    "/api/customers/1/../../../internal/customers/1",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/api/products/../../internal/reservations",
+        "/api/products/%2e%2e/%2E%2E/internal/reservations",
+        "/api/customers/1/../../../internal/customers/1",
+    ],
+)
 def test_a_path_climbing_out_of_its_prefix_is_a_404_at_the_gateway(stack, admin_headers, target):
     sent_id = request_id("climb")
     host, port = stack.gateway.removeprefix("http://").split(":")
@@ -163,10 +185,10 @@ def test_a_path_climbing_out_of_its_prefix_is_a_404_at_the_gateway(stack, admin_
 
 def test_wrong_methods_are_json_405s_from_the_gateway_or_the_service(api, admin_headers):
     for method, path, headers in (
-        ("POST", "/health", {}),            # the gateway's own route
-        ("TRACE", "/api/products", {}),     # a method the gateway does not forward
-        ("DELETE", "/api/users", admin_headers),        # forwarded: the user service answers
-        ("PATCH", "/api/products/1", admin_headers),    # forwarded: the product service answers
+        ("POST", "/health", {}),  # the gateway's own route
+        ("TRACE", "/api/products", {}),  # a method the gateway does not forward
+        ("DELETE", "/api/users", admin_headers),  # forwarded: the user service answers
+        ("PATCH", "/api/products/1", admin_headers),  # forwarded: the product service answers
     ):
         response = api.request(method, path, headers=headers)
         assert_json_error(response, 405, "method_not_allowed")

@@ -1,4 +1,5 @@
 """Rate limits at the gateway, per client and per address, shared through Redis."""
+
 import re
 import uuid
 
@@ -17,9 +18,11 @@ from tools import stack as launcher
 
 # --- 4. rate limits ----------------------------------------------------------------------------
 
+
 def test_a_password_guesser_is_stopped_per_address_with_a_json_429(stack, tmp_path):
-    with own_gateway(stack, tmp_path, RATELIMIT_ENABLED="true", RATELIMIT_LOGIN="3 per minute",
-                     RATELIMIT_DEFAULT="100 per minute") as gateway:
+    with own_gateway(
+        stack, tmp_path, RATELIMIT_ENABLED="true", RATELIMIT_LOGIN="3 per minute", RATELIMIT_DEFAULT="100 per minute"
+    ) as gateway:
         guess = {"username": unique_name(), "password": "not-the-password"}
         answers = [requests.post(gateway + "/api/users/login", json=guess, timeout=10) for _ in range(3)]
         assert [answer.status_code for answer in answers] == [401, 401, 401]
@@ -27,8 +30,9 @@ def test_a_password_guesser_is_stopped_per_address_with_a_json_429(stack, tmp_pa
         assert "Retry-After" not in answers[0].headers
 
         blocked_id = request_id("guess")
-        blocked = requests.post(gateway + "/api/users/login", json=guess, timeout=10,
-                                headers={"X-Request-ID": blocked_id})
+        blocked = requests.post(
+            gateway + "/api/users/login", json=guess, timeout=10, headers={"X-Request-ID": blocked_id}
+        )
         body = assert_json_error(blocked, 429, "rate_limited")
         assert set(body) == {"error", "message"}
         assert 1 <= int(blocked.headers["Retry-After"]) <= 60
@@ -36,8 +40,9 @@ def test_a_password_guesser_is_stopped_per_address_with_a_json_429(stack, tmp_pa
         assert blocked_id not in stack.log("user")
 
         # Register shares the sign-in counter; the other routes have their own.
-        register = requests.post(gateway + "/api/users/register", timeout=10,
-                                 json={"username": unique_name(), "password": "long-enough-1"})
+        register = requests.post(
+            gateway + "/api/users/register", timeout=10, json={"username": unique_name(), "password": "long-enough-1"}
+        )
         assert register.status_code == 429
         catalog = requests.get(gateway + "/api/products", timeout=10)
         assert catalog.status_code == 200 and catalog.headers["X-RateLimit-Limit"] == "100"
@@ -49,6 +54,7 @@ def test_a_password_guesser_is_stopped_per_address_with_a_json_429(stack, tmp_pa
 def test_the_default_limit_counts_each_user_and_each_anonymous_address_apart(api, stack, tmp_path):
     alice, bob = new_user(api), new_user(api)
     with own_gateway(stack, tmp_path, RATELIMIT_ENABLED="true", RATELIMIT_DEFAULT="3 per minute") as gateway:
+
         def read_self(someone):
             user_id, headers = someone
             return requests.get(f"{gateway}/api/users/{user_id}", headers=headers, timeout=10)
@@ -66,14 +72,21 @@ def test_the_default_limit_counts_each_user_and_each_anonymous_address_apart(api
 
 
 def test_two_gateways_sharing_redis_enforce_one_quota(stack, tmp_path):
-    shared = {"RATELIMIT_ENABLED": "true", "RATELIMIT_DEFAULT": "5 per minute",
-                  "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
-                  "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    shared = {
+        "RATELIMIT_ENABLED": "true",
+        "RATELIMIT_DEFAULT": "5 per minute",
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+    }
     # Two workers are allowed with Redis: one of the gateways runs them.
-    with own_gateway(stack, tmp_path / "a", GUNICORN_WORKERS="2", **shared) as gateway_a, \
-            own_gateway(stack, tmp_path / "b", **shared) as gateway_b:
-        answers = [requests.get(gateway + "/api/products", timeout=10)
-                   for gateway in (gateway_a, gateway_a, gateway_a, gateway_b, gateway_b)]
+    with (
+        own_gateway(stack, tmp_path / "a", GUNICORN_WORKERS="2", **shared) as gateway_a,
+        own_gateway(stack, tmp_path / "b", **shared) as gateway_b,
+    ):
+        answers = [
+            requests.get(gateway + "/api/products", timeout=10)
+            for gateway in (gateway_a, gateway_a, gateway_a, gateway_b, gateway_b)
+        ]
         assert [answer.status_code for answer in answers] == [200] * 5
         assert [answer.headers["X-RateLimit-Remaining"] for answer in answers] == ["4", "3", "2", "1", "0"]
         assert_json_error(requests.get(gateway_a + "/api/products", timeout=10), 429, "rate_limited")
@@ -81,15 +94,25 @@ def test_two_gateways_sharing_redis_enforce_one_quota(stack, tmp_path):
 
 
 def test_an_unreachable_redis_leaves_the_limits_counting_in_memory(stack, tmp_path):
-    with own_gateway(stack, tmp_path, RATELIMIT_ENABLED="true", RATELIMIT_DEFAULT="2 per minute",
-                     RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}") as gateway:
+    with own_gateway(
+        stack,
+        tmp_path,
+        RATELIMIT_ENABLED="true",
+        RATELIMIT_DEFAULT="2 per minute",
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}",
+    ) as gateway:
         statuses = [requests.get(gateway + "/api/products", timeout=10).status_code for _ in range(3)]
         assert statuses == [200, 200, 429]
 
 
 def test_the_gateway_refuses_to_start_with_per_process_counters_and_several_workers(stack, tmp_path):
-    environment = dict(stack.environments["gateway"], PORT=str(free_port()), GUNICORN_WORKERS="2",
-                       RATELIMIT_ENABLED="true", RATELIMIT_STORAGE_URI="memory://")
+    environment = dict(
+        stack.environments["gateway"],
+        PORT=str(free_port()),
+        GUNICORN_WORKERS="2",
+        RATELIMIT_ENABLED="true",
+        RATELIMIT_STORAGE_URI="memory://",
+    )
     launcher.start_service("gateway", environment, tmp_path)
     try:
         with pytest.raises(RuntimeError, match="did not become healthy"):

@@ -1,4 +1,5 @@
 """Request ids travel along the chain and the access log names the user."""
+
 import re
 
 from tests.e2e.gateway_helpers import (
@@ -6,6 +7,7 @@ from tests.e2e.gateway_helpers import (
 )
 
 # --- 3. request ids and the access log -------------------------------------------------------
+
 
 def test_the_access_log_line_names_the_user_of_a_valid_token(api, stack, user):
     user_id, headers = user

@@ -4,6 +4,7 @@ Every case answers a 4xx (or 2xx) in the error shape and changes nothing; the st
 cancelled order always comes back; a saga step that keeps failing shows up in /health and
 in the log, once per order per interval.
 """
+
 import re
 import time
 
@@ -17,12 +18,21 @@ from tests.support import TEST_JWT_SECRET, unique_name
 MAX_STOCK = 2_147_483_647
 SERVICES = ["gateway", "user", "customer", "product", "transaction"]
 # A protected route of each service, and the gateway's token check in front of the customer service.
-PROTECTED = {"gateway": ("GET", "/api/customers/1"), "user": ("GET", "/api/users/1"),
-             "customer": ("GET", "/api/customers/1"), "product": ("DELETE", "/api/products/999999"),
-             "transaction": ("GET", "/api/transactions/1")}
+PROTECTED = {
+    "gateway": ("GET", "/api/customers/1"),
+    "user": ("GET", "/api/users/1"),
+    "customer": ("GET", "/api/customers/1"),
+    "product": ("DELETE", "/api/products/999999"),
+    "transaction": ("GET", "/api/transactions/1"),
+}
 # A JSON route of each service (POST), reached with an admin's token.
-JSON_ROUTES = {"gateway": "/api/users/login", "user": "/api/users/login", "customer": "/api/customers",
-               "product": "/api/products", "transaction": "/api/transactions"}
+JSON_ROUTES = {
+    "gateway": "/api/users/login",
+    "user": "/api/users/login",
+    "customer": "/api/customers",
+    "product": "/api/products",
+    "transaction": "/api/transactions",
+}
 
 
 @pytest.fixture
@@ -42,8 +52,15 @@ def assert_error(response, status, code=None):
 
 def token(**claims):
     now = int(time.time())
-    payload = {"iat": now, "nbf": now, "jti": unique_name("jti"), "type": "access", "fresh": False,
-               "exp": now + 600, **claims}
+    payload = {
+        "iat": now,
+        "nbf": now,
+        "jti": unique_name("jti"),
+        "type": "access",
+        "fresh": False,
+        "exp": now + 600,
+        **claims,
+    }
     payload = {name: value for name, value in payload.items() if value is not None}
     return {"Authorization": "Bearer " + jwt.encode(payload, TEST_JWT_SECRET, algorithm="HS256")}
 
@@ -78,8 +95,12 @@ def test_the_gateway_refuses_a_service_token_from_outside(stack, path):
 @pytest.mark.parametrize("service", SERVICES)
 def test_deeply_nested_json_is_a_400_everywhere(stack, admin_headers, service):
     body = "[" * 1000 + "]" * 1000
-    response = requests.post(stack.urls[service] + JSON_ROUTES[service], data=body, timeout=10,
-                             headers={**admin_headers, "Content-Type": "application/json"})
+    response = requests.post(
+        stack.urls[service] + JSON_ROUTES[service],
+        data=body,
+        timeout=10,
+        headers={**admin_headers, "Content-Type": "application/json"},
+    )
     assert "32" in assert_error(response, 400, "invalid_json")["message"]
 
 
@@ -87,7 +108,9 @@ def test_deeply_nested_json_is_a_400_everywhere(stack, admin_headers, service):
 @pytest.mark.parametrize("field", ["name", "email"])
 def test_a_control_character_in_a_profile_is_a_400(stack, shop, service, field):
     username, password = unique_name(), "buyer-password-1"
-    user_id = shop.call("POST", "/api/users/register", json={"username": username, "password": password}).json()["userId"]
+    user_id = shop.call("POST", "/api/users/register", json={"username": username, "password": password}).json()[
+        "userId"
+    ]
     login = shop.call("POST", "/api/users/login", json={"username": username, "password": password}).json()
     headers = {"Authorization": f"Bearer {login['access_token']}"}
     profile = {"userId": user_id, "name": "Buyer", "email": f"{username}@example.com"}
@@ -98,11 +121,19 @@ def test_a_control_character_in_a_profile_is_a_400(stack, shop, service, field):
 
 
 def test_free_text_keeps_line_breaks_but_not_escapes(shop):
-    created = shop.call("POST", "/api/products", headers=shop.admin,
-                        json={"name": "Lined", "price": "1.00", "description": "one\ntwo\tthree"})
+    created = shop.call(
+        "POST",
+        "/api/products",
+        headers=shop.admin,
+        json={"name": "Lined", "price": "1.00", "description": "one\ntwo\tthree"},
+    )
     assert created.status_code == 201 and created.json()["description"] == "one\ntwo\tthree"
-    refused = shop.call("PUT", f"/api/products/{created.json()['id']}", headers=shop.admin,
-                        json={"description": "bell\x07", "name": "esc\x1b[31m"})
+    refused = shop.call(
+        "PUT",
+        f"/api/products/{created.json()['id']}",
+        headers=shop.admin,
+        json={"description": "bell\x07", "name": "esc\x1b[31m"},
+    )
     assert set(assert_error(refused, 400, "validation_error")["fields"]) == {"description", "name"}
 
 

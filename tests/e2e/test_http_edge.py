@@ -5,6 +5,7 @@ long, too many or too large headers, a broken chunked body) must come back in th
 error shape with the right status; a slow client must not hold up the others; no path
 is answered with a redirect, and OPTIONS is 204 with Allow.
 """
+
 import json
 import socket
 import threading
@@ -15,8 +16,13 @@ import requests
 
 SERVICES = ["gateway", "user", "customer", "product", "transaction"]
 # Paths every server has: each service's /health, and a route of its family.
-FAMILY = {"gateway": "/api/products", "user": "/api/users", "customer": "/api/customers",
-          "product": "/api/products", "transaction": "/api/transactions"}
+FAMILY = {
+    "gateway": "/api/products",
+    "user": "/api/users",
+    "customer": "/api/customers",
+    "product": "/api/products",
+    "transaction": "/api/transactions",
+}
 # A route of each that reads a JSON body.
 POSTED = dict(FAMILY, gateway="/api/users/login", user="/api/users/register")
 
@@ -36,7 +42,9 @@ def exchange(port, raw, timeout=10):
             data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
-        headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+        headers = {
+            name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])
+        }
         length = int(headers.get("content-length", 0))
         while len(body) < length:
             chunk = connection.recv(65536)
@@ -82,21 +90,39 @@ def test_a_header_too_long_is_a_json_431(stack, service):
 
 
 @pytest.mark.parametrize("service", SERVICES)
-@pytest.mark.parametrize("raw", [b"GARBAGE\r\n\r\n", b"GET /health HTTP/9.9\r\nHost: test\r\n\r\n",
-                                 b"GET /health HTTP/1.1\r\nHost: test\r\nContent-Length: many\r\n\r\n",
-                                 b"POST /health HTTP/1.1\r\nHost: test\r\nContent-Length: -5\r\n\r\n"],
-                         ids=["no-method", "http-9.9", "length-not-a-number", "negative-length"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET /health HTTP/9.9\r\nHost: test\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: test\r\nContent-Length: many\r\n\r\n",
+        b"POST /health HTTP/1.1\r\nHost: test\r\nContent-Length: -5\r\n\r\n",
+    ],
+    ids=["no-method", "http-9.9", "length-not-a-number", "negative-length"],
+)
 def test_a_malformed_request_is_a_json_400(stack, service, raw):
     assert_refusal(exchange(port_of(stack, service), raw), 400)
 
 
 @pytest.mark.parametrize("service", SERVICES)
-@pytest.mark.parametrize("chunks", [b"ZZ\r\n{}\r\n0\r\n\r\n", b"ZZZ\r\nabc\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n"],
-                         ids=["size-not-hex", "size-not-hex-3", "no-chunk-end"])
+@pytest.mark.parametrize(
+    "chunks",
+    [b"ZZ\r\n{}\r\n0\r\n\r\n", b"ZZZ\r\nabc\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n"],
+    ids=["size-not-hex", "size-not-hex-3", "no-chunk-end"],
+)
 def test_a_broken_chunked_body_is_a_json_400(stack, service, admin_headers, chunks):
-    raw = request_bytes(POSTED[service], [f"Authorization: {admin_headers['Authorization']}",
-                                          "Content-Type: application/json", "Transfer-Encoding: chunked"],
-                        method="POST") + chunks
+    raw = (
+        request_bytes(
+            POSTED[service],
+            [
+                f"Authorization: {admin_headers['Authorization']}",
+                "Content-Type: application/json",
+                "Transfer-Encoding: chunked",
+            ],
+            method="POST",
+        )
+        + chunks
+    )
     assert_refusal(exchange(port_of(stack, service), raw), 400)
 
 
@@ -108,8 +134,9 @@ def test_a_slow_client_does_not_hold_up_the_others(stack, service):
         slow.sendall(b"GET /hea")
         started = time.monotonic()
         answers = []
-        threads = [threading.Thread(target=lambda: answers.append(exchange(port, request_bytes("/health"))))
-                   for _ in range(5)]
+        threads = [
+            threading.Thread(target=lambda: answers.append(exchange(port, request_bytes("/health")))) for _ in range(5)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -142,14 +169,23 @@ def test_empty_path_segments_are_never_a_redirect(stack, service, suffix):
 
 
 def test_an_empty_segment_through_the_gateway_reaches_the_route_without_a_location(stack, admin_headers):
-    created = requests.post(stack.gateway + "/api/products", headers=admin_headers, timeout=10,
-                            json={"name": "Slashes", "price": "1.00", "stock": 1}).json()
+    created = requests.post(
+        stack.gateway + "/api/products",
+        headers=admin_headers,
+        timeout=10,
+        json={"name": "Slashes", "price": "1.00", "stock": 1},
+    ).json()
     for path in (f"/api/products/{created['id']}//", f"/api/products//{created['id']}/"):
         response = requests.get(stack.gateway + path, allow_redirects=False, timeout=10)
         assert response.status_code == 200 and response.json()["id"] == created["id"], path
         assert "Location" not in response.headers
-    stray = requests.put(stack.gateway + "/api/transactions/999999//status", headers=admin_headers,
-                         json={"status": "cancelled"}, allow_redirects=False, timeout=10)
+    stray = requests.put(
+        stack.gateway + "/api/transactions/999999//status",
+        headers=admin_headers,
+        json={"status": "cancelled"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert stray.status_code == 404 and "Location" not in stray.headers
 
 
@@ -168,7 +204,7 @@ ODD_REQUESTS = {
     "folded-header": b"GET /health HTTP/1.1\r\nHost: test\r\nX-A: one\r\n two\r\n\r\n",
     "two-lengths": b"POST /health HTTP/1.1\r\nHost: test\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
     "length-and-chunked": b"POST /health HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n"
-                          b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     "unknown-coding": b"POST /health HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: gzip\r\n\r\n",
     "odd-expect": b"POST /health HTTP/1.1\r\nHost: test\r\nExpect: something\r\nContent-Length: 0\r\n\r\n",
 }

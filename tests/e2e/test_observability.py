@@ -5,6 +5,7 @@ to a receiver in this test (every span of every process, decoded, kept in
 memory), ``LOG_FORMAT=json``, rate limits on, and the product service in two
 gunicorn workers, so a scrape must add up both processes' counts.
 """
+
 import gzip
 import json
 import re
@@ -56,9 +57,12 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
         request = ExportTraceServiceRequest.FromString(body)
-        received = [_span(resource_spans.resource, span)
-                    for resource_spans in request.resource_spans
-                    for scope_spans in resource_spans.scope_spans for span in scope_spans.spans]
+        received = [
+            _span(resource_spans.resource, span)
+            for resource_spans in request.resource_spans
+            for scope_spans in resource_spans.scope_spans
+            for span in scope_spans.spans
+        ]
         with self.server.lock:
             self.server.spans.extend(received)
         answer = ExportTraceServiceResponse().SerializeToString()
@@ -75,9 +79,15 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
 def _span(resource, span):
     attributes = {a.key: a.value.string_value or a.value.int_value for a in span.attributes}
     service = next(a.value.string_value for a in resource.attributes if a.key == "service.name")
-    return {"service": service, "name": span.name, "kind": span.kind, "attributes": attributes,
-            "trace_id": span.trace_id.hex(), "span_id": span.span_id.hex(),
-            "parent_span_id": span.parent_span_id.hex()}
+    return {
+        "service": service,
+        "name": span.name,
+        "kind": span.kind,
+        "attributes": attributes,
+        "trace_id": span.trace_id.hex(),
+        "span_id": span.span_id.hex(),
+        "parent_span_id": span.parent_span_id.hex(),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +101,12 @@ def receiver():
 @pytest.fixture(scope="module")
 def observed(receiver, tmp_path_factory):
     settings = {
-        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100",
-        "OTEL_TRACES_SAMPLER": "parentbased_always_on", "LOG_FORMAT": "json",
-        "RATELIMIT_ENABLED": "true", "RATELIMIT_DEFAULT": f"{PER_USER_LIMIT} per minute",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "OTEL_TRACES_SAMPLER": "parentbased_always_on",
+        "LOG_FORMAT": "json",
+        "RATELIMIT_ENABLED": "true",
+        "RATELIMIT_DEFAULT": f"{PER_USER_LIMIT} per minute",
         "RATELIMIT_LOGIN": "100 per minute",
     }
     with started_stack("obs", settings, {"product": {"GUNICORN_WORKERS": "2"}}) as running:
@@ -101,6 +114,7 @@ def observed(receiver, tmp_path_factory):
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
 
 def scrape(url):
     """``{(name, frozenset of label pairs): value}`` from a ``/metrics`` answer."""
@@ -144,8 +158,9 @@ def admin(observed):
 
 @pytest.fixture(scope="module")
 def product_id(observed, admin):
-    response = call(observed, "POST", "/api/products", headers=admin,
-                    json={"name": "Lamp", "price": "12.50", "stock": 5})
+    response = call(
+        observed, "POST", "/api/products", headers=admin, json={"name": "Lamp", "price": "12.50", "stock": 5}
+    )
     assert response.status_code == 201, response.text
     return response.json()["productId"]
 
@@ -157,18 +172,29 @@ def new_shopper(stack):
     assert response.status_code == 201, response.text
     user_id = response.json()["id"]
     headers = log_in(stack, username, password)
-    response = call(stack, "POST", "/api/customers", headers=headers,
-                    json={"userId": user_id, "name": "Ann", "email": f"{username}@example.com"})
+    response = call(
+        stack,
+        "POST",
+        "/api/customers",
+        headers=headers,
+        json={"userId": user_id, "name": "Ann", "email": f"{username}@example.com"},
+    )
     assert response.status_code == 201, response.text
     return headers, response.json()["customerId"]
 
 
 def order(stack, headers, customer_id, product, quantity=1, **extra):
-    return call(stack, "POST", "/api/transactions", headers={**headers, **extra},
-                json={"customerId": customer_id, "items": [{"productId": product, "quantity": quantity}]})
+    return call(
+        stack,
+        "POST",
+        "/api/transactions",
+        headers={**headers, **extra},
+        json={"customerId": customer_id, "items": [{"productId": product, "quantity": quantity}]},
+    )
 
 
 # --- metrics -----------------------------------------------------------------------------------
+
 
 def test_a_journey_moves_the_order_reservation_and_request_counters_as_it_should(observed, product_id):
     (alice, alice_customer), (bob, _) = new_shopper(observed), new_shopper(observed)
@@ -186,7 +212,8 @@ def test_a_journey_moves_the_order_reservation_and_request_counters_as_it_should
     after = {service: scrape(urls[service]) for service in ("gateway", "transaction", "product")}
     transaction, product, gateway = (
         lambda name, service=service, **labels: moved(before[service], after[service], name, **labels)
-        for service in ("transaction", "product", "gateway"))
+        for service in ("transaction", "product", "gateway")
+    )
     assert transaction("shop_orders_created_total") == 1
     assert transaction("shop_idempotent_replays_total") == 1
     for reason in ("stock", "ownership", "validation"):
@@ -211,8 +238,10 @@ def test_a_journey_moves_the_order_reservation_and_request_counters_as_it_should
 def test_a_429_is_counted_by_its_limit(observed):
     headers, customer_id = new_shopper(observed)
     before = scrape(observed.gateway)
-    statuses = [call(observed, "GET", f"/api/customers/{customer_id}", headers=headers).status_code
-                for _ in range(PER_USER_LIMIT)]
+    statuses = [
+        call(observed, "GET", f"/api/customers/{customer_id}", headers=headers).status_code
+        for _ in range(PER_USER_LIMIT)
+    ]
     refused = statuses.count(429)
     assert refused >= 1 and set(statuses) == {200, 429}, statuses
     after = scrape(observed.gateway)
@@ -226,20 +255,26 @@ def test_one_scrape_adds_up_every_worker_of_a_service(observed, product_id):
     url = observed.urls["product"]
     before = scrape(url)
     with ThreadPoolExecutor(16) as pool:
-        statuses = list(pool.map(lambda _: requests.get(f"{url}/api/products/{product_id}", timeout=15).status_code,
-                                 range(200)))
+        statuses = list(
+            pool.map(lambda _: requests.get(f"{url}/api/products/{product_id}", timeout=15).status_code, range(200))
+        )
     assert statuses == [200] * 200
     after = scrape(url)
     route = {"route": "/api/products/<id:product_id>", "method": "GET", "status": 200}
     assert moved(before, after, "shop_http_request_duration_seconds_count", **route) == 200
-    writers = {path.stem.rsplit("_", 1)[-1] for path in (observed.run_dir / "metrics" / "product").glob("histogram_*.db")}
+    writers = {
+        path.stem.rsplit("_", 1)[-1] for path in (observed.run_dir / "metrics" / "product").glob("histogram_*.db")
+    }
     assert len(writers) == 2, writers
     assert total(after, "shop_db_connections_in_use") == 0
     assert ("shop_db_pool_waits_total", frozenset()) in after
 
 
 def test_a_saga_step_that_fails_is_counted_and_the_sweeper_settles_it(observed, product_id):
-    """The product service is stopped: the reservation fails, so does the release behind it; back, the sweeper settles."""
+    """The product service is stopped: the reservation fails, so does the release behind it.
+
+    Once it is back, the sweeper settles the order.
+    """
     headers, customer_id = new_shopper(observed)
     url = observed.urls["transaction"]
     before = scrape(url)
@@ -263,12 +298,14 @@ def test_a_saga_step_that_fails_is_counted_and_the_sweeper_settles_it(observed, 
 
 # --- traces and logs ---------------------------------------------------------------------------
 
+
 def wait_for_trace(receiver, trace_id, services, timeout=20):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         spans = receiver.spans_of_trace(trace_id)
         if services <= {span["service"] for span in spans} and any(
-                span["service"] == "shop-gateway" and span["kind"] == 2 for span in spans):
+            span["service"] == "shop-gateway" and span["kind"] == 2 for span in spans
+        ):
             time.sleep(0.5)  # the rest of the batch
             return receiver.spans_of_trace(trace_id)
         time.sleep(0.1)
@@ -294,8 +331,11 @@ def test_one_order_through_the_gateway_is_one_trace_across_four_services(observe
     assert set(servers) == FOUR_SERVICES, spans
     assert servers["shop-gateway"]["parent_span_id"] == client_span
     # Each service's request span hangs under a call span of its caller, which hangs under the caller's request.
-    for callee, caller in (("shop-transaction", "shop-gateway"), ("shop-customer", "shop-transaction"),
-                           ("shop-product", "shop-transaction")):
+    for callee, caller in (
+        ("shop-transaction", "shop-gateway"),
+        ("shop-customer", "shop-transaction"),
+        ("shop-product", "shop-transaction"),
+    ):
         call_span = parent(servers[callee])
         assert call_span is not None and call_span["service"] == caller and call_span["kind"] == CLIENT, callee
         assert parent(call_span) is servers[caller], callee
@@ -318,8 +358,11 @@ def test_json_log_lines_parse_and_carry_the_request_and_trace_ids(observed, rece
     request_id = f"obs-{uuid.uuid4().hex}"
     response = order(observed, headers, customer_id, product_id, **{"X-Request-ID": request_id})
     assert response.status_code == 201, response.text
-    (gateway_line,) = [line for line in log_lines(observed, "gateway")
-                       if line["request_id"] == request_id and line["logger"] == "access"]
+    (gateway_line,) = [
+        line
+        for line in log_lines(observed, "gateway")
+        if line["request_id"] == request_id and line["logger"] == "access"
+    ]
     trace_id = gateway_line["trace_id"]
     assert re.fullmatch(r"[0-9a-f]{32}", trace_id), gateway_line  # started at the gateway
     assert gateway_line["method"] == "POST" and gateway_line["path"] == "/api/transactions"
@@ -333,6 +376,7 @@ def test_json_log_lines_parse_and_carry_the_request_and_trace_ids(observed, rece
 
 
 # --- a real Prometheus -------------------------------------------------------------------------
+
 
 def test_prometheus_scrapes_every_service_as_up(observed, tmp_path):
     port = free_port()

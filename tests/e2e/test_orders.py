@@ -3,6 +3,7 @@
 The invariant every test ends on, for each product it made:
     initial stock = current stock + units in orders that are not cancelled.
 """
+
 import os
 import signal
 import threading
@@ -27,8 +28,12 @@ class Shop:
         return requests.request(method, self.base + path, **kwargs)
 
     def create_product(self, stock, price="10.00"):
-        response = self.call("POST", "/api/products", headers=self.admin,
-                             json={"name": unique_name("item"), "price": price, "stock": stock})
+        response = self.call(
+            "POST",
+            "/api/products",
+            headers=self.admin,
+            json={"name": unique_name("item"), "price": price, "stock": stock},
+        )
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
@@ -38,24 +43,37 @@ class Shop:
     def new_customer(self):
         """Register, log in and create a profile: (customer id, headers)."""
         username, password = unique_name(), "buyer-password-1"
-        user_id = self.call("POST", "/api/users/register",
-                            json={"username": username, "password": password}).json()["userId"]
-        token = self.call("POST", "/api/users/login",
-                          json={"username": username, "password": password}).json()["access_token"]
+        user_id = self.call("POST", "/api/users/register", json={"username": username, "password": password}).json()[
+            "userId"
+        ]
+        token = self.call("POST", "/api/users/login", json={"username": username, "password": password}).json()[
+            "access_token"
+        ]
         headers = {"Authorization": f"Bearer {token}"}
-        customer = self.call("POST", "/api/customers", headers=headers, json={
-            "userId": user_id, "name": "Buyer", "email": f"{username}@example.com"})
+        customer = self.call(
+            "POST",
+            "/api/customers",
+            headers=headers,
+            json={"userId": user_id, "name": "Buyer", "email": f"{username}@example.com"},
+        )
         assert customer.status_code == 201, customer.text
         return customer.json()["customerId"], headers
 
     def order(self, customer_id, headers, lines, **extra_headers):
-        return self.call("POST", "/api/transactions", headers={**headers, **extra_headers}, json={
-            "customerId": customer_id,
-            "items": [{"productId": product_id, "quantity": quantity} for product_id, quantity in lines]})
+        return self.call(
+            "POST",
+            "/api/transactions",
+            headers={**headers, **extra_headers},
+            json={
+                "customerId": customer_id,
+                "items": [{"productId": product_id, "quantity": quantity} for product_id, quantity in lines],
+            },
+        )
 
     def cancel(self, transaction_id, headers):
-        return self.call("PUT", f"/api/transactions/{transaction_id}/status",
-                         headers=headers, json={"status": "cancelled"})
+        return self.call(
+            "PUT", f"/api/transactions/{transaction_id}/status", headers=headers, json={"status": "cancelled"}
+        )
 
     def held_units(self, product_ids):
         """Units of each product in orders that are not cancelled, from the admin's order list."""
@@ -97,6 +115,7 @@ def run_concurrently(tasks, workers=50):
     def start_together(task):
         barrier.wait()
         return task()
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(start_together, tasks))
 

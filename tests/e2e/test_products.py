@@ -1,4 +1,5 @@
 """The catalog through the gateway: anyone reads it, only an admin changes it."""
+
 import uuid
 
 import pytest
@@ -19,8 +20,9 @@ def customer_headers(api):
 @pytest.fixture
 def product(api, admin_headers):
     """A product created by the admin, with a name no other test uses."""
-    response = api.post("/api/products", headers=admin_headers,
-                        json={"name": unique_name("mug"), "price": "19.99", "stock": 5})
+    response = api.post(
+        "/api/products", headers=admin_headers, json={"name": unique_name("mug"), "price": "19.99", "stock": 5}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -63,8 +65,11 @@ def test_a_customer_may_not_change_the_catalog(api, customer_headers, product):
 
 def test_an_admin_creates_updates_and_deletes_a_product(api, admin_headers):
     name = unique_name("teapot")
-    created = api.post("/api/products", headers=admin_headers,
-                       json={"name": name, "price": 19.9, "imageUrl": "https://example.com/teapot.png"})
+    created = api.post(
+        "/api/products",
+        headers=admin_headers,
+        json={"name": name, "price": 19.9, "imageUrl": "https://example.com/teapot.png"},
+    )
     assert created.status_code == 201, created.text
     product_id = created.json()["productId"]
     assert created.json()["price"] == "19.90" and created.json()["stock"] == 0

@@ -2,6 +2,7 @@
 password change, a deletion; and a deleted user's profile is erased, even when the
 customer service was down at the time. Against the five real processes, through the
 gateway and straight at the services behind it."""
+
 import base64
 import json
 import os
@@ -29,8 +30,11 @@ def new_user(api, admin_headers=None, role="customer"):
 
 
 def log_in(api, username, password=PASSWORD):
-    response = api.post("/api/users/login", json={"username": username, "password": password},
-                        headers={"User-Agent": "session-tests/1.0"})
+    response = api.post(
+        "/api/users/login",
+        json={"username": username, "password": password},
+        headers={"User-Agent": "session-tests/1.0"},
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -54,8 +58,7 @@ def statuses_with(stack, api, user_id, headers):
     return [
         api.get(f"/api/users/{user_id}", headers=headers).status_code,
         requests.get(f"{stack.urls['user']}/api/users/{user_id}", headers=headers, timeout=5).status_code,
-        requests.get(f"{stack.urls['customer']}/api/customers/user/{user_id}", headers=headers,
-                     timeout=5).status_code,
+        requests.get(f"{stack.urls['customer']}/api/customers/user/{user_id}", headers=headers, timeout=5).status_code,
     ]
 
 
@@ -69,6 +72,7 @@ def assert_accepted(stack, api, user_id, headers):
 
 
 # ------------------------------------------------------------------ refresh
+
 
 def test_a_refreshed_pair_works_and_the_spent_token_ends_its_login(api, stack):
     user_id, first = new_user(api)
@@ -105,6 +109,7 @@ def test_a_refresh_token_is_no_access_token_and_an_access_token_no_refresh_token
 
 # ------------------------------------------------------------------ logout
 
+
 def test_logout_ends_that_login_at_once_and_no_other(api, stack):
     user_id, this = new_user(api)
     other = log_in(api, username_of(this))
@@ -128,6 +133,7 @@ def test_logout_all_ends_every_login(api, stack):
 
 # ------------------------------------------------------- role and password changes
 
+
 def test_a_role_change_ends_the_tokens_of_the_old_role(api, stack, admin_headers):
     user_id, login = new_user(api, admin_headers, role="admin")
     assert api.get("/api/users", headers=bearer(login)).status_code == 200
@@ -145,8 +151,11 @@ def test_a_role_change_ends_the_tokens_of_the_old_role(api, stack, admin_headers
 def test_a_password_change_ends_the_other_logins_and_keeps_this_one(api, stack):
     user_id, this = new_user(api)
     other = log_in(api, username_of(this))
-    changed = api.put(f"/api/users/{user_id}", headers=bearer(this),
-                      json={"password": "a-new-password-2", "currentPassword": PASSWORD})
+    changed = api.put(
+        f"/api/users/{user_id}",
+        headers=bearer(this),
+        json={"password": "a-new-password-2", "currentPassword": PASSWORD},
+    )
     assert changed.status_code == 200, changed.text
     assert_refused_everywhere(stack, api, user_id, bearer(other))
     assert refresh(api, other).status_code == 401
@@ -156,6 +165,7 @@ def test_a_password_change_ends_the_other_logins_and_keeps_this_one(api, stack):
 
 # ------------------------------------------------------------------ deletion
 
+
 def make_profile(api, user_id, login):
     body = {"userId": user_id, "name": "Forget Me", "email": f"{unique_name()}@example.com", "phone": "555 0100"}
     created = api.post("/api/customers", json=body, headers=bearer(login))
@@ -164,12 +174,15 @@ def make_profile(api, user_id, login):
 
 
 def place_order(api, admin_headers, customer_id, login):
-    product = api.post("/api/products", headers=admin_headers,
-                       json={"name": "Receipt paper", "price": "3.50", "stock": 5})
+    product = api.post(
+        "/api/products", headers=admin_headers, json={"name": "Receipt paper", "price": "3.50", "stock": 5}
+    )
     assert product.status_code == 201, product.text
-    order = api.post("/api/transactions", headers=bearer(login),
-                     json={"customerId": customer_id, "items": [{"productId": product.json()["productId"],
-                                                                 "quantity": 2}]})
+    order = api.post(
+        "/api/transactions",
+        headers=bearer(login),
+        json={"customerId": customer_id, "items": [{"productId": product.json()["productId"], "quantity": 2}]},
+    )
     assert order.status_code == 201, order.text
     return order.json()["transactionId"]
 

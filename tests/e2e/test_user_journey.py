@@ -1,4 +1,5 @@
 """Register, log in and read oneself through the gateway, against the five real processes."""
+
 import uuid
 
 import requests
@@ -12,14 +13,19 @@ def test_every_service_and_the_gateway_report_healthy(stack):
         response = requests.get(url + "/health", timeout=5)
         assert response.status_code == 200, (service, response.text)
     assert requests.get(stack.gateway + "/health", timeout=5).json()["services"] == {
-        "user": "ok", "customer": "ok", "product": "ok", "transaction": "ok"}
+        "user": "ok",
+        "customer": "ok",
+        "product": "ok",
+        "transaction": "ok",
+    }
 
 
 def test_register_login_and_read_oneself(api, stack):
     username, password = unique_name(), "journey-password-1"
     request_id = f"journey-{uuid.uuid4().hex}"
-    registered = api.post("/api/users/register", json={"username": username, "password": password},
-                          headers={"X-Request-ID": request_id})
+    registered = api.post(
+        "/api/users/register", json={"username": username, "password": password}, headers={"X-Request-ID": request_id}
+    )
     assert registered.status_code == 201, registered.text
     assert registered.headers["X-Request-ID"] == request_id
     user_id = registered.json()["userId"]

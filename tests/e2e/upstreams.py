@@ -1,4 +1,5 @@
 """Stand-ins for a service behind a gateway of a test's own: one that records, one that hangs."""
+
 import socketserver
 import threading
 from dataclasses import dataclass
@@ -19,8 +20,13 @@ class RecordingService(ThreadingHTTPServer):
 
     daemon_threads = True
     ANSWER_STATUS = 207
-    ANSWER_HEADERS = (("Content-Type", "text/plain; charset=utf-8"), ("X-Upstream", "recorder"), ("ETag", '"v1"'),
-                      ("Set-Cookie", "session=for-one-client-only; Path=/"), ("Set-Cookie", "theme=dark; Path=/"))
+    ANSWER_HEADERS = (
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("X-Upstream", "recorder"),
+        ("ETag", '"v1"'),
+        ("Set-Cookie", "session=for-one-client-only; Path=/"),
+        ("Set-Cookie", "theme=dark; Path=/"),
+    )
     ANSWER_BODY = "not JSON, kept as sent: ☕ {".encode()
 
     def __init__(self):
@@ -83,4 +89,3 @@ class HungService(socketserver.ThreadingTCPServer):
 class _SilentHandler(socketserver.BaseRequestHandler):
     def handle(self):
         self.server.closing.wait()
-

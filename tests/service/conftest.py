@@ -3,6 +3,7 @@
 A service that calls another gets the real other service, served from a thread
 on a free port with its own test database, never a stand-in.
 """
+
 import threading
 
 import pytest
@@ -41,6 +42,7 @@ def serve_in_thread(app):
 def user_service_url(unit_databases):
     """A real user service for the services that call it."""
     from user_service import create_app
+
     url, server = serve_in_thread(create_app(app_test_config(unit_databases["user_db"])))
     yield url
     server.shutdown()

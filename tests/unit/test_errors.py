@@ -1,4 +1,5 @@
 """The error shape, find-or-404 and the 409 of a unique key, without a database."""
+
 import pymysql
 import pytest
 
@@ -16,14 +17,19 @@ def test_found_passes_a_row_through_and_turns_none_into_a_404():
 def test_the_error_body_has_fields_only_when_there_are_some():
     assert error_body(409, "Taken.", "username_taken") == {"error": "username_taken", "message": "Taken."}
     assert ValidationError({"name": "is required"}).body() == {
-        "error": "validation_error", "message": "Some fields are missing or invalid.",
-        "fields": {"name": "is required"}}
+        "error": "validation_error",
+        "message": "Some fields are missing or invalid.",
+        "fields": {"name": "is required"},
+    }
 
 
-@pytest.mark.parametrize("message, key", [
-    ("Duplicate entry 'carol' for key 'uq_users_username'", "uq_users_username"),          # MariaDB
-    ("Duplicate entry 'a@b.c' for key 'customers.uq_customers_email'", "uq_customers_email"),  # MySQL 8
-])
+@pytest.mark.parametrize(
+    "message, key",
+    [
+        ("Duplicate entry 'carol' for key 'uq_users_username'", "uq_users_username"),  # MariaDB
+        ("Duplicate entry 'a@b.c' for key 'customers.uq_customers_email'", "uq_customers_email"),  # MySQL 8
+    ],
+)
 def test_a_duplicate_entry_names_its_unique_key(message, key):
     assert duplicate_key_name(pymysql.err.IntegrityError(1062, message)) == key
 

@@ -1,4 +1,5 @@
 """What the gateway and every service do to headers, paths, ids and JSON, without a database."""
+
 import datetime
 import re
 from decimal import Decimal
@@ -14,8 +15,16 @@ from shop_common.validation import Fields
 
 
 def test_hop_by_hop_headers_and_those_named_by_connection_are_not_forwarded():
-    headers = Headers([("Host", "gw"), ("Connection", "keep-alive, X-Secret"), ("Keep-Alive", "5"),
-                       ("X-Secret", "s"), ("Transfer-Encoding", "chunked"), ("Accept", "*/*")])
+    headers = Headers(
+        [
+            ("Host", "gw"),
+            ("Connection", "keep-alive, X-Secret"),
+            ("Keep-Alive", "5"),
+            ("X-Secret", "s"),
+            ("Transfer-Encoding", "chunked"),
+            ("Accept", "*/*"),
+        ]
+    )
     assert end_to_end(headers, NOT_FORWARDED) == [("Accept", "*/*")]
 
 
@@ -26,24 +35,37 @@ def test_a_header_sent_twice_comes_back_twice():
 
 def test_a_location_at_the_service_is_made_relative_to_the_gateway():
     service = "http://127.0.0.1:3003"
-    headers = [("Location", f"{service}/api/products/1"), ("Content-Location", service),
-               ("X-Request-ID", "abc"), ("Location", "https://elsewhere.example/x")]
-    assert outward(headers, service) == [("Location", "/api/products/1"), ("Content-Location", "/"),
-                                         ("X-Request-ID", "abc"), ("Location", "https://elsewhere.example/x")]
+    headers = [
+        ("Location", f"{service}/api/products/1"),
+        ("Content-Location", service),
+        ("X-Request-ID", "abc"),
+        ("Location", "https://elsewhere.example/x"),
+    ]
+    assert outward(headers, service) == [
+        ("Location", "/api/products/1"),
+        ("Content-Location", "/"),
+        ("X-Request-ID", "abc"),
+        ("Location", "https://elsewhere.example/x"),
+    ]
 
 
-@pytest.mark.parametrize("sent, logged", [
-    ("/api/products/1%0Aforged", "/api/products/1%0Aforged"),
-    ("/api/products/a%3Fb%23c", "/api/products/a%3Fb%23c"),
-    ("/api/products/caf%C3%A9", "/api/products/caf%C3%A9"),
-])
+@pytest.mark.parametrize(
+    "sent, logged",
+    [
+        ("/api/products/1%0Aforged", "/api/products/1%0Aforged"),
+        ("/api/products/a%3Fb%23c", "/api/products/a%3Fb%23c"),
+        ("/api/products/caf%C3%A9", "/api/products/caf%C3%A9"),
+    ],
+)
 def test_the_path_is_encoded_again_so_it_cannot_forge_a_line_or_cut_itself_short(sent, logged):
     with Flask(__name__).test_request_context(sent):
         assert encoded_path() == logged
 
 
-@pytest.mark.parametrize("text, matches", [("1", True), ("42", True), ("0", False), ("01", False),
-                                           ("-1", False), ("1e3", False), ("١", False)])
+@pytest.mark.parametrize(
+    "text, matches",
+    [("1", True), ("42", True), ("0", False), ("01", False), ("-1", False), ("1e3", False), ("١", False)],
+)
 def test_ids_are_positive_integers_written_plainly(text, matches):
     assert bool(re.fullmatch(IdConverter.regex, text)) is matches
 

@@ -3,6 +3,7 @@
 Whatever a client sends as a JSON body, a text field, a path or a token's claims, the
 answer is the value or a 4xx in the error shape: never an exception (a 500).
 """
+
 import json
 import unicodedata
 
@@ -28,8 +29,9 @@ json_values = st.recursive(
 
 @pytest.fixture(scope="module")
 def client():
-    app = create_service_app("gateway", __name__, {"TESTING": True, "JWT_SECRET_KEY": TEST_JWT_SECRET},
-                             with_health=False)
+    app = create_service_app(
+        "gateway", __name__, {"TESTING": True, "JWT_SECRET_KEY": TEST_JWT_SECRET}, with_health=False
+    )
 
     @app.post("/echo")
     def echo():
@@ -90,8 +92,10 @@ def test_a_text_field_holds_no_control_character_it_does_not_allow(text, free_te
         assert "control characters" in fields.problems["name"]
 
 
-@given(st.one_of(st.text(max_size=12), st.integers(), st.none(), st.floats(allow_nan=False)),
-       st.sampled_from(["admin", "customer", "service", "root", "", None]))
+@given(
+    st.one_of(st.text(max_size=12), st.integers(), st.none(), st.floats(allow_nan=False)),
+    st.sampled_from(["admin", "customer", "service", "root", "", None]),
+)
 def test_any_subject_and_role_are_a_caller_or_a_401(subject, role):
     try:
         caller = _caller_from_claims({"sub": subject, "role": role, "exp": EXPIRY})

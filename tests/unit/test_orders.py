@@ -1,4 +1,5 @@
 """The transaction service's rules that need no database: status moves and Idempotency-Key scopes."""
+
 import pytest
 
 from shop_common.auth import ADMIN, CUSTOMER, Caller
@@ -10,9 +11,14 @@ ADMIN_CALLER = Caller(1, ADMIN)
 OWNER = Caller(2, CUSTOMER)
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("completed", ("pending",)), ("cancelled", ("pending", "completed")), ("pending", ()),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("completed", ("pending",)),
+        ("cancelled", ("pending", "completed")),
+        ("pending", ()),
+    ],
+)
 def test_an_admin_moves_orders_along_the_transitions(target, expected):
     assert allowed_from(ADMIN_CALLER, target, "pending") == expected
 
@@ -21,8 +27,9 @@ def test_an_owner_cancels_only_from_pending():
     assert allowed_from(OWNER, "cancelled", "pending") == ("pending",)
 
 
-@pytest.mark.parametrize("target, current", [("completed", "pending"), ("cancelled", "completed"),
-                                             ("pending", "pending")])
+@pytest.mark.parametrize(
+    "target, current", [("completed", "pending"), ("cancelled", "completed"), ("pending", "pending")]
+)
 def test_an_owner_may_not_ask_for_any_other_move(target, current):
     with pytest.raises(ApiError) as error:
         allowed_from(OWNER, target, current)
@@ -30,8 +37,9 @@ def test_an_owner_may_not_ask_for_any_other_move(target, current):
 
 
 def test_the_request_hash_ignores_key_order_and_spacing():
-    assert request_hash({"customerId": 1, "items": [{"productId": 2, "quantity": 3}]}) == \
-        request_hash({"items": [{"quantity": 3, "productId": 2}], "customerId": 1})
+    assert request_hash({"customerId": 1, "items": [{"productId": 2, "quantity": 3}]}) == request_hash(
+        {"items": [{"quantity": 3, "productId": 2}], "customerId": 1}
+    )
     assert request_hash({"customerId": 1}) != request_hash({"customerId": 2})
 
 

@@ -1,4 +1,5 @@
 """Settings precedence: real environment > service .env > project .env > defaults."""
+
 from shop_common.settings import PROJECT_ROOT, flask_config, load_settings, markdown_table
 from tools.stack import gunicorn_command
 
@@ -6,8 +7,12 @@ from tools.stack import gunicorn_command
 def test_defaults_fit_a_local_xampp_mysql(tmp_path):
     settings = load_settings("product", environ={}, root=tmp_path)
     assert settings["PORT"] == "3003" and settings["DB_NAME"] == "product_db"
-    assert (settings["DB_HOST"], settings["DB_PORT"], settings["DB_USER"], settings["DB_PASSWORD"]) == \
-        ("127.0.0.1", "3306", "root", "")
+    assert (settings["DB_HOST"], settings["DB_PORT"], settings["DB_USER"], settings["DB_PASSWORD"]) == (
+        "127.0.0.1",
+        "3306",
+        "root",
+        "",
+    )
     assert settings["HOST"] == "127.0.0.1"
 
 
@@ -32,8 +37,13 @@ def test_flask_config_types_numbers_and_flags():
 def test_the_user_service_hashes_on_threads_and_the_others_run_gevent(tmp_path):
     """bcrypt would stall a gevent worker's every other request; the rest mostly wait on I/O."""
     gevent = "shop_common.gunicorn_worker.PyWSGIWorker"
-    for service, worker_class in [("user", "shop_common.gunicorn_worker.ThreadWorker"), ("customer", gevent), ("product", gevent),
-                                  ("transaction", gevent), ("gateway", gevent)]:
+    for service, worker_class in [
+        ("user", "shop_common.gunicorn_worker.ThreadWorker"),
+        ("customer", gevent),
+        ("product", gevent),
+        ("transaction", gevent),
+        ("gateway", gevent),
+    ]:
         command = gunicorn_command(service, load_settings(service, environ={}, root=tmp_path))
         assert command[command.index("--worker-class") + 1] == worker_class
 

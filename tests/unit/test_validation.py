@@ -1,4 +1,5 @@
 """Field checks that refuse look-alikes."""
+
 from decimal import Decimal
 
 import pytest
@@ -6,17 +7,25 @@ import pytest
 from shop_common.validation import Fields
 
 
-@pytest.mark.parametrize("raw, expected", [
-    (19.99, Decimal("19.99")), ("19.99", Decimal("19.99")), (0, Decimal("0.00")),
-    ("5", Decimal("5.00")), ("99999999.99", Decimal("99999999.99")), (" 1.5 ", Decimal("1.50")),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (19.99, Decimal("19.99")),
+        ("19.99", Decimal("19.99")),
+        (0, Decimal("0.00")),
+        ("5", Decimal("5.00")),
+        ("99999999.99", Decimal("99999999.99")),
+        (" 1.5 ", Decimal("1.50")),
+    ],
+)
 def test_money_accepts_numbers_and_numeric_strings(raw, expected):
     fields = Fields({"price": raw})
     assert fields.money("price") == expected and not fields.problems
 
 
-@pytest.mark.parametrize("raw", ["abc", True, -1, "-0.01", "NaN", "Infinity", 1e309, "1.999",
-                                 "100000000.00", [1], {"a": 1}, 0.1 + 0.2])
+@pytest.mark.parametrize(
+    "raw", ["abc", True, -1, "-0.01", "NaN", "Infinity", 1e309, "1.999", "100000000.00", [1], {"a": 1}, 0.1 + 0.2]
+)
 def test_money_refuses_everything_else(raw):
     fields = Fields({"price": raw})
     assert fields.money("price") is None and "price" in fields.problems

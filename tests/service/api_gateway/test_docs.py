@@ -1,5 +1,6 @@
 """The API reference: docs/openapi.yaml is valid OpenAPI 3.1, names every public route, and
 the gateway serves it as JSON and as a Swagger UI page that renders in a real browser."""
+
 import re
 import subprocess
 
@@ -19,8 +20,13 @@ from tests.support import TEST_JWT_SECRET
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; .ci/run installs it
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
-GATEWAY_OWN_ROUTES = {("GET", "/"), ("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready"),
-                      ("GET", "/metrics")}
+GATEWAY_OWN_ROUTES = {
+    ("GET", "/"),
+    ("GET", "/health"),
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+    ("GET", "/metrics"),
+}
 TEST_CONFIG = {"TESTING": True, "JWT_SECRET_KEY": TEST_JWT_SECRET, "RATELIMIT_ENABLED": False}
 
 
@@ -36,9 +42,12 @@ def app():
 
 def documented_operations(document):
     """``{(METHOD, path)}`` of every operation in the document."""
-    return {(method.upper(), path)
-            for path, path_item in document["paths"].items()
-            for method in path_item if method in HTTP_METHODS}
+    return {
+        (method.upper(), path)
+        for path, path_item in document["paths"].items()
+        for method in path_item
+        if method in HTTP_METHODS
+    }
 
 
 def served_operations():
@@ -79,13 +88,16 @@ def examples_with_schemas(node, where):
 
 
 def test_every_example_matches_its_schema(document):
-    found = [*examples_with_schemas(document["paths"], "#/paths"),
-             *examples_with_schemas(document["components"], "#/components")]
+    found = [
+        *examples_with_schemas(document["paths"], "#/paths"),
+        *examples_with_schemas(document["components"], "#/components"),
+    ]
     assert len(found) > 40
     for where, example, schema in found:
         # With the components beside it, the schema's "#/components/..." references resolve.
-        validator = Draft202012Validator(schema | {"components": document["components"]},
-                                         format_checker=FormatChecker())
+        validator = Draft202012Validator(
+            schema | {"components": document["components"]}, format_checker=FormatChecker()
+        )
         assert not list(validator.iter_errors(example)), (where, example)
 
 
@@ -116,10 +128,24 @@ def test_the_page_lists_every_operation_in_headless_chromium(app, document, tmp_
     url, server = serve_in_thread(app)
     try:
         dom = subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run",
-             f"--user-data-dir={tmp_path}", "--virtual-time-budget=5000", "--dump-dom", f"{url}/docs"],
-            capture_output=True, text=True, timeout=60, check=True,
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={tmp_path}",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                f"{url}/docs",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         ).stdout
     finally:
         server.shutdown()

@@ -20,18 +20,22 @@ def empty_customers(app):
 @pytest.fixture
 def new_user(user_service_url):
     """Register a real user on the user service; returns (user_id, username)."""
+
     def register():
         username = unique_name()
-        response = requests.post(f"{user_service_url}/api/users/register",
-                                 json={"username": username, "password": "password-123"}, timeout=5)
+        response = requests.post(
+            f"{user_service_url}/api/users/register", json={"username": username, "password": "password-123"}, timeout=5
+        )
         assert response.status_code == 201, response.text
         return response.json()["userId"], username
+
     return register
 
 
 @pytest.fixture
 def create_profile(client, tokens, new_user):
     """A user with a profile; returns (user_id, customer_id, owner headers)."""
+
     def create(**fields):
         user_id, username = new_user()
         headers = tokens.for_user(user_id)
@@ -39,4 +43,5 @@ def create_profile(client, tokens, new_user):
         response = client.post("/api/customers", json=body, headers=headers)
         assert response.status_code == 201, response.get_json()
         return user_id, response.get_json()["customerId"], headers
+
     return create

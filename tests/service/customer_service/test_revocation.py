@@ -1,5 +1,6 @@
 """The revocation check in a service, with the machine's real Redis and with a Redis that
 cannot be reached (a closed port): a customer's read goes on, writes and admins are refused."""
+
 import time
 
 import redis
@@ -20,14 +21,23 @@ def test_a_token_issued_before_its_users_revocation_is_refused(client, create_pr
 
 
 def test_with_redis_unreachable_a_customer_reads_but_writes_and_admins_are_refused(
-        unit_databases, user_service_url, create_profile, tokens):
+    unit_databases, user_service_url, create_profile, tokens
+):
     _user_id, customer_id, headers = create_profile()
-    down = create_app(dict(app_test_config(unit_databases["customer_db"]), USER_SERVICE_URL=user_service_url,
-                           REVOCATION_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")).test_client()
+    down = create_app(
+        dict(
+            app_test_config(unit_databases["customer_db"]),
+            USER_SERVICE_URL=user_service_url,
+            REVOCATION_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        )
+    ).test_client()
     started = time.monotonic()
     assert down.get(f"/api/customers/{customer_id}", headers=headers).status_code == 200
-    assert_error(down.put(f"/api/customers/{customer_id}", json={"name": "Changed"}, headers=headers),
-                 503, "revocation_unavailable")
+    assert_error(
+        down.put(f"/api/customers/{customer_id}", json={"name": "Changed"}, headers=headers),
+        503,
+        "revocation_unavailable",
+    )
     assert_error(down.get(f"/api/customers/{customer_id}", headers=tokens.admin()), 503, "revocation_unavailable")
     assert_error(down.delete(f"/api/customers/{customer_id}", headers=tokens.admin()), 503, "revocation_unavailable")
     # Service tokens are not revocable: the services keep talking to each other.

@@ -1,4 +1,5 @@
 """Customer service routes, with a real user service behind them."""
+
 import pytest
 
 from customer_service import create_app
@@ -14,10 +15,14 @@ def customer_count(app):
 
 # ------------------------------------------------------------------ create
 
+
 def test_a_user_creates_their_profile_without_phone_or_address(client, tokens, new_user):
     user_id, username = new_user()
-    response = client.post("/api/customers", headers=tokens.for_user(user_id),
-                           json={"userId": user_id, "name": "Ada", "email": f"{username}@example.com"})
+    response = client.post(
+        "/api/customers",
+        headers=tokens.for_user(user_id),
+        json={"userId": user_id, "name": "Ada", "email": f"{username}@example.com"},
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert body["customerId"] == body["id"] and body["user_id"] == user_id
@@ -34,51 +39,65 @@ def test_all_fields_are_stored(client, create_profile, tokens):
 def test_a_user_cannot_create_a_profile_for_someone_else(client, tokens, new_user, app):
     alice, _ = new_user()
     bob, _ = new_user()
-    response = client.post("/api/customers", headers=tokens.for_user(alice),
-                           json={"userId": bob, "name": "Bob", "email": "bob@example.com"})
+    response = client.post(
+        "/api/customers",
+        headers=tokens.for_user(alice),
+        json={"userId": bob, "name": "Bob", "email": "bob@example.com"},
+    )
     assert_error(response, 403)
     assert customer_count(app) == 0
 
 
 def test_an_admin_creates_a_profile_for_anyone(client, tokens, new_user):
     user_id, _ = new_user()
-    response = client.post("/api/customers", headers=tokens.admin(),
-                           json={"userId": user_id, "name": "Bob", "email": "bob@example.com"})
+    response = client.post(
+        "/api/customers", headers=tokens.admin(), json={"userId": user_id, "name": "Bob", "email": "bob@example.com"}
+    )
     assert response.status_code == 201
 
 
 def test_an_unknown_user_is_404(client, tokens, app):
-    response = client.post("/api/customers", headers=tokens.admin(),
-                           json={"userId": 987654321, "name": "Ghost", "email": "ghost@example.com"})
+    response = client.post(
+        "/api/customers",
+        headers=tokens.admin(),
+        json={"userId": 987654321, "name": "Ghost", "email": "ghost@example.com"},
+    )
     assert_error(response, 404)
     assert customer_count(app) == 0
 
 
 def test_one_profile_per_user_and_unique_email(client, tokens, create_profile, new_user):
     user_id, _customer_id, headers = create_profile(email="taken@example.com")
-    again = client.post("/api/customers", headers=headers,
-                        json={"userId": user_id, "name": "Twice", "email": "other@example.com"})
+    again = client.post(
+        "/api/customers", headers=headers, json={"userId": user_id, "name": "Twice", "email": "other@example.com"}
+    )
     assert_error(again, 409, "profile_exists")
     other, _ = new_user()
-    same_email = client.post("/api/customers", headers=tokens.for_user(other),
-                             json={"userId": other, "name": "Copy", "email": "TAKEN@example.com"})
+    same_email = client.post(
+        "/api/customers",
+        headers=tokens.for_user(other),
+        json={"userId": other, "name": "Copy", "email": "TAKEN@example.com"},
+    )
     assert_error(same_email, 409, "email_taken")
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"email": "not-an-email"}, "email"),
-    ({"email": "two@@example.com"}, "email"),
-    ({"email": None}, "email"),
-    ({"name": ""}, "name"),
-    ({"name": "x" * 256}, "name"),
-    ({"name": 42}, "name"),
-    ({"phone": "call me maybe"}, "phone"),
-    ({"phone": 12345}, "phone"),
-    ({"address": "x" * 501}, "address"),
-    ({"userId": "1"}, "userId"),
-    ({"userId": True}, "userId"),
-    ({"userId": -4}, "userId"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"email": "two@@example.com"}, "email"),
+        ({"email": None}, "email"),
+        ({"name": ""}, "name"),
+        ({"name": "x" * 256}, "name"),
+        ({"name": 42}, "name"),
+        ({"phone": "call me maybe"}, "phone"),
+        ({"phone": 12345}, "phone"),
+        ({"address": "x" * 501}, "address"),
+        ({"userId": "1"}, "userId"),
+        ({"userId": True}, "userId"),
+        ({"userId": -4}, "userId"),
+    ],
+)
 def test_invalid_fields_are_400_and_store_nothing(client, tokens, new_user, app, change, field):
     user_id, username = new_user()
     body = {"userId": user_id, "name": "Ada", "email": f"{username}@example.com", **change}
@@ -93,17 +112,22 @@ def test_no_token_is_401_and_not_json_is_415(client, tokens):
 
 
 def test_a_stopped_user_service_makes_create_503(unit_databases, new_user):
-    down = create_app(dict(app_test_config(unit_databases["customer_db"]),
-                           USER_SERVICE_URL=f"http://127.0.0.1:{free_port()}"))
+    down = create_app(
+        dict(app_test_config(unit_databases["customer_db"]), USER_SERVICE_URL=f"http://127.0.0.1:{free_port()}")
+    )
     user_id, username = new_user()
-    response = down.test_client().post("/api/customers", headers=Tokens(down).admin(),
-                                       json={"userId": user_id, "name": "Ada", "email": f"{username}@x.org"})
+    response = down.test_client().post(
+        "/api/customers",
+        headers=Tokens(down).admin(),
+        json={"userId": user_id, "name": "Ada", "email": f"{username}@x.org"},
+    )
     body = assert_error(response, 503, "service_unavailable")
     assert "user service" in body["message"]
     assert customer_count(down) == 0
 
 
 # ------------------------------------------------------------------- reads
+
 
 def test_single_reads_add_user_info_without_secrets(client, create_profile):
     user_id, customer_id, headers = create_profile()
@@ -118,8 +142,9 @@ def test_single_reads_add_user_info_without_secrets(client, create_profile):
 
 def test_user_info_is_null_when_the_user_service_is_down(unit_databases, client, create_profile):
     _user_id, customer_id, headers = create_profile()
-    down = create_app(dict(app_test_config(unit_databases["customer_db"]),
-                           USER_SERVICE_URL=f"http://127.0.0.1:{free_port()}"))
+    down = create_app(
+        dict(app_test_config(unit_databases["customer_db"]), USER_SERVICE_URL=f"http://127.0.0.1:{free_port()}")
+    )
     response = down.test_client().get(f"/api/customers/{customer_id}", headers=headers)
     assert response.status_code == 200
     assert response.get_json()["user_info"] is None and response.get_json()["id"] == customer_id
@@ -159,6 +184,7 @@ def test_an_empty_list_is_200(client, tokens):
 
 # ----------------------------------------------------------- update, delete
 
+
 def test_update_is_partial_and_null_clears_optional_fields(client, create_profile):
     _, customer_id, headers = create_profile(phone="555-0100", address="Somewhere 1")
     response = client.put(f"/api/customers/{customer_id}", json={"phone": None, "name": "Ada L."}, headers=headers)
@@ -170,8 +196,11 @@ def test_update_is_partial_and_null_clears_optional_fields(client, create_profil
 def test_update_refusals_change_nothing(client, create_profile):
     _, _first, _first_headers = create_profile(email="first@example.com")
     _, second, second_headers = create_profile(email="second@example.com")
-    assert_error(client.put(f"/api/customers/{second}", json={"email": "FIRST@example.com"},
-                            headers=second_headers), 409, "email_taken")
+    assert_error(
+        client.put(f"/api/customers/{second}", json={"email": "FIRST@example.com"}, headers=second_headers),
+        409,
+        "email_taken",
+    )
     assert_error(client.put(f"/api/customers/{second}", json={}, headers=second_headers), 400)
     assert_error(client.put(f"/api/customers/{second}", json={"email": "bad"}, headers=second_headers), 400)
     assert_error(client.put(f"/api/customers/{second}", json={"name": None}, headers=second_headers), 400)
@@ -187,6 +216,7 @@ def test_the_owner_deletes_their_profile(client, create_profile, app):
 
 
 # ---------------------------------------------------------------- internal
+
 
 def test_the_internal_owner_lookup_is_for_services_only(client, tokens, create_profile):
     user_id, customer_id, headers = create_profile()

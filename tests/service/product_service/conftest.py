@@ -20,9 +20,10 @@ def empty_products(app):
 @pytest.fixture
 def create_product(client, tokens):
     """Create a product as admin and return its id."""
+
     def create(name="Mug", price="9.50", **fields):
-        response = client.post("/api/products", json={"name": name, "price": price, **fields},
-                               headers=tokens.admin())
+        response = client.post("/api/products", json={"name": name, "price": price, **fields}, headers=tokens.admin())
         assert response.status_code == 201, response.get_json()
         return response.get_json()["productId"]
+
     return create

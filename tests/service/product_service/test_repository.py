@@ -1,4 +1,5 @@
 """The product service's SQL, straight against the test database."""
+
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -28,7 +29,11 @@ def test_insert_and_find_give_price_and_time_as_the_api_writes_them():
     created_at = datetime.strptime(product["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert before <= created_at <= datetime.now(UTC)
     assert {key: product[key] for key in ("name", "description", "stock", "image_url")} == {
-        "name": "Mug", "description": "Blue", "stock": 3, "image_url": "https://example.com/m.png"}
+        "name": "Mug",
+        "description": "Blue",
+        "stock": 3,
+        "image_url": "https://example.com/m.png",
+    }
     assert repository.find_product(product_id + 1000) is None
 
 
@@ -50,25 +55,35 @@ def test_list_is_newest_first_and_paginated():
     assert repository.count_products() == 4
 
 
-@pytest.mark.parametrize("name, description, image_url", [
-    ("Plain mug", None, None),
-    ('Quote " back\\slash / tab\t new\nline \x01 \x7f', "Café ☕ 北京 😀 \u2028 end", "https://example.com/a?b=c&d=%20"),
-    ("", "", "http://example.com/"),
-])
+@pytest.mark.parametrize(
+    "name, description, image_url",
+    [
+        ("Plain mug", None, None),
+        (
+            'Quote " back\\slash / tab\t new\nline \x01 \x7f',
+            "Café ☕ 北京 😀 \u2028 end",
+            "https://example.com/a?b=c&d=%20",
+        ),
+        ("", "", "http://example.com/"),
+    ],
+)
 def test_a_listed_product_is_exactly_the_product_found_by_id(name, description, image_url):
     """The list's JSON is written by the database, the single product by Python: they must agree."""
     product_id = insert(name=name, price=Decimal("1234567.05"), description=description, image_url=image_url)
     assert listed() == [repository.find_product(product_id)]
 
 
-@pytest.mark.parametrize("name_query, expected", [
-    ("mug", ["500 mugs", "50% off mug"]),
-    ("50%", ["50% off mug"]),
-    ("cup_", ["cup_a"]),
-    ("\\", ["back\\slash"]),
-    ("%", ["50% off mug"]),
-    ("nothing like it", []),
-])
+@pytest.mark.parametrize(
+    "name_query, expected",
+    [
+        ("mug", ["500 mugs", "50% off mug"]),
+        ("50%", ["50% off mug"]),
+        ("cup_", ["cup_a"]),
+        ("\\", ["back\\slash"]),
+        ("%", ["50% off mug"]),
+        ("nothing like it", []),
+    ],
+)
 def test_name_search_takes_wildcards_literally(name_query, expected):
     for name in ("50% off mug", "500 mugs", "cup_a", "cupxa", "back\\slash"):
         insert(name)

@@ -1,4 +1,5 @@
 """Stock reservations: all or nothing, idempotent, never below zero, services only."""
+
 import threading
 import uuid
 
@@ -12,6 +13,7 @@ from tests.support import assert_error
 def stock_of(client):
     def read(product_id):
         return client.get(f"/api/products/{product_id}").get_json()["stock"]
+
     return read
 
 
@@ -20,6 +22,7 @@ def reserve(client, tokens):
     def post(items, reference=None):
         body = {"reference": reference or str(uuid.uuid4()), "items": items}
         return client.post("/internal/reservations", json=body, headers=tokens.service())
+
     return post
 
 
@@ -29,8 +32,9 @@ def release(client, tokens, reference):
 
 def test_a_reservation_holds_every_line_and_snapshots_name_and_price(reserve, create_product, stock_of):
     mug, tea = create_product("Mug", "9.50", stock=5), create_product("Tea", "3.25", stock=10)
-    response = reserve([{"productId": mug, "quantity": 2}, {"productId": tea, "quantity": 3},
-                        {"productId": mug, "quantity": 1}])
+    response = reserve(
+        [{"productId": mug, "quantity": 2}, {"productId": tea, "quantity": 3}, {"productId": mug, "quantity": 1}]
+    )
     assert response.status_code == 201
     items = response.get_json()["items"]
     assert items == [
@@ -50,8 +54,9 @@ def test_not_enough_stock_holds_nothing_and_names_the_product(reserve, create_pr
 
 def test_an_unknown_product_holds_nothing(reserve, create_product, stock_of):
     mug = create_product(stock=5)
-    assert_error(reserve([{"productId": mug, "quantity": 1}, {"productId": mug + 999, "quantity": 1}]),
-                 404, "product_not_found")
+    assert_error(
+        reserve([{"productId": mug, "quantity": 1}, {"productId": mug + 999, "quantity": 1}]), 404, "product_not_found"
+    )
     assert stock_of(mug) == 5
 
 
@@ -73,8 +78,9 @@ def test_release_gives_the_stock_back_exactly_once(client, tokens, reserve, crea
     assert stock_of(mug) == 5
 
 
-def test_a_release_before_its_reservation_refuses_the_late_reservation(client, tokens, reserve,
-                                                                        create_product, stock_of):
+def test_a_release_before_its_reservation_refuses_the_late_reservation(
+    client, tokens, reserve, create_product, stock_of
+):
     mug = create_product(stock=5)
     reference = str(uuid.uuid4())
     assert release(client, tokens, reference).get_json()["released"] is False
@@ -90,21 +96,25 @@ def test_reservations_are_for_services_only(client, tokens, create_product):
     assert_error(client.post(f"/internal/reservations/{body['reference']}/release", headers=tokens.admin()), 403)
 
 
-@pytest.mark.parametrize("reference, items, field", [
-    ("not-a-uuid", [{"productId": 1, "quantity": 1}], "reference"),
-    (None, [{"productId": 1, "quantity": 1}], "reference"),
-    ("UUID", [], "items"),
-    ("UUID", [{"productId": 1, "quantity": 0}], "items[0].quantity"),
-    ("UUID", [{"productId": 1, "quantity": "1"}], "items[0].quantity"),
-    ("UUID", [{"productId": 1, "quantity": -3}], "items[0].quantity"),
-    ("UUID", [{"productId": True, "quantity": 1}], "items[0].productId"),
-    ("UUID", [{"productId": 1, "quantity": 6000}, {"productId": 1, "quantity": 6000}], "items"),
-    ("UUID", "everything", "items"),
-])
+@pytest.mark.parametrize(
+    "reference, items, field",
+    [
+        ("not-a-uuid", [{"productId": 1, "quantity": 1}], "reference"),
+        (None, [{"productId": 1, "quantity": 1}], "reference"),
+        ("UUID", [], "items"),
+        ("UUID", [{"productId": 1, "quantity": 0}], "items[0].quantity"),
+        ("UUID", [{"productId": 1, "quantity": "1"}], "items[0].quantity"),
+        ("UUID", [{"productId": 1, "quantity": -3}], "items[0].quantity"),
+        ("UUID", [{"productId": True, "quantity": 1}], "items[0].productId"),
+        ("UUID", [{"productId": 1, "quantity": 6000}, {"productId": 1, "quantity": 6000}], "items"),
+        ("UUID", "everything", "items"),
+    ],
+)
 def test_invalid_reservations_are_400(client, tokens, reference, items, field):
     reference = str(uuid.uuid4()) if reference == "UUID" else reference
-    response = client.post("/internal/reservations", json={"reference": reference, "items": items},
-                           headers=tokens.service())
+    response = client.post(
+        "/internal/reservations", json={"reference": reference, "items": items}, headers=tokens.service()
+    )
     assert field in assert_error(response, 400)["fields"]
 
 
@@ -138,8 +148,7 @@ def test_a_stock_that_would_leave_no_room_for_held_units_is_a_409(client, tokens
     mug = create_product(stock=MAX_STOCK)
     reference = str(uuid.uuid4())
     assert reserve([{"productId": mug, "quantity": 3}], reference).status_code == 201
-    refused = client.put(f"/api/products/{mug}", json={"stock": MAX_STOCK - 2, "price": "1.00"},
-                         headers=tokens.admin())
+    refused = client.put(f"/api/products/{mug}", json={"stock": MAX_STOCK - 2, "price": "1.00"}, headers=tokens.admin())
     assert str(MAX_STOCK - 3) in assert_error(refused, 409, "stock_limit_exceeded")["message"]
     assert stock_of(mug) == MAX_STOCK - 3
     assert client.get(f"/api/products/{mug}").get_json()["price"] == "9.50"

@@ -1,11 +1,17 @@
 """Product service routes through the Flask test client, against the real test database."""
+
 import pytest
 
 from shop_common.db import get_db
 from tests.support import assert_error
 
-VALID = {"name": "Mug", "description": "Blue, 300 ml", "price": "19.99", "stock": 5,
-         "imageUrl": "https://example.com/mug.png"}
+VALID = {
+    "name": "Mug",
+    "description": "Blue, 300 ml",
+    "price": "19.99",
+    "stock": 5,
+    "imageUrl": "https://example.com/mug.png",
+}
 PRODUCT_KEYS = {"id", "name", "description", "price", "stock", "image_url", "created_at"}
 
 # Refused on create (merged into a valid body) and on update (sent alone).
@@ -52,6 +58,7 @@ def stored_products(app):
 
 # ------------------------------------------------------------------ create
 
+
 def test_an_admin_creates_a_product(client, tokens):
     response = client.post("/api/products", json=VALID, headers=tokens.admin())
     assert response.status_code == 201
@@ -65,17 +72,28 @@ def test_an_admin_creates_a_product(client, tokens):
 
 
 def test_only_name_and_price_are_needed_and_unknown_fields_are_ignored(client, tokens):
-    response = client.post("/api/products", headers=tokens.admin(),
-                           json={"name": "Mug", "price": 3, "id": 987654321, "image_url": "https://x.example"})
+    response = client.post(
+        "/api/products",
+        headers=tokens.admin(),
+        json={"name": "Mug", "price": 3, "id": 987654321, "image_url": "https://x.example"},
+    )
     body = response.get_json()
     assert response.status_code == 201 and body["id"] != 987654321
     assert body["stock"] == 0 and body["description"] is None and body["image_url"] is None
 
 
-@pytest.mark.parametrize("sent, answered", [
-    ("19.99", "19.99"), (19.99, "19.99"), (19.9, "19.90"), (0, "0.00"), ("7", "7.00"),
-    (0.1, "0.10"), ("99999999.99", "99999999.99"),
-])
+@pytest.mark.parametrize(
+    "sent, answered",
+    [
+        ("19.99", "19.99"),
+        (19.99, "19.99"),
+        (19.9, "19.90"),
+        (0, "0.00"),
+        ("7", "7.00"),
+        (0.1, "0.10"),
+        ("99999999.99", "99999999.99"),
+    ],
+)
 def test_price_is_answered_as_an_exact_two_decimal_string(client, tokens, sent, answered):
     created = client.post("/api/products", json=dict(VALID, price=sent), headers=tokens.admin()).get_json()
     assert created["price"] == answered
@@ -84,8 +102,9 @@ def test_price_is_answered_as_an_exact_two_decimal_string(client, tokens, sent, 
 
 @pytest.mark.parametrize("bad, field", [*INVALID_FIELDS, ({"name": None}, "name"), ({"price": None}, "price")])
 def test_create_refuses_invalid_fields_and_stores_nothing(client, tokens, app, bad, field):
-    body = assert_error(client.post("/api/products", json={**VALID, **bad}, headers=tokens.admin()),
-                        400, "validation_error")
+    body = assert_error(
+        client.post("/api/products", json={**VALID, **bad}, headers=tokens.admin()), 400, "validation_error"
+    )
     assert field in body["fields"]
     assert stored_products(app) == []
 
@@ -113,6 +132,7 @@ def test_create_refuses_bodies_that_are_not_a_json_object(client, tokens, app, d
 
 # ------------------------------------------------------------------- reads
 
+
 def test_anyone_reads_a_product_without_a_token(client, create_product):
     product_id = create_product(**VALID)
     response = client.get(f"/api/products/{product_id}")
@@ -122,8 +142,17 @@ def test_anyone_reads_a_product_without_a_token(client, create_product):
     assert body["id"] == product_id and body["price"] == "19.99"
 
 
-@pytest.mark.parametrize("path", ["/api/products/999999", "/api/products/1abc", "/api/products/0",
-                                  "/api/products/-1", "/api/products/01", "/api/products/abc"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/products/999999",
+        "/api/products/1abc",
+        "/api/products/0",
+        "/api/products/-1",
+        "/api/products/01",
+        "/api/products/abc",
+    ],
+)
 def test_unknown_ids_and_ids_that_are_not_positive_integers_are_json_404(client, path):
     assert_error(client.get(path), 404, "not_found")
 
@@ -143,14 +172,17 @@ def test_an_empty_list_is_200_empty_array(client):
     assert response.headers["X-Total-Count"] == "0"
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("q=mug", ["500 mugs", "50% off mug"]),
-    ("q=MUG", ["500 mugs", "50% off mug"]),
-    ("q=50%25", ["50% off mug"]),
-    ("q=cup_", ["cup_a"]),
-    ("q=", ["cupxa", "cup_a", "500 mugs", "50% off mug"]),
-    ("q=teapot", []),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("q=mug", ["500 mugs", "50% off mug"]),
+        ("q=MUG", ["500 mugs", "50% off mug"]),
+        ("q=50%25", ["50% off mug"]),
+        ("q=cup_", ["cup_a"]),
+        ("q=", ["cupxa", "cup_a", "500 mugs", "50% off mug"]),
+        ("q=teapot", []),
+    ],
+)
 def test_q_searches_names_taking_wildcards_literally(client, create_product, query, expected):
     for name in ("50% off mug", "500 mugs", "cup_a", "cupxa"):
         create_product(name)
@@ -168,16 +200,23 @@ def test_the_total_counts_every_match_not_just_the_page(client, create_product):
     assert len(response.get_json()) == 1 and response.headers["X-Total-Count"] == "3"
 
 
-@pytest.mark.parametrize("query, field", [
-    ("limit=0", "limit"), ("limit=501", "limit"), ("limit=abc", "limit"), ("offset=-1", "offset"),
-    ("q=" + "a" * 256, "q"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("limit=abc", "limit"),
+        ("offset=-1", "offset"),
+        ("q=" + "a" * 256, "q"),
+    ],
+)
 def test_bad_list_parameters_are_400(client, query, field):
     body = assert_error(client.get(f"/api/products?{query}"), 400)
     assert field in body["fields"]
 
 
 # ------------------------------------------------------------------ update
+
 
 def test_a_partial_update_changes_only_the_field_sent(client, tokens, app, create_product):
     product_id = create_product(**VALID)
@@ -191,41 +230,64 @@ def test_a_partial_update_changes_only_the_field_sent(client, tokens, app, creat
 
 def test_an_update_answers_the_whole_product(client, tokens, create_product):
     product_id = create_product(**VALID)
-    changes = {"name": "Big mug", "description": "Red", "price": 24.5, "stock": 0,
-               "imageUrl": "http://example.com/big.png"}
+    changes = {
+        "name": "Big mug",
+        "description": "Red",
+        "price": 24.5,
+        "stock": 0,
+        "imageUrl": "http://example.com/big.png",
+    }
     product = client.put(f"/api/products/{product_id}", json=changes, headers=tokens.admin()).get_json()["product"]
     assert set(product) == PRODUCT_KEYS
     assert (product["name"], product["description"], product["price"], product["stock"], product["image_url"]) == (
-        "Big mug", "Red", "24.50", 0, "http://example.com/big.png")
+        "Big mug",
+        "Red",
+        "24.50",
+        0,
+        "http://example.com/big.png",
+    )
     assert client.get(f"/api/products/{product_id}").get_json() == product
 
 
 def test_null_clears_description_and_image_url(client, tokens, create_product):
     product_id = create_product(**VALID)
-    response = client.put(f"/api/products/{product_id}", json={"description": None, "imageUrl": None},
-                          headers=tokens.admin())
+    response = client.put(
+        f"/api/products/{product_id}", json={"description": None, "imageUrl": None}, headers=tokens.admin()
+    )
     product = response.get_json()["product"]
     assert product["description"] is None and product["image_url"] is None
     assert product["name"] == "Mug" and product["stock"] == 5
 
 
-@pytest.mark.parametrize("bad, field", [*INVALID_FIELDS, ({"name": None}, "name"), ({"price": None}, "price"), ({"stock": None}, "stock"), ({}, "body"), ({"image_url": "https://example.com/x.png", "id": 1}, "body"), ({"stock": 3, "price": "abc"}, "price")])
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        *INVALID_FIELDS,
+        ({"name": None}, "name"),
+        ({"price": None}, "price"),
+        ({"stock": None}, "stock"),
+        ({}, "body"),
+        ({"image_url": "https://example.com/x.png", "id": 1}, "body"),
+        ({"stock": 3, "price": "abc"}, "price"),
+    ],
+)
 def test_update_refuses_invalid_fields_and_changes_nothing(client, tokens, app, create_product, bad, field):
     product_id = create_product(**VALID)
     before = stored_products(app)
-    body = assert_error(client.put(f"/api/products/{product_id}", json=bad, headers=tokens.admin()),
-                        400, "validation_error")
+    body = assert_error(
+        client.put(f"/api/products/{product_id}", json=bad, headers=tokens.admin()), 400, "validation_error"
+    )
     assert field in body["fields"]
     assert stored_products(app) == before
 
 
 @pytest.mark.parametrize("data, content_type, status, code", NOT_JSON_OBJECTS)
-def test_update_refuses_bodies_that_are_not_a_json_object(client, tokens, app, create_product,
-                                                          data, content_type, status, code):
+def test_update_refuses_bodies_that_are_not_a_json_object(
+    client, tokens, app, create_product, data, content_type, status, code
+):
     product_id = create_product(**VALID)
     before = stored_products(app)
-    response = client.put(f"/api/products/{product_id}", data=data, content_type=content_type,
-                          headers=tokens.admin())
+    response = client.put(f"/api/products/{product_id}", data=data, content_type=content_type, headers=tokens.admin())
     assert_error(response, status, code)
     assert stored_products(app) == before
 
@@ -236,6 +298,7 @@ def test_updating_an_unknown_product_is_404(client, tokens, app):
 
 
 # ------------------------------------------------------------------ delete
+
 
 def test_an_admin_deletes_a_product_once(client, tokens, app, create_product):
     product_id = create_product()

@@ -1,4 +1,5 @@
 """The services' gunicorn worker, run for real: pywsgi serves, and a silent connection is closed."""
+
 import socket
 import subprocess
 import sys
@@ -22,10 +23,22 @@ def hello(environ, start_response):
 def server():
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", f"{__name__}:hello", "--bind", f"127.0.0.1:{port}",
-         "--worker-class", "shop_common.gunicorn_worker.PyWSGIWorker",
-         "--keep-alive", str(KEEP_ALIVE_SECONDS), "--graceful-timeout", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            f"{__name__}:hello",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "shop_common.gunicorn_worker.PyWSGIWorker",
+            "--keep-alive",
+            str(KEEP_ALIVE_SECONDS),
+            "--graceful-timeout",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -1,4 +1,5 @@
 """/metrics (who may read it, what it labels), JSON log lines, and the Prometheus files, checked by promtool."""
+
 import json
 import re
 import subprocess
@@ -8,9 +9,14 @@ from shop_common.observability import configure_logging
 from shop_common.settings import PROJECT_ROOT
 from tests.support import TEST_JWT_SECRET
 
-TEST_CONFIG = {"TESTING": True, "JWT_SECRET_KEY": TEST_JWT_SECRET, "RATELIMIT_ENABLED": False,
-               # No service listens here: a forwarded request is answered 503 at once.
-               "PRODUCT_SERVICE_URL": "http://127.0.0.1:9", "SERVICE_CONNECT_TIMEOUT": 0.2}
+TEST_CONFIG = {
+    "TESTING": True,
+    "JWT_SECRET_KEY": TEST_JWT_SECRET,
+    "RATELIMIT_ENABLED": False,
+    # No service listens here: a forwarded request is answered 503 at once.
+    "PRODUCT_SERVICE_URL": "http://127.0.0.1:9",
+    "SERVICE_CONNECT_TIMEOUT": 0.2,
+}
 PROMETHEUS_DIR = PROJECT_ROOT / "deploy" / "prometheus"
 
 
@@ -36,8 +42,11 @@ def test_requests_are_labelled_by_route_template_never_by_path():
         assert client.get(f"/api/products/{product_id}").status_code == 503
     client.get("/no/such/route/42")
     text = client.get("/metrics").text
-    assert re.search(r'shop_http_request_duration_seconds_count\{method="GET",'
-                     r'route="/api/products/<path:rest>",status="503"\} [2-9]', text), text
+    assert re.search(
+        r'shop_http_request_duration_seconds_count\{method="GET",'
+        r'route="/api/products/<path:rest>",status="503"\} [2-9]',
+        text,
+    ), text
     assert 'route="unmatched"' in text
     assert re.search(r'shop_service_call_duration_seconds_count\{outcome="refused",target="product"\} [2-9]', text)
     assert not re.search(r'route="[^"]*/(7|8|42)"', text)
@@ -60,7 +69,10 @@ def test_a_json_log_line_is_one_object_with_the_ids_and_the_access_fields(capsys
 
 
 def test_the_prometheus_configuration_and_alert_rules_pass_promtool():
-    for command in (["promtool", "check", "config", "prometheus.yml"], ["promtool", "test", "rules", "alerts.test.yml"]):
+    for command in (
+        ["promtool", "check", "config", "prometheus.yml"],
+        ["promtool", "test", "rules", "alerts.test.yml"],
+    ):
         result = subprocess.run(command, cwd=PROMETHEUS_DIR, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
 
@@ -68,7 +80,9 @@ def test_the_prometheus_configuration_and_alert_rules_pass_promtool():
 def test_the_dashboard_and_the_alerts_ask_only_for_metrics_the_services_export():
     defined = set()
     for source in PROJECT_ROOT.glob("*/*.py"):
-        defined |= set(re.findall(r'(?:Counter|Histogram|Gauge|GaugeMetricFamily)\(\s*"(shop_\w+)"', source.read_text()))
+        defined |= set(
+            re.findall(r'(?:Counter|Histogram|Gauge|GaugeMetricFamily)\(\s*"(shop_\w+)"', source.read_text())
+        )
     dashboard = json.loads((PROJECT_ROOT / "deploy" / "grafana" / "shop.json").read_text())
     exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
     exprs.append((PROMETHEUS_DIR / "alerts.yml").read_text())

@@ -1,4 +1,5 @@
 """db_init.sql can be applied again and again, and keeps its constraints."""
+
 import pymysql
 import pytest
 

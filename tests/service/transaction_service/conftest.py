@@ -1,4 +1,5 @@
 """The transaction service in process, with a real customer and product service served from threads."""
+
 import pytest
 
 import customer_service
@@ -47,6 +48,7 @@ def make_product(product_app):
     def make(stock=10, price="19.99", name="Mug"):
         with product_app.app_context():
             return product_repository.insert_product(name, None, price, stock, None)
+
     return make
 
 
@@ -55,6 +57,7 @@ def stock_of(product_app):
     def read(product_id):
         with product_app.app_context():
             return product_repository.find_product(product_id)["stock"]
+
     return read
 
 
@@ -69,7 +72,9 @@ def make_customer(customer_app):
             if existing:
                 return existing["id"]
             return customer_repository.insert_customer(
-                user_id, "Buyer", f"buyer{user_id}-{next(counter)}@example.com", None, None)
+                user_id, "Buyer", f"buyer{user_id}-{next(counter)}@example.com", None, None
+            )
+
     return make
 
 
@@ -81,4 +86,5 @@ def buyer(make_customer, tokens):
     def make():
         user_id = next(user_ids)
         return make_customer(user_id), tokens.for_user(user_id)
+
     return make

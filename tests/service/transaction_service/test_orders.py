@@ -1,4 +1,5 @@
 """Orders: creation, validation, reads, status moves, deletion and idempotency keys."""
+
 import threading
 import time
 from decimal import Decimal
@@ -14,8 +15,9 @@ from transaction_service.idempotency import request_hash
 
 
 def order(client, customer_id, items, headers, **extra_headers):
-    return client.post("/api/transactions", json={"customerId": customer_id, "items": items},
-                       headers={**headers, **extra_headers})
+    return client.post(
+        "/api/transactions", json={"customerId": customer_id, "items": items}, headers={**headers, **extra_headers}
+    )
 
 
 def order_rows(app):
@@ -26,26 +28,30 @@ def order_rows(app):
 
 # ----------------------------------------------------------------- creation
 
+
 def test_an_order_holds_stock_and_totals_exactly(client, buyer, make_product, stock_of):
     customer_id, headers = buyer()
     mug, spoon = make_product(stock=10, price="19.99"), make_product(stock=5, price="0.10", name="Spoon")
-    response = order(client, customer_id, [{"productId": mug, "quantity": 3},
-                                           {"productId": spoon, "quantity": 2}], headers)
+    response = order(
+        client, customer_id, [{"productId": mug, "quantity": 3}, {"productId": spoon, "quantity": 2}], headers
+    )
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
     assert body["transactionId"] == body["id"] and body["message"]
     assert body["status"] == "pending" and body["customer_id"] == customer_id
     assert body["total_amount"] == "60.17"
-    assert [(item["product_id"], item["product_name"], item["quantity"], item["price_per_item"])
-            for item in body["items"]] == [(mug, "Mug", 3, "19.99"), (spoon, "Spoon", 2, "0.10")]
+    assert [
+        (item["product_id"], item["product_name"], item["quantity"], item["price_per_item"]) for item in body["items"]
+    ] == [(mug, "Mug", 3, "19.99"), (spoon, "Spoon", 2, "0.10")]
     assert (stock_of(mug), stock_of(spoon)) == (7, 3)
 
 
 def test_the_same_product_twice_is_merged(client, buyer, make_product, stock_of):
     customer_id, headers = buyer()
     mug = make_product(stock=10)
-    body = order(client, customer_id, [{"productId": mug, "quantity": 2},
-                                       {"productId": mug, "quantity": 3}], headers).get_json()
+    body = order(
+        client, customer_id, [{"productId": mug, "quantity": 2}, {"productId": mug, "quantity": 3}], headers
+    ).get_json()
     assert [(item["product_id"], item["quantity"]) for item in body["items"]] == [(mug, 5)]
     assert stock_of(mug) == 5
 
@@ -53,8 +59,9 @@ def test_the_same_product_twice_is_merged(client, buyer, make_product, stock_of)
 def test_not_enough_stock_is_409_and_holds_nothing(client, app, buyer, make_product, stock_of):
     customer_id, headers = buyer()
     mug, tea = make_product(stock=10), make_product(stock=2, name="Tea")
-    response = order(client, customer_id, [{"productId": mug, "quantity": 1},
-                                           {"productId": tea, "quantity": 3}], headers)
+    response = order(
+        client, customer_id, [{"productId": mug, "quantity": 1}, {"productId": tea, "quantity": 3}], headers
+    )
     message = assert_error(response, 409, "insufficient_stock")["message"]
     assert "Tea" in message and "2 available" in message and "3 requested" in message
     assert (stock_of(mug), stock_of(tea)) == (10, 2)
@@ -64,8 +71,15 @@ def test_not_enough_stock_is_409_and_holds_nothing(client, app, buyer, make_prod
 def test_an_unknown_product_or_customer_is_404_and_holds_nothing(client, app, buyer, make_product, stock_of, tokens):
     customer_id, headers = buyer()
     mug = make_product(stock=10)
-    assert_error(order(client, customer_id, [{"productId": mug, "quantity": 1},
-                                             {"productId": mug + 10_000, "quantity": 1}], headers), 404)
+    assert_error(
+        order(
+            client,
+            customer_id,
+            [{"productId": mug, "quantity": 1}, {"productId": mug + 10_000, "quantity": 1}],
+            headers,
+        ),
+        404,
+    )
     assert_error(order(client, 99_999_999, [{"productId": mug, "quantity": 1}], tokens.admin()), 404)
     assert stock_of(mug) == 10 and order_rows(app) == 0
 
@@ -84,29 +98,38 @@ def test_an_admin_orders_for_any_customer(client, buyer, make_product, tokens):
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"customerId": "CUSTOMER", "items": [{"productId": "MUG", "quantity": -3}]}, "items[0].quantity"),
-    ({"customerId": "CUSTOMER", "items": [{"productId": "MUG", "quantity": "1"}]}, "items[0].quantity"),
-    ({"customerId": "CUSTOMER", "items": [{"productId": "MUG", "quantity": 0}]}, "items[0].quantity"),
-    ({"customerId": "CUSTOMER", "items": [{"productId": "MUG", "quantity": 10_001}]}, "items[0].quantity"),
-    ({"customerId": "CUSTOMER", "items": [{"productId": "MUG", "quantity": 1.5}]}, "items[0].quantity"),
-    ({"customerId": "CUSTOMER", "items": [{"productId": "1", "quantity": 1}]}, "items[0].productId"),
-    ({"customerId": "CUSTOMER", "items": [{"quantity": 1}]}, "items[0].productId"),
-    ({"customerId": "CUSTOMER", "items": ["MUG"]}, "items[0].productId"),
-    ({"customerId": "CUSTOMER", "items": []}, "items"),
-    ({"customerId": "CUSTOMER", "items": [{"productId": "MUG", "quantity": 1}] * 101}, "items"),
-    ({"customerId": "CUSTOMER"}, "items"),
-    ({"customerId": "1", "items": [{"productId": "MUG", "quantity": 1}]}, "customerId"),
-    ({"items": [{"productId": "MUG", "quantity": 1}]}, "customerId"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"customerId": "CUSTOMER", "items": [{"productId": "MUG", "quantity": -3}]}, "items[0].quantity"),
+        ({"customerId": "CUSTOMER", "items": [{"productId": "MUG", "quantity": "1"}]}, "items[0].quantity"),
+        ({"customerId": "CUSTOMER", "items": [{"productId": "MUG", "quantity": 0}]}, "items[0].quantity"),
+        ({"customerId": "CUSTOMER", "items": [{"productId": "MUG", "quantity": 10_001}]}, "items[0].quantity"),
+        ({"customerId": "CUSTOMER", "items": [{"productId": "MUG", "quantity": 1.5}]}, "items[0].quantity"),
+        ({"customerId": "CUSTOMER", "items": [{"productId": "1", "quantity": 1}]}, "items[0].productId"),
+        ({"customerId": "CUSTOMER", "items": [{"quantity": 1}]}, "items[0].productId"),
+        ({"customerId": "CUSTOMER", "items": ["MUG"]}, "items[0].productId"),
+        ({"customerId": "CUSTOMER", "items": []}, "items"),
+        ({"customerId": "CUSTOMER", "items": [{"productId": "MUG", "quantity": 1}] * 101}, "items"),
+        ({"customerId": "CUSTOMER"}, "items"),
+        ({"customerId": "1", "items": [{"productId": "MUG", "quantity": 1}]}, "customerId"),
+        ({"items": [{"productId": "MUG", "quantity": 1}]}, "customerId"),
+    ],
+)
 def test_invalid_orders_are_400_and_change_nothing(client, app, buyer, make_product, stock_of, body, field):
     customer_id, headers = buyer()
     mug = make_product(stock=10)
     body = dict(body)
     if body.get("customerId") == "CUSTOMER":
         body["customerId"] = customer_id
-    body["items"] = [dict(item, productId=mug) if isinstance(item, dict) and item.get("productId") == "MUG"
-                     else item for item in body.get("items", [])] if "items" in body else None
+    body["items"] = (
+        [
+            dict(item, productId=mug) if isinstance(item, dict) and item.get("productId") == "MUG" else item
+            for item in body.get("items", [])
+        ]
+        if "items" in body
+        else None
+    )
     if body["items"] is None:
         del body["items"]
     response = client.post("/api/transactions", json=body, headers=headers)
@@ -122,8 +145,12 @@ def test_a_total_over_the_column_maximum_is_refused_and_holds_nothing(client, ap
 
 
 def test_a_stopped_product_service_is_503_and_leaves_no_order(unit_databases, service_urls, buyer, make_product):
-    down = create_app(dict(app_test_config(unit_databases["transaction_db"]), **dict(
-        service_urls, PRODUCT_SERVICE_URL=f"http://127.0.0.1:{free_port()}")))
+    down = create_app(
+        dict(
+            app_test_config(unit_databases["transaction_db"]),
+            **dict(service_urls, PRODUCT_SERVICE_URL=f"http://127.0.0.1:{free_port()}"),
+        )
+    )
     customer_id, headers = buyer()
     response = order(down.test_client(), customer_id, [{"productId": make_product(), "quantity": 1}], headers)
     assert "product service" in assert_error(response, 503, "service_unavailable")["message"]
@@ -135,6 +162,7 @@ def test_a_stopped_product_service_is_503_and_leaves_no_order(unit_databases, se
 
 
 # -------------------------------------------------------------------- reads
+
 
 def test_reads_need_no_product_service_and_keep_the_snapshot(client, buyer, make_product, product_app, tokens):
     customer_id, headers = buyer()
@@ -152,8 +180,9 @@ def test_reads_need_no_product_service_and_keep_the_snapshot(client, buyer, make
 def test_nobody_reads_another_customers_orders(client, buyer, make_product, tokens):
     alice_customer, alice = buyer()
     _bob_customer, bob = buyer()
-    transaction_id = order(client, alice_customer, [{"productId": make_product(), "quantity": 1}],
-                           alice).get_json()["id"]
+    transaction_id = order(client, alice_customer, [{"productId": make_product(), "quantity": 1}], alice).get_json()[
+        "id"
+    ]
     assert_error(client.get(f"/api/transactions/{transaction_id}", headers=bob), 403)
     assert_error(client.get(f"/api/transactions/customer/{alice_customer}", headers=bob), 403)
     assert client.get(f"/api/transactions/{transaction_id}", headers=tokens.admin()).status_code == 200
@@ -170,8 +199,7 @@ def test_a_customer_without_orders_gets_an_empty_list(client, buyer):
 def test_lists_are_newest_first_with_totals(client, buyer, make_product, tokens):
     customer_id, headers = buyer()
     mug = make_product(stock=10)
-    ids = [order(client, customer_id, [{"productId": mug, "quantity": 1}], headers).get_json()["id"]
-           for _ in range(3)]
+    ids = [order(client, customer_id, [{"productId": mug, "quantity": 1}], headers).get_json()["id"] for _ in range(3)]
     mine = client.get(f"/api/transactions/customer/{customer_id}?limit=2", headers=headers)
     assert [row["id"] for row in mine.get_json()] == [ids[2], ids[1]]
     assert mine.headers["X-Total-Count"] == "3" and all(row["items"] for row in mine.get_json())
@@ -186,6 +214,7 @@ def test_unknown_ids_are_404(client, tokens):
 
 
 # ------------------------------------------------------------- status moves
+
 
 def set_status(client, transaction_id, status, headers):
     return client.put(f"/api/transactions/{transaction_id}/status", json={"status": status}, headers=headers)
@@ -217,16 +246,19 @@ def test_the_owner_may_only_cancel_while_pending(client, placed, tokens, stock_o
     assert stock_of(mug) == 6
 
 
-@pytest.mark.parametrize("path, allowed", [
-    (["completed"], [True]),
-    (["cancelled"], [True]),
-    (["completed", "cancelled"], [True, True]),
-    (["completed", "pending"], [True, False]),
-    (["cancelled", "completed"], [True, False]),
-    (["cancelled", "pending"], [True, False]),
-    (["pending"], [False]),
-    (["completed", "completed"], [True, False]),
-])
+@pytest.mark.parametrize(
+    "path, allowed",
+    [
+        (["completed"], [True]),
+        (["cancelled"], [True]),
+        (["completed", "cancelled"], [True, True]),
+        (["completed", "pending"], [True, False]),
+        (["cancelled", "completed"], [True, False]),
+        (["cancelled", "pending"], [True, False]),
+        (["pending"], [False]),
+        (["completed", "completed"], [True, False]),
+    ],
+)
 def test_transitions(client, placed, tokens, stock_of, path, allowed):
     transaction_id, mug, _ = placed
     for status, ok in zip(path, allowed, strict=True):
@@ -261,6 +293,7 @@ def test_racing_cancellations_give_the_stock_back_once(app, placed, tokens, stoc
 
 # ----------------------------------------------------------------- deletion
 
+
 def test_deleting_a_pending_order_returns_its_stock(client, placed, tokens, stock_of):
     transaction_id, mug, owner = placed
     assert_error(client.delete(f"/api/transactions/{transaction_id}", headers=owner), 403)
@@ -278,6 +311,7 @@ def test_deleting_a_cancelled_order_does_not_return_stock_twice(client, placed, 
 
 
 # ---------------------------------------------------------- idempotency keys
+
 
 def test_a_retry_with_the_same_key_answers_the_first_order_again(client, buyer, make_product, stock_of):
     customer_id, headers = buyer()
@@ -304,14 +338,16 @@ def test_keys_are_scoped_to_the_caller(client, buyer, make_product, stock_of):
     mug = make_product(stock=10)
     for _ in range(2):
         customer_id, headers = buyer()
-        response = order(client, customer_id, [{"productId": mug, "quantity": 1}], headers,
-                         **{"Idempotency-Key": "shared-key"})
+        response = order(
+            client, customer_id, [{"productId": mug, "quantity": 1}], headers, **{"Idempotency-Key": "shared-key"}
+        )
         assert response.status_code == 201 and "Idempotent-Replayed" not in response.headers
     assert stock_of(mug) == 8
 
 
-def test_a_refusal_is_not_stored_so_the_retry_sees_the_shop_as_it_is(client, buyer, make_product, product_app,
-                                                                      stock_of):
+def test_a_refusal_is_not_stored_so_the_retry_sees_the_shop_as_it_is(
+    client, buyer, make_product, product_app, stock_of
+):
     """A 409 (or 404) depends on the stock, not the body: the retry after a restock succeeds."""
     customer_id, headers = buyer()
     mug = make_product(stock=1)
@@ -339,8 +375,9 @@ def test_a_missing_product_is_not_stored_either(client, buyer, make_product):
 
 def test_a_key_must_be_1_to_255_characters(client, buyer, make_product):
     customer_id, headers = buyer()
-    response = order(client, customer_id, [{"productId": make_product(), "quantity": 1}], headers,
-                     **{"Idempotency-Key": "k" * 256})
+    response = order(
+        client, customer_id, [{"productId": make_product(), "quantity": 1}], headers, **{"Idempotency-Key": "k" * 256}
+    )
     assert_error(response, 400, "invalid_idempotency_key")
 
 
@@ -365,8 +402,9 @@ def test_claims_of_one_key_arriving_together_let_exactly_one_in(app):
     holder = pymysql.connect(**connect_arguments(app.config))
     holder.begin()
     with holder.cursor() as cursor:  # a gap lock where the key would go: every INSERT of it waits
-        cursor.execute("SELECT * FROM idempotency_keys WHERE caller = 'customer:1' AND idempotency_key = 'race' "
-                       "FOR UPDATE")
+        cursor.execute(
+            "SELECT * FROM idempotency_keys WHERE caller = 'customer:1' AND idempotency_key = 'race' FOR UPDATE"
+        )
 
     def claim():
         try:
@@ -381,8 +419,10 @@ def test_claims_of_one_key_arriving_together_let_exactly_one_in(app):
     try:
         with holder.cursor() as cursor:  # until every claimer waits in its INSERT
             for _ in range(100):
-                cursor.execute("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST "
-                               "WHERE ID <> CONNECTION_ID() AND INFO LIKE 'INSERT IGNORE INTO idempotency_keys%'")
+                cursor.execute(
+                    "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST "
+                    "WHERE ID <> CONNECTION_ID() AND INFO LIKE 'INSERT IGNORE INTO idempotency_keys%'"
+                )
                 if cursor.fetchone()["n"] >= claimers:
                     break
                 time.sleep(0.05)

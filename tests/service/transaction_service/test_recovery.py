@@ -1,4 +1,5 @@
 """The sweeper settles what a crash or a lost call left half-way (see transaction_service/saga.py)."""
+
 import uuid
 
 import pytest
@@ -16,19 +17,24 @@ def app_context(app):
 
 def backdate(order_id, seconds=120):
     with get_db().cursor() as cursor:
-        cursor.execute("UPDATE transactions SET updated_at = updated_at - INTERVAL %s SECOND WHERE id = %s",
-                       (seconds, order_id))
+        cursor.execute(
+            "UPDATE transactions SET updated_at = updated_at - INTERVAL %s SECOND WHERE id = %s", (seconds, order_id)
+        )
 
 
 def set_state(order_id, status, stock_state):
     with get_db().cursor() as cursor:
-        cursor.execute("UPDATE transactions SET status = %s, stock_state = %s WHERE id = %s",
-                       (status, stock_state, order_id))
+        cursor.execute(
+            "UPDATE transactions SET status = %s, stock_state = %s WHERE id = %s", (status, stock_state, order_id)
+        )
 
 
 def reserve(reference, product_id, quantity):
-    return service_client("product").request("POST", "/internal/reservations", json={
-        "reference": reference, "items": [{"productId": product_id, "quantity": quantity}]})
+    return service_client("product").request(
+        "POST",
+        "/internal/reservations",
+        json={"reference": reference, "items": [{"productId": product_id, "quantity": quantity}]},
+    )
 
 
 def crashed_after_reserve(make_customer, make_product, quantity=3):
@@ -94,8 +100,10 @@ def test_an_idempotency_key_left_in_progress_is_settled_from_its_order(client, b
     first = client.post("/api/transactions", json=body, headers={**headers, "Idempotency-Key": "crash-1"})
     order_id = first.get_json()["id"]
     with get_db().cursor() as cursor:  # as if the process died before recording the answer
-        cursor.execute("UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL, "
-                       "response_body = NULL, created_at = created_at - INTERVAL 2 MINUTE")
+        cursor.execute(
+            "UPDATE idempotency_keys SET state = 'in_progress', response_status = NULL, "
+            "response_body = NULL, created_at = created_at - INTERVAL 2 MINUTE"
+        )
     saga.sweep(30)
     replay = client.post("/api/transactions", json=body, headers={**headers, "Idempotency-Key": "crash-1"})
     assert replay.status_code == 201 and replay.get_json()["id"] == order_id

@@ -1,4 +1,5 @@
 """The admin commands: bootstrap from the environment, create on demand."""
+
 from shop_common.db import get_db
 
 

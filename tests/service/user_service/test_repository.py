@@ -1,4 +1,5 @@
 """The user service's SQL, straight against the test database."""
+
 import pytest
 
 from shop_common.db import DuplicateKey

@@ -1,4 +1,5 @@
 """User service routes through the Flask test client, against the real test database."""
+
 import base64
 import json
 import logging
@@ -22,6 +23,7 @@ def user_count(app):
 
 # ------------------------------------------------------------------ register
 
+
 def test_register_answers_201_with_user_and_no_password(client, app):
     response = client.post("/api/users/register", json={"username": "alice", "password": PASSWORD})
     assert response.status_code == 201
@@ -43,32 +45,38 @@ def test_register_refuses_a_taken_username_case_insensitively(client, register):
     assert_error(response, 409, "username_taken")
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"password": PASSWORD}, "username"),
-    ({"username": "alice"}, "password"),
-    ({"username": "al", "password": PASSWORD}, "username"),
-    ({"username": "a" * 33, "password": PASSWORD}, "username"),
-    ({"username": "alice smith", "password": PASSWORD}, "username"),
-    ({"username": "<script>", "password": PASSWORD}, "username"),
-    ({"username": 12345, "password": PASSWORD}, "username"),
-    ({"username": "alice", "password": "short"}, "password"),
-    ({"username": "alice", "password": "é" * 40}, "password"),
-    ({"username": "alice", "password": 12345678}, "password"),
-    ({"username": "alice", "password": PASSWORD, "role": "superuser"}, "role"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"password": PASSWORD}, "username"),
+        ({"username": "alice"}, "password"),
+        ({"username": "al", "password": PASSWORD}, "username"),
+        ({"username": "a" * 33, "password": PASSWORD}, "username"),
+        ({"username": "alice smith", "password": PASSWORD}, "username"),
+        ({"username": "<script>", "password": PASSWORD}, "username"),
+        ({"username": 12345, "password": PASSWORD}, "username"),
+        ({"username": "alice", "password": "short"}, "password"),
+        ({"username": "alice", "password": "é" * 40}, "password"),
+        ({"username": "alice", "password": 12345678}, "password"),
+        ({"username": "alice", "password": PASSWORD, "role": "superuser"}, "role"),
+    ],
+)
 def test_register_refuses_invalid_fields_and_stores_nothing(client, app, body, field):
     body = assert_error(client.post("/api/users/register", json=body), 400, "validation_error")
     assert field in body["fields"]
     assert user_count(app) == 0
 
 
-@pytest.mark.parametrize("data, content_type, status, code", [
-    ("{bad json", "application/json", 400, "invalid_json"),
-    ("[1, 2]", "application/json", 400, "invalid_json"),
-    ("", "application/json", 400, "invalid_json"),
-    ("username=alice", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
-    ('{"username": "alice"}', "text/plain", 415, "unsupported_media_type"),
-])
+@pytest.mark.parametrize(
+    "data, content_type, status, code",
+    [
+        ("{bad json", "application/json", 400, "invalid_json"),
+        ("[1, 2]", "application/json", 400, "invalid_json"),
+        ("", "application/json", 400, "invalid_json"),
+        ("username=alice", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+        ('{"username": "alice"}', "text/plain", 415, "unsupported_media_type"),
+    ],
+)
 def test_register_refuses_bodies_that_are_not_a_json_object(client, app, data, content_type, status, code):
     response = client.post("/api/users/register", data=data, content_type=content_type)
     assert_error(response, status, code)
@@ -85,12 +93,12 @@ def test_register_as_admin_needs_an_admin_token(client, tokens, app):
 
 
 def test_a_body_over_one_mebibyte_is_413(client):
-    response = client.post("/api/users/register", data="x" * (1024 * 1024 + 1),
-                           content_type="application/json")
+    response = client.post("/api/users/register", data="x" * (1024 * 1024 + 1), content_type="application/json")
     assert_error(response, 413, "payload_too_large")
 
 
 # --------------------------------------------------------------------- login
+
 
 def test_login_returns_a_jwt_with_string_sub_and_role(client, app, register):
     user_id = register("alice")
@@ -111,8 +119,9 @@ def test_login_returns_a_jwt_with_string_sub_and_role(client, app, register):
 @pytest.mark.parametrize("username, password", [("alice", "wrong-password"), ("nobody", PASSWORD)])
 def test_login_failures_are_one_and_the_same_401(client, register, username, password):
     register("alice")
-    body = assert_error(client.post("/api/users/login", json={"username": username, "password": password}),
-                        401, "invalid_credentials")
+    body = assert_error(
+        client.post("/api/users/login", json={"username": username, "password": password}), 401, "invalid_credentials"
+    )
     assert body["message"] == "Invalid username or password."
 
 
@@ -124,10 +133,13 @@ def test_a_login_with_a_password_over_72_bytes_is_the_same_401(client, register,
     assert assert_error(response, 401, "invalid_credentials")["message"] == "Invalid username or password."
 
 
-@pytest.mark.parametrize("path, body", [
-    ("/api/users/register", '{"username": "bob", "password": "long-enough\\ud800"}'),
-    ("/api/users/login", '{"username": "alice", "password": "wonderland1\\udfff"}'),
-])
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/users/register", '{"username": "bob", "password": "long-enough\\ud800"}'),
+        ("/api/users/login", '{"username": "alice", "password": "wonderland1\\udfff"}'),
+    ],
+)
 def test_a_lone_surrogate_in_a_json_string_is_400_and_changes_nothing(client, app, register, path, body):
     register("alice")
     before = user_count(app)
@@ -136,8 +148,16 @@ def test_a_lone_surrogate_in_a_json_string_is_400_and_changes_nothing(client, ap
     assert user_count(app) == before
 
 
-@pytest.mark.parametrize("body", [{}, {"username": "alice"}, {"password": PASSWORD},
-                                  {"username": "alice", "password": 5}, {"username": ["a"], "password": "x"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"username": "alice"},
+        {"password": PASSWORD},
+        {"username": "alice", "password": 5},
+        {"username": ["a"], "password": "x"},
+    ],
+)
 def test_login_with_missing_or_mistyped_fields_is_400(client, body):
     assert_error(client.post("/api/users/login", json=body), 400, "validation_error")
 
@@ -154,18 +174,23 @@ def test_no_password_or_hash_reaches_the_log(client, register, caplog):
 
 # ------------------------------------------------------------ token checks
 
+
 def _unsigned_token(claims):
     def part(value):
         return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "Bearer not-a-jwt"},
-    {"Authorization": "Basic YWxpY2U6cGFzcw=="},
-    {"Authorization": "Bearer " + _unsigned_token({"sub": "1", "role": "admin", "type": "access"})},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer not-a-jwt"},
+        {"Authorization": "Basic YWxpY2U6cGFzcw=="},
+        {"Authorization": "Bearer " + _unsigned_token({"sub": "1", "role": "admin", "type": "access"})},
+    ],
+)
 def test_missing_forged_or_unsigned_tokens_are_json_401(client, register, headers):
     user_id = register("alice")
     assert_error(client.get(f"/api/users/{user_id}", headers=headers), 401, "unauthorized")
@@ -173,17 +198,22 @@ def test_missing_forged_or_unsigned_tokens_are_json_401(client, register, header
 
 def test_an_expired_token_is_401(client, tokens, register):
     user_id = register("alice")
-    expired = tokens.raw(identity=str(user_id), additional_claims={"role": "customer"},
-                         expires_delta=timedelta(seconds=-10))
+    expired = tokens.raw(
+        identity=str(user_id), additional_claims={"role": "customer"}, expires_delta=timedelta(seconds=-10)
+    )
     body = assert_error(client.get(f"/api/users/{user_id}", headers=expired), 401)
     assert "expired" in body["message"]
 
 
 def test_a_token_signed_with_another_secret_is_401(client, register):
     import jwt
+
     user_id = register("alice")
-    token = jwt.encode({"sub": str(user_id), "role": "admin", "type": "access", "jti": "x"},
-                       "some-other-secret-of-sufficient-length-123456", algorithm="HS256")
+    token = jwt.encode(
+        {"sub": str(user_id), "role": "admin", "type": "access", "jti": "x"},
+        "some-other-secret-of-sufficient-length-123456",
+        algorithm="HS256",
+    )
     assert_error(client.get(f"/api/users/{user_id}", headers={"Authorization": f"Bearer {token}"}), 401)
 
 
@@ -194,6 +224,7 @@ def test_a_token_without_a_known_role_is_401(client, tokens, register):
 
 
 # ------------------------------------------------------------------- reads
+
 
 def test_a_user_reads_themself_but_not_another(client, tokens, register):
     alice, bob = register("alice"), register("bob_b")
@@ -209,8 +240,9 @@ def test_an_admin_reads_anyone_and_gets_404_for_nobody(client, tokens, register)
     assert_error(client.get(f"/api/users/{alice + 1000}", headers=tokens.admin()), 404, "not_found")
 
 
-@pytest.mark.parametrize("path", ["/api/users/abc", "/api/users/1abc", "/api/users/0",
-                                  "/api/users/-1", "/api/users/01", "/api/users/1.5"])
+@pytest.mark.parametrize(
+    "path", ["/api/users/abc", "/api/users/1abc", "/api/users/0", "/api/users/-1", "/api/users/01", "/api/users/1.5"]
+)
 def test_ids_that_are_not_positive_integers_are_json_404(client, tokens, path):
     assert_error(client.get(path, headers=tokens.admin()), 404, "not_found")
 
@@ -246,6 +278,7 @@ def test_bad_pagination_is_400(client, tokens, query):
 
 # ------------------------------------------------------------------ update
 
+
 def test_a_user_renames_themself(client, tokens, register):
     alice = register("alice")
     response = client.put(f"/api/users/{alice}", json={"username": "alice2"}, headers=tokens.for_user(alice))
@@ -258,23 +291,24 @@ def test_changing_ones_own_password_needs_the_current_one(client, tokens, regist
     headers = tokens.for_user(alice)
     url = f"/api/users/{alice}"
     assert_error(client.put(url, json={"password": "new-password-1"}, headers=headers), 401)
-    assert_error(client.put(url, json={"password": "new-password-1", "currentPassword": "wrong-one"},
-                            headers=headers), 401)
-    assert_error(client.put(url, json={"password": "new-password-1", "currentPassword": PASSWORD + "x" * 72},
-                            headers=headers), 401)
+    assert_error(
+        client.put(url, json={"password": "new-password-1", "currentPassword": "wrong-one"}, headers=headers), 401
+    )
+    assert_error(
+        client.put(url, json={"password": "new-password-1", "currentPassword": PASSWORD + "x" * 72}, headers=headers),
+        401,
+    )
     response = client.put(url, json={"password": "new-password-1", "currentPassword": PASSWORD}, headers=headers)
     assert response.status_code == 200
     assert client.post("/api/users/login", json={"username": "alice", "password": PASSWORD}).status_code == 401
-    assert client.post("/api/users/login",
-                       json={"username": "alice", "password": "new-password-1"}).status_code == 200
+    assert client.post("/api/users/login", json={"username": "alice", "password": "new-password-1"}).status_code == 200
 
 
 def test_an_admin_resets_a_password_without_the_current_one(client, tokens, register):
     alice = register("alice")
     response = client.put(f"/api/users/{alice}", json={"password": "reset-by-admin"}, headers=tokens.admin())
     assert response.status_code == 200
-    assert client.post("/api/users/login",
-                       json={"username": "alice", "password": "reset-by-admin"}).status_code == 200
+    assert client.post("/api/users/login", json={"username": "alice", "password": "reset-by-admin"}).status_code == 200
 
 
 def test_only_an_admin_changes_a_role(client, tokens, register):
@@ -288,8 +322,11 @@ def test_only_an_admin_changes_a_role(client, tokens, register):
 def test_update_refusals(client, tokens, register):
     alice, bob = register("alice"), register("bob_b")
     assert_error(client.put(f"/api/users/{bob}", json={"username": "bobby"}, headers=tokens.for_user(alice)), 403)
-    assert_error(client.put(f"/api/users/{alice}", json={"username": "BOB_B"}, headers=tokens.for_user(alice)),
-                 409, "username_taken")
+    assert_error(
+        client.put(f"/api/users/{alice}", json={"username": "BOB_B"}, headers=tokens.for_user(alice)),
+        409,
+        "username_taken",
+    )
     assert_error(client.put(f"/api/users/{alice}", json={}, headers=tokens.for_user(alice)), 400)
     assert_error(client.put(f"/api/users/{alice}", json={"username": "x"}, headers=tokens.for_user(alice)), 400)
     assert_error(client.put(f"/api/users/{alice + 1000}", json={"username": "ghost"}, headers=tokens.admin()), 404)
@@ -298,6 +335,7 @@ def test_update_refusals(client, tokens, register):
 
 
 # ------------------------------------------------------------------ delete
+
 
 def test_only_an_admin_deletes(client, tokens, register, app):
     alice = register("alice")
@@ -311,12 +349,15 @@ def test_only_an_admin_deletes(client, tokens, register, app):
 
 # ------------------------------------------------------------- the unexpected
 
+
 def test_an_unexpected_error_is_a_json_500_without_traceback(client, tokens, register, monkeypatch):
     from user_service import repository
+
     alice = register("alice")
 
     def explode(user_id):
         raise RuntimeError("secret internal detail /srv/app.py line 42")
+
     monkeypatch.setattr(repository, "find_user", explode)
     response = client.get(f"/api/users/{alice}", headers=tokens.admin())
     body = assert_error(response, 500, "internal_error")
@@ -333,7 +374,7 @@ def test_request_id_is_taken_from_the_client_or_made(client):
 def test_an_encoded_new_line_in_the_path_cannot_forge_an_access_log_line(client, caplog):
     caplog.set_level(logging.INFO, logger="access")
     client.get("/api/users/1%0A2026-01-01 INFO forged%3Fa%23b")
-    line, = [record.getMessage() for record in caplog.records if record.name == "access"]
+    (line,) = [record.getMessage() for record in caplog.records if record.name == "access"]
     assert line.startswith("GET /api/users/1%0A2026-01-01%20INFO%20forged%3Fa%23b 40")
     assert "\n" not in line
 

@@ -1,5 +1,6 @@
 """Refresh tokens and their storage, logins ended with Redis down, and the erasure outbox,
 against the real user database and the machine's real Redis (or a closed port)."""
+
 import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -17,8 +18,9 @@ PASSWORD = "wonderland1"
 
 
 def log_in(client, username="alice", user_agent="pytest-device/2.0"):
-    response = client.post("/api/users/login", json={"username": username, "password": PASSWORD},
-                           headers={"User-Agent": user_agent})
+    response = client.post(
+        "/api/users/login", json={"username": username, "password": PASSWORD}, headers={"User-Agent": user_agent}
+    )
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
@@ -43,11 +45,18 @@ def test_of_concurrent_refreshes_with_one_token_exactly_one_wins(app, register):
     register("alice")
     url, server = serve_in_thread(app)
     try:
-        login = requests.post(f"{url}/api/users/login", json={"username": "alice", "password": PASSWORD},
-                              timeout=10).json()
+        login = requests.post(
+            f"{url}/api/users/login", json={"username": "alice", "password": PASSWORD}, timeout=10
+        ).json()
         with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda _: requests.post(
-                f"{url}/api/users/refresh", json={"refreshToken": login["refresh_token"]}, timeout=10), range(8)))
+            answers = list(
+                pool.map(
+                    lambda _: requests.post(
+                        f"{url}/api/users/refresh", json={"refreshToken": login["refresh_token"]}, timeout=10
+                    ),
+                    range(8),
+                )
+            )
     finally:
         server.shutdown()
     statuses = sorted(answer.status_code for answer in answers)
@@ -62,8 +71,9 @@ def test_a_deleted_users_refresh_token_is_refused(client, register, tokens):
     user_id = register("alice")
     login = log_in(client)
     assert client.delete(f"/api/users/{user_id}", headers=tokens.admin()).status_code == 200
-    assert_error(client.post("/api/users/refresh", json={"refreshToken": login["refresh_token"]}),
-                 401, "invalid_refresh_token")
+    assert_error(
+        client.post("/api/users/refresh", json={"refreshToken": login["refresh_token"]}), 401, "invalid_refresh_token"
+    )
 
 
 def test_a_forged_or_foreign_refresh_token_is_refused(client):
@@ -74,19 +84,25 @@ def test_a_forged_or_foreign_refresh_token_is_refused(client):
 
 # ------------------------------------------------------------ Redis unreachable
 
+
 @pytest.fixture(scope="module")
 def app_without_redis(unit_databases):
     """The user service with its revocation store on a port where nothing listens.
 
     Made before a test's log capture starts: an app factory resets the root logger's handlers.
     """
-    return create_app(dict(app_test_config(unit_databases["user_db"]),
-                           REVOCATION_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-                           CUSTOMER_SERVICE_URL=f"http://127.0.0.1:{free_port()}"))
+    return create_app(
+        dict(
+            app_test_config(unit_databases["user_db"]),
+            REVOCATION_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+            CUSTOMER_SERVICE_URL=f"http://127.0.0.1:{free_port()}",
+        )
+    )
 
 
 def test_with_redis_unreachable_logout_deletion_and_role_change_change_nothing(
-        app_without_redis, client, register, tokens, caplog):
+    app_without_redis, client, register, tokens, caplog
+):
     user_id = register("alice")
     login = log_in(client)
     down = app_without_redis.test_client()
@@ -97,14 +113,16 @@ def test_with_redis_unreachable_logout_deletion_and_role_change_change_nothing(
     assert "let through unchecked" in caplog.text
     assert_error(down.post("/api/users/logout", headers=headers), 503, "revocation_unavailable")
     assert_error(down.delete(f"/api/users/{user_id}", headers=tokens.admin()), 503, "revocation_unavailable")
-    assert_error(down.put(f"/api/users/{user_id}", json={"role": "admin"}, headers=tokens.admin()),
-                 503, "revocation_unavailable")
+    assert_error(
+        down.put(f"/api/users/{user_id}", json={"role": "admin"}, headers=tokens.admin()), 503, "revocation_unavailable"
+    )
     assert client.get(f"/api/users/{user_id}", headers=headers).get_json()["role"] == "customer"
     assert client.post("/api/users/refresh", json={"refreshToken": login["refresh_token"]}).status_code == 200
     assert login["access_token"] not in caplog.text
 
 
 # ------------------------------------------------------------ erasure outbox
+
 
 def pending_erasures(app):
     with app.app_context(), get_db().cursor() as cursor:
@@ -113,15 +131,19 @@ def pending_erasures(app):
 
 
 def test_a_deletion_the_customer_service_missed_is_erased_by_forget_deleted(
-        app, client, register, tokens, unit_databases, user_service_url):
+    app, client, register, tokens, unit_databases, user_service_url
+):
     with app.app_context(), get_db().cursor() as cursor:
         cursor.execute("DELETE FROM profile_erasures")
     user_id = register("alice")
-    customer_app = create_customer_app(dict(app_test_config(unit_databases["customer_db"]),
-                                            USER_SERVICE_URL=user_service_url))
+    customer_app = create_customer_app(
+        dict(app_test_config(unit_databases["customer_db"]), USER_SERVICE_URL=user_service_url)
+    )
     with customer_app.app_context(), get_db().cursor() as cursor:
-        cursor.execute("INSERT INTO customers (user_id, name, email) VALUES (%s, 'Alice', %s)",
-                       (user_id, f"alice{user_id}@example.com"))
+        cursor.execute(
+            "INSERT INTO customers (user_id, name, email) VALUES (%s, 'Alice', %s)",
+            (user_id, f"alice{user_id}@example.com"),
+        )
     deleted = client.delete(f"/api/users/{user_id}", headers=tokens.admin())
     assert deleted.get_json()["profile_erasure"] == "pending"
     assert pending_erasures(app) == {user_id: 1}
