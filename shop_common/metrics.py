@@ -48,7 +48,7 @@ from prometheus_client.registry import Collector
 
 from .errors import ApiError
 
-# Seconds: resolves 1 ms to 500 ms, the range the shop's answers fall in, plus a tail.
+# Seconds: resolves 1 ms to 500 ms, the range the shop's responses fall in, plus a tail.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 REQUEST_DURATION = Histogram(
