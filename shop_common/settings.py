@@ -227,9 +227,9 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None, root: 
     return settings
 
 
-def flask_config(service: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def flask_config(service: str, environ: Mapping[str, str] | None = None, root: Path = PROJECT_ROOT) -> dict[str, Any]:
     """Settings typed for ``app.config`` as declared: numbers as numbers, flags as booleans."""
-    config: dict[str, Any] = load_settings(service, environ)
+    config: dict[str, Any] = load_settings(service, environ, root)
     for setting in SETTINGS:
         if service in setting.services:
             config[setting.name] = setting.type(config[setting.name])

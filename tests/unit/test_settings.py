@@ -27,8 +27,8 @@ def test_environment_beats_service_env_beats_project_env(tmp_path):
     assert settings["LOG_LEVEL"] == "DEBUG"
 
 
-def test_flask_config_types_numbers_and_flags():
-    config = flask_config("gateway", environ={"RATELIMIT_ENABLED": "false", "SERVICE_TIMEOUT": "2.5"})
+def test_flask_config_types_numbers_and_flags(tmp_path):
+    config = flask_config("gateway", environ={"RATELIMIT_ENABLED": "false", "SERVICE_TIMEOUT": "2.5"}, root=tmp_path)
     assert config["PORT"] == 3000 and config["SERVICE_TIMEOUT"] == 2.5
     assert config["RATELIMIT_ENABLED"] is False
     assert config["MAX_CONTENT_LENGTH"] == 1024 * 1024
