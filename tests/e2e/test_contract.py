@@ -12,8 +12,8 @@ instead of this session's stack.
 
 import os
 import subprocess
+import time
 import uuid
-from dataclasses import dataclass
 
 import pytest
 import requests
@@ -51,14 +51,27 @@ FRAMING_HEADERS = frozenset({"transfer-encoding", "content-length"})
 BCRYPT_MAX_BYTES = 72
 
 
-@dataclass(frozen=True)
 class Target:
-    gateway: str
-    admin_id: int
-    admin_token: str
+    """The gateway under test and its admin, whose access token is renewed with the login's
+    refresh token shortly before it expires: a long fuzz run outlives one."""
+
+    def __init__(self, gateway, login):
+        self.gateway = gateway.rstrip("/")
+        self.admin_id = login["user"]["id"]
+        self._keep(login)
+
+    def _keep(self, pair):
+        self.admin_token, self.refresh_token = pair["access_token"], pair["refresh_token"]
+        self.renew_at = time.monotonic() + pair["expires_in"] - 60
 
     @property
     def admin_headers(self):
+        if time.monotonic() >= self.renew_at:
+            refreshed = requests.post(
+                f"{self.gateway}/api/users/refresh", json={"refreshToken": self.refresh_token}, timeout=10
+            )
+            assert refreshed.status_code == 200, refreshed.text
+            self._keep(refreshed.json())
         return {"Authorization": f"Bearer {self.admin_token}"}
 
 
@@ -73,7 +86,7 @@ def target(request):
         gateway, username, password = request.getfixturevalue("stack").gateway, ADMIN_USERNAME, ADMIN_PASSWORD
     login = requests.post(f"{gateway}/api/users/login", json={"username": username, "password": password}, timeout=10)
     assert login.status_code == 200, login.text
-    return Target(gateway.rstrip("/"), login.json()["user"]["id"], login.json()["access_token"])
+    return Target(gateway, login.json())
 
 
 def test_the_postman_collection_passes_with_newman(stack):
