@@ -347,20 +347,23 @@ def test_one_order_through_the_gateway_is_one_trace_across_four_services(observe
         assert parent(span) is servers[span["service"]], span
 
 
-def log_lines(stack, service):
-    """The service's log lines in JSON (gunicorn's own start and stop lines are not)."""
-    lines = [line for line in stack.log(service).splitlines() if line and not line.startswith("[")]
+def log_lines(stack, service, since=0):
+    """The service's log lines from character ``since`` on, in JSON (gunicorn's own start and stop
+    lines are not). A test reads what the processes running now wrote: an earlier test that stopped
+    a service left that process's exit in the log, which is not the app's logging."""
+    lines = [line for line in stack.log(service)[since:].splitlines() if line and not line.startswith("[")]
     return [json.loads(line) for line in lines]
 
 
 def test_json_log_lines_parse_and_carry_the_request_and_trace_ids(observed, receiver, product_id):
+    logged = {service: len(observed.log(service)) for service in observed.urls}
     headers, customer_id = new_shopper(observed)
     request_id = f"obs-{uuid.uuid4().hex}"
     response = order(observed, headers, customer_id, product_id, **{"X-Request-ID": request_id})
     assert response.status_code == 201, response.text
     (gateway_line,) = [
         line
-        for line in log_lines(observed, "gateway")
+        for line in log_lines(observed, "gateway", logged["gateway"])
         if line["request_id"] == request_id and line["logger"] == "access"
     ]
     trace_id = gateway_line["trace_id"]
@@ -370,7 +373,7 @@ def test_json_log_lines_parse_and_carry_the_request_and_trace_ids(observed, rece
     assert isinstance(gateway_line["duration_ms"], float) and gateway_line["user"] != "-"
     assert {"time", "level", "message"} <= gateway_line.keys()
     for service in ("transaction", "customer", "product"):
-        mine = [line for line in log_lines(observed, service) if line["request_id"] == request_id]
+        mine = [line for line in log_lines(observed, service, logged[service]) if line["request_id"] == request_id]
         assert mine and all(line["trace_id"] == trace_id for line in mine), (service, mine)
     assert wait_for_trace(receiver, trace_id, FOUR_SERVICES)
 
