@@ -177,8 +177,12 @@ def _order_load(shop, product_ids, customers, stop_event):
     return statuses
 
 
+# Stock of each product under load: more than any load can hold, so every refusal is a failure.
+LOAD_STOCK = 10_000
+
+
 def _with_load_while(shop, disrupt, seconds_before=0.7):
-    products = [shop.create_product(stock=500) for _ in range(2)]
+    products = [shop.create_product(stock=LOAD_STOCK) for _ in range(2)]
     customers = [shop.new_customer() for _ in range(3)]
     stop_event = threading.Event()
     with ThreadPoolExecutor(max_workers=6) as pool:
@@ -202,7 +206,7 @@ def test_stopping_the_product_service_mid_run_loses_no_stock(shop, stack):
     products, statuses = _with_load_while(shop, stop_product_then_restart)
     assert 201 in statuses and 503 in statuses, statuses
     assert 500 not in statuses
-    shop.assert_stock_balances(dict.fromkeys(products, 500))
+    shop.assert_stock_balances(dict.fromkeys(products, LOAD_STOCK))
 
 
 def test_killing_the_transaction_service_mid_run_loses_no_stock(shop, stack):
@@ -214,7 +218,7 @@ def test_killing_the_transaction_service_mid_run_loses_no_stock(shop, stack):
 
     products, statuses = _with_load_while(shop, kill_and_restart)
     assert 201 in statuses and 500 not in statuses, statuses
-    shop.assert_stock_balances(dict.fromkeys(products, 500))
+    shop.assert_stock_balances(dict.fromkeys(products, LOAD_STOCK))
 
 
 @pytest.mark.parametrize("step", ["after_record", "after_reserve", "after_confirm"])

@@ -18,6 +18,7 @@ import requests
 from shop_common.settings import SERVICES
 from tests.e2e.test_contract import test_the_postman_collection_passes_with_newman  # noqa: F401
 from tests.e2e.test_orders import (  # noqa: F401
+    LOAD_STOCK,
     _with_load_while,
     test_an_idempotent_retry_through_the_gateway_never_reserves_twice,
     test_concurrent_orders_and_cancellations_keep_stock_balanced,
@@ -74,7 +75,7 @@ def test_killing_a_product_and_a_transaction_replica_mid_run_loses_no_stock(shop
     products, statuses = _with_load_while(shop, kill_then_restart, seconds_before=1.5)
     assert statuses.count(201) > 20, statuses
     assert "connection error" not in statuses and 500 not in statuses, statuses
-    shop.assert_stock_balances(dict.fromkeys(products, 500), within_seconds=45)
+    shop.assert_stock_balances(dict.fromkeys(products, LOAD_STOCK), within_seconds=45)
 
 
 def test_sigterm_to_one_replica_of_every_service_under_load_fails_no_request(shop, stack):
@@ -92,7 +93,7 @@ def test_sigterm_to_one_replica_of_every_service_under_load_fails_no_request(sho
     products, statuses = _with_load_while(shop, stop_then_restart_one_of_each, seconds_before=1.5)
     assert statuses.count(201) > 20
     assert set(statuses) == {200, 201}, [status for status in statuses if status not in (200, 201)]
-    shop.assert_stock_balances(dict.fromkeys(products, 500), within_seconds=0)
+    shop.assert_stock_balances(dict.fromkeys(products, LOAD_STOCK), within_seconds=0)
 
 
 def test_orders_a_crash_left_half_way_are_rolled_back_once_by_the_two_sweepers(shop, stack):
