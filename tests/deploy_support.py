@@ -6,16 +6,10 @@ saga timings. ``service_urls`` says where a service finds the others (the replic
 HAProxy frontends, the container tier's containers).
 """
 
-from shop_common.settings import SERVICES, service_defaults
 from tests.e2e.conftest import SETTINGS as E2E_SETTINGS
+from tools.throwaway_stack import service_environment as stack_environment
 
 
 def service_environment(service, port, databases, service_urls, **settings):
     """The environment of one process of ``service`` listening on ``port``; ``settings`` win."""
-    environment = dict(service_defaults(service), **E2E_SETTINGS, HOST="127.0.0.1", PORT=str(port))
-    environment.update({f"{name.upper()}_SERVICE_URL": url for name, url in service_urls.items() if name != "gateway"})
-    database = SERVICES[service][2]
-    if database:
-        environment["DB_NAME"] = databases[database]
-    environment.update(settings)
-    return environment
+    return stack_environment(service, port, databases, service_urls, {**E2E_SETTINGS, **settings})

@@ -20,6 +20,21 @@ from shop_common.settings import PROJECT_ROOT, SERVICES, service_defaults
 from tools import stack as launcher
 
 
+def service_environment(service, port, databases, service_urls, settings, isolated=True):
+    """The settings of one process of ``service`` listening on 127.0.0.1:``port``.
+
+    ``isolated``: every declared default first; then ``settings``; then where the process finds
+    the others (``service_urls``) and its database (``databases`` maps default names to its own).
+    """
+    environment = dict(service_defaults(service)) if isolated else {}
+    environment.update(settings, HOST="127.0.0.1", PORT=str(port))
+    environment.update({f"{name.upper()}_SERVICE_URL": url for name, url in service_urls.items() if name != "gateway"})
+    database = SERVICES[service][2]
+    if database:
+        environment["DB_NAME"] = databases[database]
+    return environment
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -45,15 +60,8 @@ class ThrowawayStack:
         return self.urls["gateway"]
 
     def _environment(self, service, databases, settings, isolated):
-        environment = dict(os.environ)
-        environment.pop("DB_NAME", None)
-        if isolated:
-            environment.update(service_defaults(service))
-        environment.update(settings, HOST="127.0.0.1", PORT=str(self.ports[service]))
-        environment.update({f"{name.upper()}_SERVICE_URL": url for name, url in self.urls.items() if name != "gateway"})
-        database = SERVICES[service][2]
-        if database:
-            environment["DB_NAME"] = databases[database]
+        environment = {name: value for name, value in os.environ.items() if name != "DB_NAME"}
+        environment.update(service_environment(service, self.ports[service], databases, self.urls, settings, isolated))
         return environment
 
     def bootstrap_admin(self):
