@@ -18,7 +18,7 @@ from flask import Response, current_app
 from shop_common.errors import ApiError
 
 from . import repository
-from .orders import order_created_body
+from .orders import order_created_body, orders_with_items
 
 MAX_KEY_LENGTH = 255
 
@@ -36,7 +36,7 @@ def request_hash(body):
 def create_once(caller, key, body, place_order):
     """The response to an order under ``key``: the first one's again, or ``place_order(idempotency)``'s.
 
-    ``place_order`` takes the ``(scope, key)`` to link to the order and returns its id.
+    ``place_order`` takes the ``(scope, key)`` to link to the order and returns the order.
 
     :raise 400: the key is empty or too long. :raise 422: the key was used with another body.
     :raise 409: the first request with this key is still running.
@@ -50,11 +50,11 @@ def create_once(caller, key, body, place_order):
     if earlier is not None:
         return _replay(earlier, body_hash)
     try:
-        order_id = place_order((scope, key))
+        order = place_order((scope, key))
     except BaseException:
         repository.forget_idempotency_key(scope, key)
         raise
-    response_body = current_app.json.dumps(order_created_body(repository.find_order(order_id)))
+    response_body = current_app.json.dumps(order_created_body(order))
     repository.finish_idempotency_key(scope, key, 201, response_body)
     return Response(response_body, status=201, mimetype="application/json")
 
@@ -79,7 +79,8 @@ def settle_unfinished(older_than_seconds):
         scope, key = record["caller"], record["idempotency_key"]
         order = record["transaction_id"] and repository.find_order(record["transaction_id"])
         if order and order["stock_state"] != "reserving":
-            repository.finish_idempotency_key(scope, key, 201, current_app.json.dumps(order_created_body(order)))
+            body = order_created_body(orders_with_items([order])[0])
+            repository.finish_idempotency_key(scope, key, 201, current_app.json.dumps(body))
         else:
             repository.forget_idempotency_key(scope, key)
     repository.delete_expired_idempotency_keys()

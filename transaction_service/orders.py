@@ -18,9 +18,21 @@ def orders_with_items(orders):
     ]
 
 
+def new_order(order_id, customer_id, total_amount, transaction_date, items, item_ids):
+    """A just-created order as the API shows it, from what was written (reading it back would cost two queries)."""
+    return {
+        "id": order_id,
+        "customer_id": customer_id,
+        "total_amount": total_amount,
+        "status": "pending",
+        "transaction_date": transaction_date,
+        "items": [dict(item_id=item_id, **item) for item_id, item in zip(item_ids, items, strict=True)],
+    }
+
+
 def order_created_body(order):
-    """The 201 body of a new order (also replayed for its Idempotency-Key)."""
-    return dict(message="Transaction created successfully", transactionId=order["id"], **orders_with_items([order])[0])
+    """The 201 body of a new ``order`` (public shape, with items; also replayed for its Idempotency-Key)."""
+    return dict(message="Transaction created successfully", transactionId=order["id"], **order)
 
 
 def allowed_from(caller: Caller, target, current_status):

@@ -4,9 +4,12 @@ Each saga move is one conditional UPDATE on ``stock_state`` (see saga.py): it
 returns whether this caller made the move, so two movers never both win.
 """
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+from pymysql.err import IntegrityError
 
 from shop_common.db import Row, execute, transaction
 
@@ -17,46 +20,69 @@ ORDER_COLUMNS = ", ".join(ORDER_FIELDS)
 # not orders yet: every public read filters them out.
 VISIBLE = "(status <> 'pending' OR stock_state = 'held')"
 IDEMPOTENCY_TTL_HOURS = 24
+# The columns of an item as the saga has it before it is written (its id comes from the insert).
+ITEM_COLUMNS = ("product_id", "product_name", "quantity", "price_per_item")
+NO_PARENT_ROW = 1452  # MySQL's ER_NO_REFERENCED_ROW_2: a foreign key found no parent row
 
 
 # ------------------------------------------------------------------ saga moves
 
 
-def insert_order(reference: str, customer_id: int, user_id: int, idempotency: tuple[str, str] | None = None) -> int:
-    """Record an order in ``reserving``; link it to ``idempotency`` (caller, key) in the same commit."""
+def insert_order(
+    reference: str,
+    customer_id: int,
+    user_id: int,
+    transaction_date: datetime,
+    idempotency: tuple[str, str] | None = None,
+) -> int:
+    """Record an order in ``reserving``; link it to ``idempotency`` (caller, key) in the same commit.
+
+    Without a key it is one autocommitted INSERT.
+    """
+    insert = (
+        "INSERT INTO transactions (reference, customer_id, user_id, transaction_date) VALUES (%s, %s, %s, %s)",
+        (reference, customer_id, user_id, transaction_date),
+    )
+    if idempotency is None:
+        return execute(*insert).lastrowid
     with transaction() as cursor:
-        cursor.execute(
-            "INSERT INTO transactions (reference, customer_id, user_id) VALUES (%s, %s, %s)",
-            (reference, customer_id, user_id),
-        )
+        cursor.execute(*insert)
         order_id = cursor.lastrowid
-        if idempotency:
-            cursor.execute(
-                "UPDATE idempotency_keys SET transaction_id = %s WHERE caller = %s AND idempotency_key = %s",
-                (order_id, *idempotency),
-            )
+        cursor.execute(
+            "UPDATE idempotency_keys SET transaction_id = %s WHERE caller = %s AND idempotency_key = %s",
+            (order_id, *idempotency),
+        )
     return order_id
 
 
-def confirm_order(order_id: int, total_amount: Decimal, items: Iterable[Mapping[str, Any]]) -> bool:
-    """reserving → held, with its total and items; False when someone else moved it first."""
-    with transaction() as cursor:
-        cursor.execute(
-            "UPDATE transactions SET stock_state = 'held', total_amount = %s "
-            "WHERE id = %s AND stock_state = 'reserving'",
-            (total_amount, order_id),
-        )
-        if cursor.rowcount != 1:
-            return False
-        cursor.executemany(
-            "INSERT INTO transaction_items (transaction_id, product_id, product_name, quantity, price_per_item) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            [
-                (order_id, item["product_id"], item["product_name"], item["quantity"], item["price_per_item"])
-                for item in items
-            ],
-        )
-    return True
+def confirm_order(order_id: int, total_amount: Decimal, items: Sequence[Mapping[str, Any]]) -> list[int] | None:
+    """reserving → held, with its total and items; the items' ids in the order given, or None
+    when someone else moved the order first.
+
+    Autocommitted statements, no transaction: the items go in first and are seen only
+    once the UPDATE makes the order held (reads show held orders alone). Items of an
+    order the sweeper took meanwhile go with its row (ON DELETE CASCADE), or are
+    refused when the row is gone already.
+    """
+    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(items))
+    values = tuple(value for item in items for value in (order_id, *(item[column] for column in ITEM_COLUMNS)))
+    try:
+        execute(f"INSERT INTO transaction_items (transaction_id, {', '.join(ITEM_COLUMNS)}) VALUES {rows}", values)
+    except IntegrityError as error:
+        if error.args[0] != NO_PARENT_ROW:
+            raise
+        return None  # the order row is gone: the sweeper rolled it back
+    item_ids = [
+        row["id"]
+        for row in execute(
+            "SELECT id FROM transaction_items WHERE transaction_id = %s ORDER BY id", (order_id,)
+        ).fetchall()
+    ]
+    moved = execute(
+        "UPDATE transactions SET stock_state = 'held', total_amount = %s WHERE id = %s AND stock_state = 'reserving'",
+        (total_amount, order_id),
+    ).rowcount
+    return item_ids if moved == 1 else None
 
 
 def claim_for_rollback(order_id: int) -> bool:

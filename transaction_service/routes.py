@@ -63,7 +63,7 @@ def create_transaction():
     key = request.headers.get("Idempotency-Key")
     if key is not None:
         return idempotency.create_once(caller, key, body, place_order)
-    return jsonify(order_created_body(repository.find_order(place_order()))), 201
+    return jsonify(order_created_body(place_order())), 201
 
 
 @transactions.get("")

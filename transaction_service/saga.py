@@ -31,6 +31,7 @@ import os
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask import current_app
@@ -40,6 +41,7 @@ from shop_common.http_client import service_client
 from shop_common.validation import MAX_MONEY
 
 from . import business_metrics, idempotency, repository
+from .orders import new_order
 from .owners import customer_owner
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def crash_point(step):
 
 
 def place_order(caller, customer_id, lines, idempotency=None):
-    """Create an order for ``lines`` ({product id: quantity}) and hold its stock; return its id.
+    """Create an order for ``lines`` ({product id: quantity}) and hold its stock; return it as the API shows it.
 
     :raise 403: the customer is not the caller's. :raise 404: unknown customer or product.
     :raise 409: not enough stock. :raise 400: the total is over the maximum.
@@ -68,7 +70,9 @@ def place_order(caller, customer_id, lines, idempotency=None):
     if not caller.may_act_for(owner):
         raise ApiError(403, "You may only order for your own customer profile.")
     reference = str(uuid.uuid4())
-    order_id = repository.insert_order(reference, customer_id, owner, idempotency)
+    # The column's precision (seconds), so the 201 shows what later reads show.
+    transaction_date = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    order_id = repository.insert_order(reference, customer_id, owner, transaction_date, idempotency)
     crash_point("after_record")
     try:
         items = _reserve_stock(reference, lines)
@@ -78,10 +82,11 @@ def place_order(caller, customer_id, lines, idempotency=None):
         business_metrics.step_failed_unless_refused("reserve", error)
         roll_back_creation(order_id, reference)
         raise
-    if not repository.confirm_order(order_id, total, items):
+    item_ids = repository.confirm_order(order_id, total, items)
+    if item_ids is None:
         raise ApiError(503, "The order took too long and was rolled back; please try again.")
     crash_point("after_confirm")
-    return order_id
+    return new_order(order_id, customer_id, total, transaction_date, items, item_ids)
 
 
 def _order_total(items):

@@ -46,6 +46,23 @@ def test_an_order_holds_stock_and_totals_exactly(client, buyer, make_product, st
     assert (stock_of(mug), stock_of(spoon)) == (7, 3)
 
 
+@pytest.mark.parametrize("extra_headers", [{}, {"Idempotency-Key": "as-read"}])
+def test_the_201_body_is_the_order_as_a_later_read_shows_it(client, buyer, make_product, extra_headers):
+    """The 201 is built from what was written, not read back: it must still be what a GET answers."""
+    customer_id, headers = buyer()
+    products = [make_product(stock=10, price="19.99", name="Mug"), make_product(stock=10, price="0.10", name="Spoon")]
+    items = [
+        {"productId": product_id, "quantity": quantity} for product_id, quantity in zip(products, (3, 2), strict=True)
+    ]
+    created = order(client, customer_id, items, headers, **extra_headers)
+    assert created.status_code == 201
+    body = created.get_json()
+    read = client.get(f"/api/transactions/{body['id']}", headers=headers)
+    assert {"message": "Transaction created successfully", "transactionId": body["id"], **read.get_json()} == body
+    assert list(body) == ["message", "transactionId", *read.get_json()]
+    assert [list(item) for item in body["items"]] == [list(item) for item in read.get_json()["items"]]
+
+
 def test_the_same_product_twice_is_merged(client, buyer, make_product, stock_of):
     customer_id, headers = buyer()
     mug = make_product(stock=10)

@@ -1,6 +1,8 @@
 """The sweeper settles what a crash or a lost call left half-way (see transaction_service/saga.py)."""
 
 import uuid
+from datetime import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -37,11 +39,20 @@ def reserve(reference, product_id, quantity):
     )
 
 
+def record(reference, user_id, make_customer):
+    """What a crash right after recording an order leaves: the order in ``reserving``."""
+    return repository.insert_order(reference, make_customer(user_id), user_id, datetime(2030, 1, 2, 3, 4, 5))
+
+
+def an_item(product_id, quantity=3):
+    return {"product_id": product_id, "product_name": "Mug", "quantity": quantity, "price_per_item": Decimal("19.99")}
+
+
 def crashed_after_reserve(make_customer, make_product, quantity=3):
     """What a crash between the reservation and the confirmation leaves: (order id, reference, product id)."""
     product_id = make_product(stock=10)
     reference = str(uuid.uuid4())
-    order_id = repository.insert_order(reference, make_customer(700_001), 700_001)
+    order_id = record(reference, 700_001, make_customer)
     assert reserve(reference, product_id, quantity).status_code == 201
     return order_id, reference, product_id
 
@@ -61,13 +72,13 @@ def test_a_creation_still_within_its_time_is_left_alone(make_customer, make_prod
     order_id, _, product_id = crashed_after_reserve(make_customer, make_product)
     assert saga.sweep(30) == 0
     assert stock_of(product_id) == 7
-    assert repository.confirm_order(order_id, 0, [])
+    assert repository.confirm_order(order_id, 0, [an_item(product_id)])
 
 
 def test_a_reservation_arriving_after_the_sweep_is_refused(make_customer, make_product, stock_of):
     product_id = make_product(stock=10)
     reference = str(uuid.uuid4())
-    order_id = repository.insert_order(reference, make_customer(700_002), 700_002)
+    order_id = record(reference, 700_002, make_customer)
     backdate(order_id)
     saga.sweep(30)
     assert reserve(reference, product_id, 2).status_code == 409
@@ -78,13 +89,27 @@ def test_a_request_that_lost_the_race_to_the_sweeper_cannot_confirm(make_custome
     order_id, _, product_id = crashed_after_reserve(make_customer, make_product)
     backdate(order_id)
     saga.sweep(30)
-    assert repository.confirm_order(order_id, 0, []) is False
+    assert repository.confirm_order(order_id, 0, [an_item(product_id)]) is None
     assert stock_of(product_id) == 10
+
+
+def test_items_written_for_an_order_the_sweeper_took_are_never_shown_and_go_with_it(
+    make_customer, make_product, stock_of
+):
+    order_id, _, product_id = crashed_after_reserve(make_customer, make_product)
+    assert repository.claim_for_rollback(order_id)  # the sweeper's first move; the request confirms now
+    assert repository.confirm_order(order_id, 0, [an_item(product_id)]) is None
+    assert repository.find_order(order_id) is None
+    backdate(order_id)
+    assert saga.sweep(30) == 1 and stock_of(product_id) == 10
+    with get_db().cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) AS n FROM transaction_items WHERE transaction_id = %s", (order_id,))
+        assert cursor.fetchone()["n"] == 0
 
 
 def test_an_interrupted_cancellation_is_finished(make_customer, make_product, stock_of):
     order_id, _, product_id = crashed_after_reserve(make_customer, make_product)
-    repository.confirm_order(order_id, 0, [])
+    repository.confirm_order(order_id, 0, [an_item(product_id)])
     set_state(order_id, "cancelled", "releasing")
     backdate(order_id)
     assert saga.sweep(30) == 1
