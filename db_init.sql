@@ -135,6 +135,13 @@ CREATE TABLE IF NOT EXISTS transaction_items (
         REFERENCES transactions (id) ON DELETE CASCADE
 ) ENGINE=InnoDB;
 
+-- Customer profiles the customer service deleted, told before it deletes one:
+-- an order's INSERT refuses these customers (see transaction_service/owners.py).
+CREATE TABLE IF NOT EXISTS deleted_customers (
+    customer_id INT UNSIGNED NOT NULL PRIMARY KEY,
+    deleted_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+) ENGINE=InnoDB;
+
 -- Idempotency-Key records, per caller, kept 24 h. `transaction_id` is set in
 -- the same database transaction that records the order, so a crash between
 -- recording and answering can still be answered from the order.

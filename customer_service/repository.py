@@ -48,7 +48,3 @@ def update_customer(customer_id: int, changes: Mapping[str, Any]) -> None:
 
 def delete_customer(customer_id: int) -> bool:
     return execute("DELETE FROM customers WHERE id = %s", (customer_id,)).rowcount == 1
-
-
-def delete_customer_by_user_id(user_id: int) -> bool:
-    return execute("DELETE FROM customers WHERE user_id = %s", (user_id,)).rowcount == 1

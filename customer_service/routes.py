@@ -8,6 +8,10 @@
 | GET /internal/customers/<id> | services only; not forwarded by the gateway |
 | DELETE /internal/customers/user/<userId> | services only: the user service forgetting a deleted user |
 
+A profile is deleted only once the transaction service has recorded the
+deletion, so no order is taken for it from then on (transaction_service/owners.py);
+when it cannot be told, the deletion is 503 and the profile stays.
+
 Single reads add ``user_info``, fetched from the user service with this
 service's token. When the user service is down or slow the profile is still
 returned, with ``user_info: null``. ``userId`` cannot be changed by PUT.
@@ -84,6 +88,15 @@ def _customer_or_404(customer_id):
     return found(repository.find_customer(customer_id), f"Customer {customer_id} was not found.")
 
 
+def _delete_profile(customer_id):
+    """Delete a profile after the transaction service has recorded it, so it takes no order from then on.
+
+    :raise 503, 504: the transaction service could not record it; nothing is deleted.
+    """
+    service_client("transaction").request_ok("PUT", f"/internal/deleted-customers/{customer_id}")
+    return repository.delete_customer(customer_id)
+
+
 def _require_user_exists(user_id):
     """:raise 404: the user service does not know the user. :raise 503/504: it cannot say."""
     service_client("user").fetch(f"/api/users/{user_id}", f"User {user_id} was not found.")
@@ -151,8 +164,9 @@ def update_customer(customer_id):
 @customers.delete("/<id:customer_id>")
 @auth_required()
 def delete_customer(customer_id):
+    """:raise 503, 504: the transaction service could not be told; the profile stays."""
     _owned_customer(customer_id)
-    repository.delete_customer(customer_id)
+    _delete_profile(customer_id)
     return jsonify(message="Customer deleted successfully", customerId=customer_id)
 
 
@@ -168,6 +182,10 @@ def get_customer_owner(customer_id):
 @auth_required(SERVICE)
 def forget_user(user_id):
     """Delete a deleted user's profile. Idempotent: ``deleted`` is false when there was none
-    (already erased, or never made), which is just as done for the caller's retries."""
-    deleted = repository.delete_customer_by_user_id(user_id)
+    (already erased, or never made), which is just as done for the caller's retries.
+
+    :raise 503, 504: the transaction service could not be told; the profile stays (the caller retries).
+    """
+    customer = repository.find_customer_by_user_id(user_id)
+    deleted = customer is not None and _delete_profile(customer["id"])
     return jsonify(user_id=user_id, deleted=deleted)

@@ -11,6 +11,7 @@ from . import business_metrics, cli, routes, saga
 def create_app(test_config=None):
     app = create_service_app("transaction", __name__, test_config)
     app.register_blueprint(routes.transactions)
+    app.register_blueprint(routes.internal)
     app.extensions["health_details"] = saga.health_details
     cli.init_app(app)
     business_metrics.init_app(app)

@@ -1,13 +1,33 @@
-"""Who owns a customer profile: asked of the customer service, which owns profiles."""
+"""Who owns a customer profile: asked of the customer service, which owns profiles.
+
+An order needs two facts: who owns the profile, and that it still exists. The
+owner never changes while the profile exists, and customer ids are never reused
+(AUTO_INCREMENT), so each process keeps the owners it has been told
+(:func:`order_owner`) and asks the customer service only for a customer it has
+not seen. Existence is not cached: before the customer service deletes a
+profile it has this service record the deletion (``PUT
+/internal/deleted-customers/<id>``, :func:`forget_customer`), and fails the
+deletion if that cannot be done; the order's INSERT refuses a customer recorded
+as deleted in the same statement (repository.insert_order). So every worker and
+replica refuses a deleted profile's orders at once, whatever it has cached; an
+order already being inserted when the deletion is recorded is finished first
+(the INSERT's read locks the gap the record goes into), as an order placed just
+before the deletion would be.
+"""
+
+from flask import current_app
 
 from shop_common.errors import ApiError
 from shop_common.http_client import service_client
 
 from . import repository
 
+# Owners kept per process: the oldest is dropped beyond this (each entry ~200 bytes).
+MAX_CACHED_OWNERS = 10_000
+
 
 def customer_owner(customer_id):
-    """The user id owning ``customer_id``.
+    """The user id owning ``customer_id``, asked of the customer service.
 
     :raise 404: no such customer. :raise 503, 504: the customer service cannot say.
     """
@@ -15,6 +35,27 @@ def customer_owner(customer_id):
         f"/internal/customers/{customer_id}", f"Customer {customer_id} was not found."
     )
     return owner["user_id"]
+
+
+def order_owner(customer_id):
+    """The user id owning ``customer_id``, from this process's cache when it has it.
+
+    The order's INSERT still refuses a deleted customer (see above).
+
+    :raise 404: no such customer. :raise 503, 504: the customer service cannot say.
+    """
+    owners = current_app.extensions.setdefault("customer_owners", {})
+    if customer_id not in owners:
+        if len(owners) >= MAX_CACHED_OWNERS:
+            del owners[next(iter(owners))]
+        owners[customer_id] = customer_owner(customer_id)
+    return owners[customer_id]
+
+
+def forget_customer(customer_id):
+    """Record that ``customer_id`` was deleted: no order is taken for it from now on, in any process."""
+    repository.record_deleted_customer(customer_id)
+    current_app.extensions.get("customer_owners", {}).pop(customer_id, None)
 
 
 def orders_owner(customer_id):

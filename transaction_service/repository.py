@@ -34,19 +34,24 @@ def insert_order(
     user_id: int,
     transaction_date: datetime,
     idempotency: tuple[str, str] | None = None,
-) -> int:
-    """Record an order in ``reserving``; link it to ``idempotency`` (caller, key) in the same commit.
+) -> int | None:
+    """Record an order in ``reserving``, unless the customer was deleted; link it to ``idempotency``
+    (caller, key) in the same commit. Returns the order's id, None for a deleted customer.
 
-    Without a key it is one autocommitted INSERT.
+    Without a key it is one autocommitted INSERT, which checks the deletion itself.
     """
     insert = (
-        "INSERT INTO transactions (reference, customer_id, user_id, transaction_date) VALUES (%s, %s, %s, %s)",
-        (reference, customer_id, user_id, transaction_date),
+        "INSERT INTO transactions (reference, customer_id, user_id, transaction_date) "
+        "SELECT %s, %s, %s, %s FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM deleted_customers WHERE customer_id = %s)",
+        (reference, customer_id, user_id, transaction_date, customer_id),
     )
     if idempotency is None:
-        return execute(*insert).lastrowid
+        cursor = execute(*insert)
+        return cursor.lastrowid if cursor.rowcount == 1 else None
     with transaction() as cursor:
         cursor.execute(*insert)
+        if cursor.rowcount != 1:
+            return None
         order_id = cursor.lastrowid
         cursor.execute(
             "UPDATE idempotency_keys SET transaction_id = %s WHERE caller = %s AND idempotency_key = %s",
@@ -149,6 +154,11 @@ def count_unsettled_orders(older_than_seconds: int) -> int:
         "AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND",
         (older_than_seconds,),
     ).fetchone()["stuck"]
+
+
+def record_deleted_customer(customer_id: int) -> None:
+    """From now on no order is recorded for ``customer_id`` (see owners.py); repeating it is harmless."""
+    execute("INSERT IGNORE INTO deleted_customers (customer_id) VALUES (%s)", (customer_id,))
 
 
 def owner_of_customer_orders(customer_id: int) -> int | None:

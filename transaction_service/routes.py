@@ -6,6 +6,7 @@
 | GET /<id>, GET /customer/<customerId> | owner, or admin |
 | PUT /<id>/status | admin; the owner may only cancel their own pending order |
 | GET /, DELETE /<id> | admin |
+| PUT /internal/deleted-customers/<customerId> | services: the customer service before it deletes a profile |
 
 Orders are read from this service's database alone: items carry the product's
 name and price as they were at order time.
@@ -15,15 +16,16 @@ from functools import partial
 
 from flask import Blueprint, jsonify, request
 
-from shop_common.auth import ADMIN, auth_required, current_caller, require_owner_or_admin
+from shop_common.auth import ADMIN, SERVICE, auth_required, current_caller, require_owner_or_admin
 from shop_common.errors import ApiError, found
 from shop_common.validation import MAX_ID, Fields, json_body, list_response, order_lines, pagination
 
 from . import business_metrics, idempotency, repository, saga
 from .orders import STATUSES, allowed_from, order_created_body, orders_with_items
-from .owners import orders_owner
+from .owners import forget_customer, orders_owner
 
 transactions = Blueprint("transactions", __name__, url_prefix="/api/transactions")
+internal = Blueprint("internal_transactions", __name__, url_prefix="/internal")
 
 
 def parse_order(body):
@@ -135,3 +137,11 @@ def delete_transaction(transaction_id):
             "and will be released shortly. Try the deletion again later.",
         )
     return jsonify(message="Transaction deleted successfully", transactionId=transaction_id)
+
+
+@internal.put("/deleted-customers/<id:customer_id>")
+@auth_required(SERVICE)
+def record_deleted_customer(customer_id):
+    """No order is taken for ``customer_id`` from now on (see owners.py). Idempotent."""
+    forget_customer(customer_id)
+    return jsonify(customer_id=customer_id, deleted=True)

@@ -42,7 +42,7 @@ from shop_common.validation import MAX_MONEY
 
 from . import business_metrics, idempotency, repository
 from .orders import new_order
-from .owners import customer_owner
+from .owners import order_owner
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +66,15 @@ def place_order(caller, customer_id, lines, idempotency=None):
     :raise 409: not enough stock. :raise 400: the total is over the maximum.
     :raise 503, 504: a service is down or slow (nothing is left held).
     """
-    owner = customer_owner(customer_id)
+    owner = order_owner(customer_id)
     if not caller.may_act_for(owner):
         raise ApiError(403, "You may only order for your own customer profile.")
     reference = str(uuid.uuid4())
     # The column's precision (seconds), so the 201 shows what later reads show.
     transaction_date = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     order_id = repository.insert_order(reference, customer_id, owner, transaction_date, idempotency)
+    if order_id is None:
+        raise ApiError(404, f"Customer {customer_id} was not found.")
     crash_point("after_record")
     try:
         items = _reserve_stock(reference, lines)

@@ -9,7 +9,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.support import Tokens, app_test_config, create_test_databases, drop_test_databases
+from tests.support import Tokens, app_test_config, create_test_databases, drop_test_databases, free_port
 
 
 @pytest.fixture(scope="session")
@@ -44,5 +44,22 @@ def user_service_url(unit_databases):
     from user_service import create_app
 
     url, server = serve_in_thread(create_app(app_test_config(unit_databases["user_db"])))
+    yield url
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def transaction_app(unit_databases):
+    """The real transaction service, which records the profiles deleted (it asks no customer service here)."""
+    from transaction_service import create_app
+
+    return create_app(
+        dict(app_test_config(unit_databases["transaction_db"]), CUSTOMER_SERVICE_URL=f"http://127.0.0.1:{free_port()}")
+    )
+
+
+@pytest.fixture(scope="session")
+def transaction_service_url(transaction_app):
+    url, server = serve_in_thread(transaction_app)
     yield url
     server.shutdown()

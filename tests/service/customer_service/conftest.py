@@ -7,8 +7,14 @@ from tests.support import app_test_config, unique_name
 
 
 @pytest.fixture(scope="session")
-def app(unit_databases, user_service_url):
-    return create_app(dict(app_test_config(unit_databases["customer_db"]), USER_SERVICE_URL=user_service_url))
+def app(unit_databases, user_service_url, transaction_service_url):
+    return create_app(
+        dict(
+            app_test_config(unit_databases["customer_db"]),
+            USER_SERVICE_URL=user_service_url,
+            TRANSACTION_SERVICE_URL=transaction_service_url,
+        )
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -215,6 +215,47 @@ def test_the_owner_deletes_their_profile(client, create_profile, app):
     assert customer_count(app) == 0
 
 
+def test_a_deletion_is_recorded_by_the_transaction_service_first(client, create_profile, transaction_app, tokens):
+    user_id, customer_id, headers = create_profile()
+    _, other_customer_id, _ = create_profile()
+    assert client.delete(f"/api/customers/{customer_id}", headers=headers).status_code == 200
+    forgotten = client.delete(f"/internal/customers/user/{user_id}", headers=tokens.service())
+    assert forgotten.get_json() == {"user_id": user_id, "deleted": False}
+    assert recorded_deletions(transaction_app) >= {customer_id}
+    assert other_customer_id not in recorded_deletions(transaction_app)
+
+
+def test_a_deleted_users_profile_is_recorded_by_the_transaction_service(
+    client, create_profile, transaction_app, tokens
+):
+    user_id, customer_id, _ = create_profile()
+    forgotten = client.delete(f"/internal/customers/user/{user_id}", headers=tokens.service())
+    assert forgotten.get_json() == {"user_id": user_id, "deleted": True}
+    assert customer_id in recorded_deletions(transaction_app)
+
+
+def test_a_deletion_the_transaction_service_cannot_record_is_503_and_keeps_the_profile(
+    unit_databases, create_profile, tokens, user_service_url
+):
+    user_id, customer_id, headers = create_profile()
+    unreachable = create_app(
+        dict(
+            app_test_config(unit_databases["customer_db"]),
+            USER_SERVICE_URL=user_service_url,
+            TRANSACTION_SERVICE_URL=f"http://127.0.0.1:{free_port()}",
+        )
+    ).test_client()
+    assert_error(unreachable.delete(f"/api/customers/{customer_id}", headers=headers), 503)
+    assert_error(unreachable.delete(f"/internal/customers/user/{user_id}", headers=tokens.service()), 503)
+    assert unreachable.get(f"/api/customers/{customer_id}", headers=headers).status_code == 200
+
+
+def recorded_deletions(transaction_app):
+    with transaction_app.app_context(), get_db().cursor() as cursor:
+        cursor.execute("SELECT customer_id FROM deleted_customers")
+        return {row["customer_id"] for row in cursor.fetchall()}
+
+
 # ---------------------------------------------------------------- internal
 
 

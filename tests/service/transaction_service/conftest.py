@@ -32,8 +32,13 @@ def service_urls(product_app, customer_app):
 
 
 @pytest.fixture(scope="session")
-def app(unit_databases, service_urls):
-    return create_app(dict(app_test_config(unit_databases["transaction_db"]), **service_urls))
+def app(unit_databases, service_urls, customer_app):
+    """The app under test, also served from a thread: the customer service tells it of deleted profiles."""
+    app = create_app(dict(app_test_config(unit_databases["transaction_db"]), **service_urls))
+    url, server = serve_in_thread(app)
+    customer_app.config["TRANSACTION_SERVICE_URL"] = url
+    yield app
+    server.shutdown()
 
 
 @pytest.fixture(autouse=True)

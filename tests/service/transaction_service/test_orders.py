@@ -10,7 +10,7 @@ import pytest
 from product_service import repository as product_repository
 from shop_common.db import connect_arguments, get_db
 from tests.support import Tokens, app_test_config, assert_error, free_port
-from transaction_service import create_app, repository
+from transaction_service import create_app, owners, repository
 from transaction_service.idempotency import request_hash
 
 
@@ -107,6 +107,43 @@ def test_nobody_orders_for_another_customer(client, app, buyer, make_product, st
     mug = make_product(stock=10)
     assert_error(order(client, alice_customer, [{"productId": mug, "quantity": 1}], bob), 403)
     assert stock_of(mug) == 10 and order_rows(app) == 0
+
+
+def test_the_owner_is_asked_of_the_customer_service_once_per_customer(
+    client, make_customer, make_product, tokens, monkeypatch
+):
+    asked = []
+    ask = owners.customer_owner
+    monkeypatch.setattr(owners, "customer_owner", lambda customer_id: asked.append(customer_id) or ask(customer_id))
+    customer_id, headers = make_customer(800_001), tokens.for_user(800_001)  # a customer no other test orders for
+    for _ in range(3):
+        assert order(client, customer_id, [{"productId": make_product(), "quantity": 1}], headers).status_code == 201
+    assert asked == [customer_id]
+
+
+def test_a_deleted_customer_orders_no_more_though_its_owner_is_known(
+    client, app, customer_app, make_customer, make_product, stock_of, tokens
+):
+    customer_id, headers = make_customer(800_002), tokens.for_user(800_002)
+    mug = make_product(stock=10)
+    assert order(client, customer_id, [{"productId": mug, "quantity": 1}], headers).status_code == 201
+    deleted = customer_app.test_client().delete(f"/api/customers/{customer_id}", headers=headers)
+    assert deleted.status_code == 200
+    for who in (headers, tokens.admin()):
+        assert_error(order(client, customer_id, [{"productId": mug, "quantity": 1}], who), 404)
+        refused = order(client, customer_id, [{"productId": mug, "quantity": 1}], who, **{"Idempotency-Key": "gone"})
+        assert_error(refused, 404)
+    assert stock_of(mug) == 9 and order_rows(app) == 1
+
+
+def test_only_services_record_a_deleted_customer(client, make_customer, make_product, tokens):
+    customer_id, headers = make_customer(800_003), tokens.for_user(800_003)
+    for who in (headers, tokens.admin()):
+        assert_error(client.put(f"/internal/deleted-customers/{customer_id}", headers=who), 403)
+    assert order(client, customer_id, [{"productId": make_product(), "quantity": 1}], headers).status_code == 201
+    for _ in range(2):
+        assert client.put(f"/internal/deleted-customers/{customer_id}", headers=tokens.service()).status_code == 200
+    assert_error(order(client, customer_id, [{"productId": make_product(), "quantity": 1}], headers), 404)
 
 
 def test_an_admin_orders_for_any_customer(client, buyer, make_product, tokens):

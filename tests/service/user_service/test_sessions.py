@@ -131,13 +131,17 @@ def pending_erasures(app):
 
 
 def test_a_deletion_the_customer_service_missed_is_erased_by_forget_deleted(
-    app, client, register, tokens, unit_databases, user_service_url
+    app, client, register, tokens, unit_databases, user_service_url, transaction_service_url
 ):
     with app.app_context(), get_db().cursor() as cursor:
         cursor.execute("DELETE FROM profile_erasures")
     user_id = register("alice")
     customer_app = create_customer_app(
-        dict(app_test_config(unit_databases["customer_db"]), USER_SERVICE_URL=user_service_url)
+        dict(
+            app_test_config(unit_databases["customer_db"]),
+            USER_SERVICE_URL=user_service_url,
+            TRANSACTION_SERVICE_URL=transaction_service_url,
+        )
     )
     with customer_app.app_context(), get_db().cursor() as cursor:
         cursor.execute(
