@@ -1,6 +1,6 @@
 """Every SQL statement of the product service: the catalog, and the stock reservations of the order saga."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -129,13 +129,28 @@ class StockOverLimit(Exception):
 def reserve_stock(reference: str, lines: Mapping[int, int]) -> tuple[Sequence[Row], bool]:
     """Hold ``lines`` ({product id: quantity}) under ``reference``: all or nothing.
 
-    Each line is one conditional UPDATE (``stock >= quantity``), never a read then
+    Stock is taken by conditional UPDATEs (``stock >= quantity``), never a read then
     a write. A reference already held returns its lines again without touching stock.
 
-    :return: (lines held with name and price snapshots, whether this was a replay)
+    :return: (lines held with name and price snapshots, by product id; whether this was a replay)
     :raise ProductMissing, NotEnoughStock: nothing is held.
     :raise ReservationReleased: the reference was released (or given up) before.
     """
+    try:
+        return _reserve(reference, lines, _take_all_stock)
+    except _LineNotHeld:
+        # All rolled back; line by line names the first line that cannot be held
+        # (or holds them all, if stock came back meanwhile).
+        return _reserve(reference, lines, _take_stock_line_by_line)
+
+
+class _LineNotHeld(Exception):
+    pass
+
+
+def _reserve(
+    reference: str, lines: Mapping[int, int], take_stock: Callable[[DictCursor, Mapping[int, int]], None]
+) -> tuple[Sequence[Row], bool]:
     with transaction() as cursor:
         cursor.execute("INSERT IGNORE INTO stock_reservations (reference, status) VALUES (%s, 'held')", (reference,))
         if cursor.rowcount == 0:
@@ -143,12 +158,28 @@ def reserve_stock(reference: str, lines: Mapping[int, int]) -> tuple[Sequence[Ro
             if cursor.fetchone()["status"] == "released":
                 raise ReservationReleased(reference)
             return _reservation_lines(cursor, reference), True
-        _take_stock(cursor, lines)
-        _record_lines(cursor, reference, lines)
-        return _reservation_lines(cursor, reference), False
+        take_stock(cursor, lines)
+        return _record_lines(cursor, reference, lines), False
 
 
-def _take_stock(cursor: DictCursor, lines: Mapping[int, int]) -> None:
+def _take_all_stock(cursor: DictCursor, lines: Mapping[int, int]) -> None:
+    """One conditional UPDATE for every line; it locks the rows in id order, as the line-by-line pass does.
+
+    :raise _LineNotHeld: fewer rows changed than there are lines (a product is missing or short).
+    """
+    product_ids = sorted(lines)
+    quantity = "CASE id " + " ".join(["WHEN %s THEN %s"] * len(lines)) + " END"
+    quantities = tuple(value for product_id in product_ids for value in (product_id, lines[product_id]))
+    placeholders = ", ".join(["%s"] * len(lines))
+    cursor.execute(
+        f"UPDATE products SET stock = stock - {quantity} WHERE id IN ({placeholders}) AND stock >= {quantity}",
+        (*quantities, *product_ids, *quantities),
+    )
+    if cursor.rowcount != len(lines):
+        raise _LineNotHeld
+
+
+def _take_stock_line_by_line(cursor: DictCursor, lines: Mapping[int, int]) -> None:
     """One conditional UPDATE per line, in product-id order so concurrent reservations cannot deadlock.
 
     :raise ProductMissing, NotEnoughStock: at the first line that cannot be held.
@@ -167,18 +198,20 @@ def _take_stock(cursor: DictCursor, lines: Mapping[int, int]) -> None:
             raise NotEnoughStock(product_id, product["name"], product["stock"], quantity)
 
 
-def _record_lines(cursor: DictCursor, reference: str, lines: Mapping[int, int]) -> None:
-    """The reservation's lines, with the name and price each product has now."""
+def _record_lines(cursor: DictCursor, reference: str, lines: Mapping[int, int]) -> list[Row]:
+    """Record the reservation's lines, with the name and price each product has now; return them by product id."""
     placeholders = ", ".join(["%s"] * len(lines))
-    cursor.execute(f"SELECT id, name, price FROM products WHERE id IN ({placeholders})", tuple(lines))
+    cursor.execute(f"SELECT id, name, price FROM products WHERE id IN ({placeholders}) ORDER BY id", tuple(lines))
+    held = [
+        {"product_id": row["id"], "product_name": row["name"], "quantity": lines[row["id"]], "unit_price": row["price"]}
+        for row in cursor.fetchall()
+    ]
     cursor.executemany(
         "INSERT INTO stock_reservation_lines (reference, product_id, quantity, product_name, unit_price) "
         "VALUES (%s, %s, %s, %s, %s)",
-        [
-            (reference, product["id"], lines[product["id"]], product["name"], product["price"])
-            for product in cursor.fetchall()
-        ],
+        [(reference, line["product_id"], line["quantity"], line["product_name"], line["unit_price"]) for line in held],
     )
+    return held
 
 
 def _reservation_lines(cursor: DictCursor, reference: str) -> Sequence[Row]:

@@ -52,6 +52,24 @@ def test_not_enough_stock_holds_nothing_and_names_the_product(reserve, create_pr
     assert (stock_of(mug), stock_of(tea)) == (5, 1)
 
 
+def test_the_short_line_is_named_beside_a_line_taking_the_last_unit(reserve, create_product, stock_of):
+    """All lines go in one UPDATE; when one is short, the line-by-line pass must name it, not the one emptied."""
+    mug, tea = create_product("Mug", stock=1), create_product("Tea", stock=1)
+    body = assert_error(reserve([{"productId": mug, "quantity": 1}, {"productId": tea, "quantity": 2}]), 409)
+    assert "'Tea'" in body["message"] and "1 available" in body["message"] and "2 requested" in body["message"]
+    assert (stock_of(mug), stock_of(tea)) == (1, 1)
+    assert reserve([{"productId": mug, "quantity": 1}, {"productId": tea, "quantity": 1}]).status_code == 201
+    assert (stock_of(mug), stock_of(tea)) == (0, 0)
+
+
+def test_a_replayed_reservation_answers_the_lines_as_first_held(reserve, create_product):
+    mug, tea = create_product("Mug", "9.50", stock=5), create_product("Tea", "3.25", stock=10)
+    items, reference = [{"productId": tea, "quantity": 1}, {"productId": mug, "quantity": 2}], str(uuid.uuid4())
+    first = reserve(items, reference)
+    assert first.get_json()["items"] == reserve(items, reference).get_json()["items"]
+    assert [item["productId"] for item in first.get_json()["items"]] == [mug, tea]
+
+
 def test_an_unknown_product_holds_nothing(reserve, create_product, stock_of):
     mug = create_product(stock=5)
     assert_error(
