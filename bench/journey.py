@@ -58,6 +58,7 @@ def run_journeys(gateway, shop, clients, seconds, max_journeys):
         p50_ms=percentiles[49] * 1000,
         p99_ms=percentiles[98] * 1000,
         errors=len(failures),
+        completed=len(durations),
     )
     return measurement, failures[:FAILURES_KEPT]
 

@@ -23,16 +23,16 @@ import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+
+from tools.throwaway_stack import free_port
 
 from .measurement import Measurement
 from .seed import seed
-from .stack import ADMIN_USERNAME, _free_port, _process_tree, throwaway_stack
+from .stack import ADMIN_USERNAME, SERVERS, throwaway_stack
 from .wrk import require_wrk, run_wrk
 
 READ_CONNECTIONS = 32
 WARMUP_SECONDS = 3
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def modes(sink_endpoint):
 
 def measure_and_report(rounds, seconds):
     """Measure the modes alternated round by round, and print the table while the stacks still run."""
-    sink = ThreadingHTTPServer(("127.0.0.1", _free_port()), _Sink)
+    sink = ThreadingHTTPServer(("127.0.0.1", free_port()), _Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     settings = modes(f"http://127.0.0.1:{sink.server_address[1]}")
     with ExitStack() as stacks:
@@ -105,16 +105,7 @@ def measured_run(stack, url, seconds):
 
 def cpu_seconds(stack):
     """User and system CPU seconds so far of the stack's gunicorn masters and workers."""
-    ticks = 0
-    for master_pid in stack.master_pids.values():
-        for pid in _process_tree(master_pid):
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / CLOCK_TICKS
+    return sum(seconds for name, seconds in stack.cpu_seconds().items() if name not in SERVERS)
 
 
 def report(results):

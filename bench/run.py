@@ -1,4 +1,4 @@
-"""``make bench``: throughput, latency and memory of the shop through its gateway.
+"""``make bench``: CPU per request per process, throughput, latency and memory of the shop through its gateway.
 
 A throw-away stack (bench/stack.py: the five services under gunicorn on free
 ports of 127.0.0.1, their own databases, rate limits off, tuning as for
@@ -18,11 +18,16 @@ through the gateway:
   read the order, cancel it) by 16 Python clients;
 - memory: RSS and PSS of the five gunicorn masters and their workers, at idle
   after seeding and again after the load.
+- the first two rows again with rate limits on, counted in Redis (the gateway restarted with
+  limits no load here reaches), so their cost shows beside the same rows without.
 - the revocation check's own CPU per request (bench/revocation_check.py: in this
   process, against the stack's Redis, with and without the check).
 
 Each load row is warmed up, then measured, ``--runs`` times; with several runs
-every figure is the median. Errors are counted in warm-ups too, and any error
+every figure is the median. Printed first is the CPU each row costs per request, per
+process (every process of each service, MariaDB, Redis: from ``/proc`` around each
+measured run), against the budgets of the rows that have one: on a shared, noisy
+machine that figure moves far less than requests per second. Errors are counted in warm-ups too, and any error
 makes the exit status 1. The table, beside the Express original's figures, is
 printed and written to ``bench/results/<UTC time>.txt`` (git ignores those files).
 The stack is stopped and its databases dropped however the run ends.
@@ -38,11 +43,12 @@ comma-separated words, for a quick before/after of one path.
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,7 +58,7 @@ from .journey import run_journeys
 from .measurement import Measurement, median_of
 from .revocation_check import REQUESTS_PER_ROUND, ROUNDS, check_cost
 from .seed import seed
-from .stack import ADMIN_USERNAME, throwaway_stack
+from .stack import ADMIN_USERNAME, SERVERS, throwaway_stack
 from .wrk import THREADS, require_wrk, run_wrk, wrk_version
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -69,16 +75,35 @@ ORIGINAL_PRODUCT_LIST = Measurement(per_second=1387, p50_ms=22.4, p99_ms=35.0, e
 ORIGINAL_ORDERS = Measurement(per_second=241, p50_ms=64, p99_ms=103, errors=0)
 ORIGINAL_IDLE_MEMORY = "312 MB RSS, 141 MB PSS"
 
-COLUMNS = "{:<46}{:>9}{:>9}{:>9}{:>8}  |{:>10}{:>9}{:>9}{:>13}"
+COLUMNS = "{:<68}{:>9}{:>9}{:>9}{:>8}  |{:>10}{:>9}{:>9}{:>13}"
+# Where a request's CPU is spent: the services, then the servers; ALL is their sum.
+ALL = "all"
+CPU_COLUMNS = ("gateway", "user", "customer", "product", "transaction", *SERVERS, ALL)
+CPU_LINE = "{:<68}" + "{:>12}" * len(CPU_COLUMNS) + "  {}"
+# Rows measured again with rate limits on: the gateway counts each request in Redis, with limits
+# no load of the benchmark reaches.
+RATE_LIMITED = ", rate limits on (Redis)"
+RATE_LIMITS = {"RATELIMIT_ENABLED": "true", "RATELIMIT_DEFAULT": "100000000 per minute"}
 
 
 @dataclass(frozen=True)
 class Row:
-    """A line of the table: what is loaded, how (given a duration in seconds), and the original's figures."""
+    """A line of the table: what is loaded, how (given a duration in seconds), the original's figures,
+    and the budget of CPU per request in ms ({process or ALL: ms})."""
 
     name: str
     measure: Callable[[int], Measurement]
-    original: Measurement | None
+    original: Measurement | None = None
+    budget: dict[str, float] = field(default_factory=dict)
+    rate_limited: bool = False
+
+
+@dataclass(frozen=True)
+class Result:
+    """A row's load figures and its CPU per request (or journey) in ms, per process."""
+
+    load: Measurement
+    cpu_ms: dict[str, float]
 
 
 def main():
@@ -100,36 +125,24 @@ def main():
         customers_file.flush()
         idle_memory = stack.memory_bytes()
         journey_failures = []
+        rows = _selected(
+            _rows(stack.gateway, shop, customers_file.name, options.max_journeys, journey_failures), options.rows
+        )
+        results, loaded_memory = _measure_rows(rows, options, stack)
         for line in _header(started_at, load_average, options, stack, shop):
             report(line)
-        report(
-            COLUMNS.format(
-                "journey, through the gateway",
-                "per s",
-                "p50 ms",
-                "p99 ms",
-                "errors",
-                "original",
-                "p50 ms",
-                "p99 ms",
-                "vs original",
-            )
-        )
-        errors = 0
-        for row in _selected(
-            _rows(stack.gateway, shop, customers_file.name, options.max_journeys, journey_failures), options.rows
-        ):
-            result = _measure(row, options)
-            errors += result.errors
-            report(_table_line(row, result))
-        report()
+        for line in _cpu_table(rows, results):
+            report(line)
+        for line in _load_table(rows, results):
+            report(line)
         report(
             f"memory, five services, idle after seeding: {_memory(idle_memory)}   (original: {ORIGINAL_IDLE_MEMORY})"
         )
-        report(f"memory, five services, idle after the load: {_memory(stack.memory_bytes())}")
+        report(f"memory, five services, idle after the load: {_memory(loaded_memory)}")
         report(_revocation_check_line(stack.environments["gateway"]))
         for failure in journey_failures:
             report(f"journey failure: {failure}")
+        errors = sum(result.load.errors for result in results)
 
     RESULTS_DIR.mkdir(exist_ok=True)
     results_file = RESULTS_DIR / f"{started_at:%Y%m%dT%H%M%SZ}.txt"
@@ -149,30 +162,29 @@ def _rows(gateway, shop, customers_file, max_journeys, journey_failures):
 
     customer = shop.customers[0]
     customer_bearer = [f"Authorization: Bearer {customer.token}"]
-    return [
+    product_url = f"{gateway}/api/products/{shop.product_ids[0]}"
+    rows = [
         Row(
             "GET /api/products/<id>",
-            lambda seconds: run_wrk(f"{gateway}/api/products/{shop.product_ids[0]}", READ_CONNECTIONS, seconds),
+            lambda seconds: run_wrk(product_url, READ_CONNECTIONS, seconds),
             ORIGINAL_PRODUCT,
+            {"gateway": 0.30, "product": 0.25},
         ),
         Row(
             "GET /api/products/<id>, a customer's token",
-            lambda seconds: run_wrk(
-                f"{gateway}/api/products/{shop.product_ids[0]}", READ_CONNECTIONS, seconds, headers=customer_bearer
-            ),
-            None,
+            lambda seconds: run_wrk(product_url, READ_CONNECTIONS, seconds, headers=customer_bearer),
         ),
         Row(
             "GET /api/customers/<id>, its owner's token",
             lambda seconds: run_wrk(
                 f"{gateway}/api/customers/{customer.customer_id}", READ_CONNECTIONS, seconds, headers=customer_bearer
             ),
-            None,
         ),
         Row(
             f"GET /api/products?limit=100 ({shop.product_list_bytes / 1000:.1f} kB)",
             lambda seconds: run_wrk(f"{gateway}/api/products?limit=100", READ_CONNECTIONS, seconds),
             ORIGINAL_PRODUCT_LIST,
+            {"gateway": 0.45, "product": 0.50},
         ),
         Row(
             f"POST /api/transactions, 2 lines, {ORDER_CONNECTIONS} clients",
@@ -184,9 +196,61 @@ def _rows(gateway, shop, customers_file, max_journeys, journey_failures):
                 (customers_file, ",".join(map(str, shop.product_ids))),
             ),
             ORIGINAL_ORDERS,
+            {ALL: 4.5},
         ),
-        Row(f"mixed journey (6 requests), {JOURNEY_CLIENTS} clients", measure_journeys, None),
+        Row(f"mixed journey (6 requests), {JOURNEY_CLIENTS} clients", measure_journeys),
     ]
+    return rows + [replace(row, name=row.name + RATE_LIMITED, rate_limited=True) for row in rows[:2]]
+
+
+def _measure_rows(rows, options, stack):
+    """Each row's :class:`Result`, and the memory after the load (before the gateway restarts with rate limits)."""
+    results, loaded_memory = [], None
+    for row in rows:
+        if row.rate_limited and loaded_memory is None:
+            loaded_memory = stack.memory_bytes()
+            redis = load_settings("gateway", stack.environments["gateway"])["REVOCATION_REDIS_URL"]
+            stack.restart(
+                "gateway", RATELIMIT_STORAGE_URI=redis, RATELIMIT_KEY_PREFIX=f"shopbench{os.getpid()}", **RATE_LIMITS
+            )
+        print(f"measuring {row.name}", flush=True)
+        results.append(_measure(row, options, stack))
+    return results, loaded_memory or stack.memory_bytes()
+
+
+def _cpu_table(rows, results):
+    """CPU per request (per journey for the journey), in ms, per process; then each budget, met or not."""
+    yield "CPU per request, ms (user + system, from /proc: every process of each service, and the servers)"
+    yield CPU_LINE.format("journey, through the gateway", *CPU_COLUMNS, "budget")
+    for row, result in zip(rows, results, strict=True):
+        figures = [f"{result.cpu_ms[name]:.3f}" if result.cpu_ms[name] >= 0.0005 else "-" for name in CPU_COLUMNS]
+        yield CPU_LINE.format(row.name, *figures, _budget(row.budget, result.cpu_ms))
+    yield ""
+
+
+def _budget(budget, cpu_ms):
+    """E.g. ``gateway ≤ 0.30 met, product ≤ 0.25 over by 0.04``."""
+    return ", ".join(
+        f"{name} ≤ {limit:.2f} " + ("met" if cpu_ms[name] <= limit else f"over by {cpu_ms[name] - limit:.2f}")
+        for name, limit in budget.items()
+    )
+
+
+def _load_table(rows, results):
+    yield COLUMNS.format(
+        "journey, through the gateway",
+        "per s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "original",
+        "p50 ms",
+        "p99 ms",
+        "vs original",
+    )
+    for row, result in zip(rows, results, strict=True):
+        yield _table_line(row, result.load)
+    yield ""
 
 
 def _revocation_check_line(environment):
@@ -205,14 +269,24 @@ def _selected(rows, wanted):
     return [row for row in rows if not words or any(word in row.name for word in words)]
 
 
-def _measure(row, options):
-    """Warm up, then measure, ``options.runs`` times: the medians, and the errors of every run and warm-up."""
-    runs, warm_up_errors = [], 0
+def _measure(row, options, stack):
+    """Warm up, then measure, ``options.runs`` times: the medians, and the errors of every run and warm-up.
+
+    CPU per request is read from ``/proc`` around each measured run (every process of each service,
+    MariaDB and Redis, whatever else they served meanwhile: nothing else loads them).
+    """
+    runs, cpu_per_run, warm_up_errors = [], [], 0
     for _ in range(options.runs):
         warm_up_errors += row.measure(options.warmup_seconds).errors
-        runs.append(row.measure(options.seconds))
+        before = stack.cpu_seconds()
+        run = row.measure(options.seconds)
+        after = stack.cpu_seconds()
+        runs.append(run)
+        spent = {name: (after[name] - before[name]) * 1000 / max(run.completed, 1) for name in after}
+        cpu_per_run.append({**spent, ALL: sum(spent.values())})
     result = median_of(runs)
-    return replace(result, errors=result.errors + warm_up_errors)
+    cpu_ms = {name: statistics.median(run[name] for run in cpu_per_run) for name in cpu_per_run[0]}
+    return Result(replace(result, errors=result.errors + warm_up_errors), cpu_ms)
 
 
 def _options():

@@ -32,6 +32,9 @@ TUNING_SETTINGS = (
 ADMIN_USERNAME = "bench-admin"
 _STACK_NUMBERS = itertools.count()
 _MEMORY_FIELD = re.compile(r"^(Rss|Pss):\s+(\d+) kB$", re.MULTILINE)
+# The servers beside the services whose CPU a request also costs: {name in the report: process name}.
+SERVERS = {"MariaDB": "mariadbd", "Redis": "redis-server"}
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
 class BenchStack(ThrowawayStack):
@@ -101,6 +104,26 @@ class BenchStack(ThrowawayStack):
                 pss += int(fields["Pss"]) * 1024
         return rss, pss
 
+    def cpu_seconds(self):
+        """CPU seconds (user + system) used so far by each service's process tree, and by MariaDB and Redis.
+
+        Workers that ended are no longer counted: compare two readings around a load on a stable stack.
+        """
+        processes = _processes()
+        used = {
+            service: sum(_cpu_seconds(pid) for pid in _process_tree(master_pid, processes))
+            for service, master_pid in self.master_pids.items()
+        }
+        for server, command in SERVERS.items():
+            used[server] = sum(_cpu_seconds(pid) for pid, (name, _) in processes.items() if name == command)
+        return used
+
+    def restart(self, service, **settings):
+        """Stop ``service``, add ``settings`` to its environment, start it again and wait until it is healthy."""
+        self.stop(service)
+        self.environments[service].update(settings)
+        self.start(service)
+
 
 @contextmanager
 def throwaway_stack(**settings):
@@ -119,17 +142,35 @@ def throwaway_stack(**settings):
         stack.drop_databases()
 
 
-def _process_tree(root_pid):
-    """``root_pid`` and all its descendants, from the parent pids in ``/proc/<pid>/stat``."""
-    children = {}
+def _processes():
+    """``{pid: (command name, parent pid)}`` of every process, from ``/proc/<pid>/stat``."""
+    processes = {}
     for stat_file in Path("/proc").glob("[0-9]*/stat"):
         try:
             stat = stat_file.read_text()
         except OSError:
             continue
         # The command name in parentheses may hold spaces: the fields after it are fixed.
-        parent_pid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        children.setdefault(parent_pid, []).append(int(stat_file.parent.name))
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        processes[int(stat_file.parent.name)] = (name, int(stat[stat.rindex(")") + 2 :].split()[1]))
+    return processes
+
+
+def _cpu_seconds(pid):
+    """utime + stime of ``pid`` (fields 14 and 15 of its stat), 0 when it has ended."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND
+
+
+def _process_tree(root_pid, processes=None):
+    """``root_pid`` and all its descendants (``processes`` as :func:`_processes` gives them)."""
+    children = {}
+    for pid, (_, parent_pid) in (processes or _processes()).items():
+        children.setdefault(parent_pid, []).append(pid)
     tree, waiting = [], [root_pid]
     while waiting:
         pid = waiting.pop()

@@ -11,6 +11,7 @@ THREADS = 2
 # wrk stops itself after its duration; this is only a guard against a hung run.
 EXTRA_SECONDS_ALLOWED = 30
 _REQUESTS_PER_SECOND = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
+_COMPLETED = re.compile(r"^\s+(\d+) requests in ", re.MULTILINE)
 _PERCENTILE = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s|m)\s*$", re.MULTILINE)
 _SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
@@ -63,6 +64,7 @@ def parse_report(report):
     }
     if requests_per_second is None or set(percentiles) != {50, 99}:
         raise ValueError(f"not a wrk --latency report:\n{report}")
+    completed = _COMPLETED.search(report)
     socket_errors = _SOCKET_ERRORS.search(report)
     unexpected = _NON_201.search(report) or _NON_2XX.search(report)
     return Measurement(
@@ -71,4 +73,5 @@ def parse_report(report):
         p99_ms=percentiles[99],
         errors=(sum(map(int, socket_errors.groups())) if socket_errors else 0)
         + (int(unexpected.group(1)) if unexpected else 0),
+        completed=int(completed.group(1)) if completed else 0,
     )

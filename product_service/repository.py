@@ -10,7 +10,7 @@ from shop_common.db import Row, execute, transaction, update_columns
 
 # A product as the API shows it: each field and the SQL that gives it. Price and time leave
 # the database already as the API writes them ("19.99", ISO 8601 in UTC, the session's
-# zone), and a catalog page leaves it as the text of a JSON array: parsing them into Python
+# zone), and a product read by id or a catalog page leaves it as JSON text: parsing them into Python
 # values only to write them out again was most of the service's work per request
 # (docs/performance.md). (%% is pymysql's escape for %: every statement using these has
 # parameters.)
@@ -52,6 +52,12 @@ def insert_product(name: str, description: str | None, price: Decimal, stock: in
 
 def find_product(product_id: int) -> Row | None:
     return execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = %s", (product_id,)).fetchone()
+
+
+def product_json(product_id: int) -> str | None:
+    """A product as the text of a JSON object (:data:`PRODUCT_JSON`), None when there is no such product."""
+    row = execute(f"SELECT {PRODUCT_JSON} AS product FROM products WHERE id = %s", (product_id,)).fetchone()
+    return None if row is None else row["product"]
 
 
 def list_products(limit: int, offset: int, name_query: str = "") -> str:

@@ -8,7 +8,7 @@
 
 import re
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from shop_common.auth import ADMIN, auth_required
 from shop_common.errors import ApiError, ValidationError, found
@@ -92,8 +92,12 @@ def list_products():
 
 @products.get("/<id:product_id>")
 def get_product(product_id):
-    """:raise 404: no such product."""
-    return jsonify(_product_or_404(product_id))
+    """The product as the database wrote its JSON, as a catalog page is.
+
+    :raise 404: no such product.
+    """
+    product = found(repository.product_json(product_id), f"Product {product_id} was not found.")
+    return Response(product, mimetype="application/json")
 
 
 @products.post("")

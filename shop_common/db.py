@@ -1,12 +1,14 @@
 """Pooled MySQL connections for a service.
 
 DBUtils' ``PooledDB`` keeps up to ``DB_POOL_SIZE`` pymysql connections per
-worker process, pings each one as it is handed out (so a connection the server
-dropped is replaced, not failed), and rolls back a transaction a request left
+worker process and rolls back a transaction a request left
 open when the connection goes back (``reset=False``: only one begun with
 ``begin()``, as :func:`transaction` does; connections are in autocommit
 otherwise, so the default unconditional ROLLBACK would be a wasted round trip
-per request). A request borrows one connection, keeps it on
+per request). Each connection is checked as it is handed out, and one the server
+dropped (a restart, ``wait_timeout``, ``KILL``) is replaced, not failed: by
+:func:`shop_common.sockets.still_open` on its socket rather than a MySQL ping,
+which would cost a round trip per request. A request borrows one connection, keeps it on
 ``g`` and returns it on teardown; repository functions call :func:`get_db`.
 
 The pool is created lazily, on first use, so a gunicorn worker never shares a
@@ -27,6 +29,7 @@ from werkzeug.local import LocalProxy
 
 from .errors import ApiError, error_response
 from .metrics import pool_use
+from .sockets import still_open
 
 DUPLICATE_ENTRY = 1062  # MySQL's ER_DUP_ENTRY
 # "Duplicate entry 'x' for key 'uq_name'" (MySQL 8 writes 'table.uq_name').
@@ -82,11 +85,16 @@ def _pool() -> PooledDB:
             maxconnections=size,
             maxcached=size,
             blocking=True,
-            ping=1,
+            ping=_still_open,
             reset=False,
             **connect_arguments(app.config),
         )
     return app.extensions["db_pool"]
+
+
+def _still_open(connection: pymysql.Connection) -> bool:
+    # pymysql keeps its socket private (and None once it has closed it).
+    return still_open(connection._sock)
 
 
 def get_db() -> PooledDedicatedDBConnection:

@@ -52,6 +52,8 @@ _NOT_THE_CLIENTS = (
     http_errors.InvalidResponseHeader,
     http_errors.InvalidResponseHeaderName,
 )
+# A body up to this size is copied behind the response's head to go in the same send.
+SENT_WITH_THE_HEAD = 64 * 1024
 _MESSAGES = {
     400: "The request is malformed.",
     403: "The request is forbidden.",
@@ -87,6 +89,35 @@ class IdleLimitedHandler(PyWSGIHandler):
     def handle(self) -> None:
         self.socket.settimeout(self.idle_seconds)
         super().handle()
+
+    # The response's head, held by _sendall until the first body bytes can go with it.
+    _held_head: bytes | None = None
+
+    def _write_with_headers(self, data: bytes) -> None:
+        """The head and the first body bytes in one send, where pywsgi makes two: every response
+        then costs one system call less, and the reader one wake-up less."""
+        self._held_head = b""
+        super()._write_with_headers(data)
+        head, self._held_head = self._held_head, None
+        if head:  # no body bytes followed
+            super()._sendall(head)
+
+    def _sendall(self, data: bytes) -> None:
+        head = self._held_head
+        if head == b"":  # pywsgi sends the head first: hold it
+            self._held_head = bytes(data)
+            return
+        if head:
+            self._held_head = None
+            if len(data) <= SENT_WITH_THE_HEAD:
+                data = head + data
+            else:
+                super()._sendall(head)
+        super()._sendall(data)
+
+    def log_request(self) -> None:
+        """Nothing: the app writes each request's access line (shop_common/observability.py), with the
+        request id and user, and a second line per request from the server would cost CPU on every hop."""
 
     def handle_one_request(self) -> tuple[str, bytes] | bool | None:
         """pywsgi's 414 for a request line over ``MAX_REQUEST_LINE`` is an empty body: JSON instead."""

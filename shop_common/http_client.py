@@ -11,6 +11,10 @@ the other service returned. Each call is timed into
 ``shop_service_call_duration_seconds`` (shop_common/metrics.py) unless the
 client was made with ``record_metrics=False``.
 
+Before a pooled connection is reused, urllib3 checks that the other side has
+not closed it (a service restarted, or dropped it after its keep-alive), here
+with :func:`shop_common.sockets.still_open`.
+
 The sessions ignore the environment (``trust_env``: no proxy variables or
 ``.netrc`` looked up on every call; the services are on a private network,
 never behind a proxy) and keep no
@@ -36,12 +40,27 @@ from . import metrics
 from .auth import service_token
 from .errors import ApiError
 from .observability import REQUEST_ID_HEADER, current_request_id
+from .sockets import still_open
 
 log = logging.getLogger(__name__)
 
 # read=False, not 0: urllib3 re-raises a read timeout as it is, where a spent
 # read budget would wrap it as a connection error (a hung GET would be a 503).
 _CONNECT_RETRIES = Retry(total=2, connect=2, read=False, status=0, other=0, backoff_factor=0.05)
+
+
+class CheckedConnection(urllib3.connection.HTTPConnection):
+    """urllib3's connection, with the open-or-closed check made by one system call."""
+
+    @property
+    def is_connected(self) -> bool:
+        return still_open(self.sock)
+
+
+class CheckedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    @property
+    def is_connected(self) -> bool:
+        return still_open(self.sock)
 
 
 class ServiceClient:
@@ -66,6 +85,7 @@ class ServiceClient:
         self.session.mount("http://", self.adapter)
         self.session.mount("https://", self.adapter)
         self.pool = self.adapter.poolmanager.connection_from_url(self.base_url)
+        self.pool.ConnectionCls = CheckedHTTPSConnection if self.pool.scheme == "https" else CheckedConnection
 
     def request(
         self,

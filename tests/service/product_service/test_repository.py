@@ -68,9 +68,11 @@ def test_list_is_newest_first_and_paginated():
     ],
 )
 def test_a_listed_product_is_exactly_the_product_found_by_id(name, description, image_url):
-    """The list's JSON is written by the database, the single product by Python: they must agree."""
+    """The JSON the database writes (a page, a product read by id) and the row Python reads must agree."""
     product_id = insert(name=name, price=Decimal("1234567.05"), description=description, image_url=image_url)
     assert listed() == [repository.find_product(product_id)]
+    assert json.loads(repository.product_json(product_id)) == repository.find_product(product_id)
+    assert repository.product_json(product_id + 1000) is None
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,22 @@ from tests.support import free_port
 KEEP_ALIVE_SECONDS = 1
 
 
+LARGE_BODY = b"x" * (100 * 1024)  # over what the worker sends with the head
+STREAMED = [b"one ", b"", b"two ", b"three"]
+
+
 def hello(environ, start_response):
-    """The app under the worker: enough to show a request answered over a kept-alive connection."""
+    """The app under the worker: a small body, none, a large one, or one streamed without a length."""
+    path = environ["PATH_INFO"]
+    if path == "/empty":
+        start_response("204 No Content", [])
+        return []
+    if path == "/large":
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(LARGE_BODY)))])
+        return [LARGE_BODY]
+    if path == "/streamed":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return iter(STREAMED)
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
     return [b"hello"]
 
@@ -96,3 +110,15 @@ def test_a_client_that_stops_half_way_through_its_request_is_closed_too(server):
         seconds, received = closed_after(connection)
         assert seconds < KEEP_ALIVE_SECONDS + 2
         assert received == b"" or received.startswith(b"HTTP/1.1 400")
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body"),
+    [("/", 200, b"hello"), ("/empty", 204, b""), ("/large", 200, LARGE_BODY), ("/streamed", 200, b"".join(STREAMED))],
+)
+def test_every_shape_of_response_arrives_whole_with_its_head_sent_once(server, path, status, body):
+    with requests.Session() as session:
+        for _ in range(2):  # the second over the same connection: nothing of the first was left behind
+            response = session.get(f"http://127.0.0.1:{server}{path}", timeout=5)
+            assert (response.status_code, response.content) == (status, body)
+            assert list(response.raw.headers).count("Content-Type") == (0 if status == 204 else 1)
