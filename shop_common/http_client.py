@@ -1,7 +1,7 @@
 """HTTP calls from one service to another.
 
-One ``requests.Session`` per target service and process keeps keep-alive
-connections pooled. Every call has a connect and a read timeout, carries the
+One urllib3 connection pool per target service and process keeps keep-alive
+connections. Every call has a connect and a read timeout, carries the
 request id and (unless told otherwise) this service's token. A refused
 connection is retried twice within ~0.1 s (nothing was sent, so it is safe for
 any method), then answered as 503; a read timeout as 504, never retried (the
@@ -15,25 +15,26 @@ Before a pooled connection is reused, urllib3 checks that the other side has
 not closed it (a service restarted, or dropped it after its keep-alive), here
 with :func:`shop_common.sockets.still_open`.
 
-The sessions ignore the environment (``trust_env``: no proxy variables or
-``.netrc`` looked up on every call; the services are on a private network,
-never behind a proxy) and keep no
-cookies (one session serves every user; a cookie set by one user's response must
-never travel with another's request).
+Calls go straight to the pool, not through a ``requests.Session``: its layers
+(merging cookies, settings and the environment, preparing the request, building
+the response) did nothing a call between services needs, and cost CPU on every
+call (docs/performance.md). So no proxy variable or ``.netrc`` is
+looked up (the services are on a private network, never behind a proxy) and no
+cookie is kept (one pool serves every user; a cookie set by one user's response
+must never travel with another's request).
 """
 
 import logging
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from http.cookiejar import DefaultCookiePolicy
+from collections.abc import Mapping
+from json import dumps as json_dumps
 from typing import Any
 
 import requests
 import urllib3
 from flask import current_app
-from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
 from urllib3.util.retry import Retry
 
 from . import metrics
@@ -78,13 +79,7 @@ class ServiceClient:
         self.base_url = base_url.rstrip("/")
         # urllib3's own Timeout: requests takes it as it is, and the relay hands it to the pool.
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
-        self.adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=_CONNECT_RETRIES)
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        self.session.mount("http://", self.adapter)
-        self.session.mount("https://", self.adapter)
-        self.pool = self.adapter.poolmanager.connection_from_url(self.base_url)
+        self.pool = urllib3.connection_from_url(self.base_url, maxsize=pool_size)
         self.pool.ConnectionCls = CheckedHTTPSConnection if self.pool.scheme == "https" else CheckedConnection
 
     def request(
@@ -97,7 +92,7 @@ class ServiceClient:
         signed: bool = True,
         read_timeout: float | None = None,
     ) -> requests.Response:
-        """Call the service, with this service's token unless ``signed`` is False.
+        """Call the service, with this service's token unless ``signed`` is False; ``json`` is sent as the body.
 
         ``read_timeout`` (seconds) replaces the client's for this call.
 
@@ -112,15 +107,13 @@ class ServiceClient:
             if read_timeout is None
             else urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout)
         )
+        body = None
+        if json is not None:
+            body = json_dumps(json, allow_nan=False).encode()  # as requests encodes it
+            sent_headers["Content-Type"] = "application/json"
+            sent_headers["Content-Length"] = str(len(body))
         started_at = time.perf_counter()
-        with self._failures_as_api_errors(started_at):
-            response = self.session.request(
-                method,
-                self.base_url + path,
-                json=json,
-                headers=sent_headers,
-                timeout=timeout,  # type: ignore[arg-type]  # requests hands urllib3's Timeout on as it is
-            )
+        response = _as_requests_response(self._urlopen(method, path, body, sent_headers, timeout, started_at))
         self._record(metrics.call_outcome(response.status_code), started_at)
         return response
 
@@ -151,11 +144,8 @@ class ServiceClient:
     def forward(self, method: str, target: str, body: bytes, headers: Mapping[str, str]) -> urllib3.BaseHTTPResponse:
         """Relay a request as it is: ``target`` already encoded, ``body`` bytes, ``headers`` the client's.
 
-        It goes straight to the urllib3 pool of the session's adapter (the same
-        connections, timeouts and retries) and returns urllib3's response, body
-        read (``.status``, ``.headers``, ``.data``): the requests layers around
-        that pool (merging cookies and settings, building a ``requests.Response``)
-        do nothing a relay needs, and cost CPU on every request (docs/performance.md).
+        It returns urllib3's response, body read (``.status``, ``.headers``,
+        ``.data``): not even a ``requests.Response`` is built around it.
 
         :raise 503, 504: as :meth:`request`.
         """
@@ -163,14 +153,28 @@ class ServiceClient:
         if body or method not in ("GET", "HEAD"):  # as requests does: an empty POST says 0
             sent_headers["Content-Length"] = str(len(body))
         started_at = time.perf_counter()
+        response = self._urlopen(method, target, body or None, sent_headers, self.timeout, started_at)
+        self._record(metrics.call_outcome(response.status), started_at)
+        return response
+
+    def _urlopen(
+        self,
+        method: str,
+        target: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        timeout: urllib3.Timeout,
+        started_at: float,
+    ) -> urllib3.BaseHTTPResponse:
+        """The pool's response, body read. :raise 503, 504: as :meth:`request`."""
         try:
-            response = self.pool.urlopen(
+            return self.pool.urlopen(
                 method,
                 target,
-                body=body or None,
-                headers=sent_headers,
+                body=body,
+                headers=headers,
                 retries=_CONNECT_RETRIES,
-                timeout=self.timeout,
+                timeout=timeout,
                 redirect=False,
                 preload_content=True,
             )
@@ -178,8 +182,6 @@ class ServiceClient:
             raise self._timed_out(started_at) from error
         except urllib3.exceptions.HTTPError as error:  # refused, reset, or no connection in time
             raise self._unavailable(started_at) from error
-        self._record(metrics.call_outcome(response.status), started_at)
-        return response
 
     @staticmethod
     def _with_request_id(headers: Mapping[str, str] | None) -> CaseInsensitiveDict[str]:
@@ -189,17 +191,6 @@ class ServiceClient:
         if request_id:
             sent_headers[REQUEST_ID_HEADER] = request_id
         return sent_headers
-
-    @contextmanager
-    def _failures_as_api_errors(self, started_at: float) -> Iterator[None]:
-        try:
-            yield
-        except requests.Timeout as error:
-            if isinstance(error, requests.ConnectTimeout):
-                raise self._unavailable(started_at) from error
-            raise self._timed_out(started_at) from error
-        except requests.ConnectionError as error:
-            raise self._unavailable(started_at) from error
 
     def _record(self, outcome: str, started_at: float) -> None:
         if self.record_metrics:
@@ -213,6 +204,17 @@ class ServiceClient:
         """No connection: refused, reset, or not made in time (outcome ``refused``)."""
         self._record("refused", started_at)
         return ApiError(503, f"The {self.name} service is unavailable.")
+
+
+def _as_requests_response(raw: urllib3.BaseHTTPResponse) -> requests.Response:
+    """``raw`` as the ``requests.Response`` callers read: status, headers, body, ``.json()``."""
+    response = requests.Response()
+    response.status_code = raw.status
+    response.reason = raw.reason or ""
+    response.headers = CaseInsensitiveDict(raw.headers)
+    response.encoding = get_encoding_from_headers(response.headers)
+    response._content = raw.data
+    return response
 
 
 def service_client(name: str) -> ServiceClient:
