@@ -91,6 +91,9 @@ def _customer_or_404(customer_id):
 def _delete_profile(customer_id):
     """Delete a profile after the transaction service has recorded it, so it takes no order from then on.
 
+    Should the DELETE itself fail after that, the profile stays but takes no order
+    (failing closed) until a retry deletes it.
+
     :raise 503, 504: the transaction service could not record it; nothing is deleted.
     """
     service_client("transaction").request_ok("PUT", f"/internal/deleted-customers/{customer_id}")

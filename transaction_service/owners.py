@@ -22,7 +22,7 @@ from shop_common.http_client import service_client
 
 from . import repository
 
-# Owners kept per process: the oldest is dropped beyond this (each entry ~200 bytes).
+# Owners kept per process: beyond this the oldest is dropped.
 MAX_CACHED_OWNERS = 10_000
 
 
