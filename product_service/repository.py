@@ -60,14 +60,22 @@ def product_json(product_id: int) -> str | None:
     return None if row is None else row["product"]
 
 
-def list_products(limit: int, offset: int, name_query: str = "") -> str:
-    """A page of the catalog, newest first, as the text of a JSON array."""
+def list_products(limit: int, offset: int, name_query: str = "") -> tuple[str, int]:
+    """A page of the catalog, newest first, as the text of a JSON array; and how many products match.
+
+    One round trip: the count rides on every row of the page (MariaDB runs the uncorrelated
+    subquery once). Only a page past the end, which has no rows to carry it, asks again.
+    """
     where, params = _name_filter(name_query)
     rows = execute(
-        f"SELECT {PRODUCT_JSON} AS product FROM products{where} ORDER BY id DESC LIMIT %s OFFSET %s",
-        (*params, limit, offset),
+        f"SELECT {PRODUCT_JSON} AS product, (SELECT COUNT(*) FROM products{where}) AS total "
+        f"FROM products{where} ORDER BY id DESC LIMIT %s OFFSET %s",
+        (*params, *params, limit, offset),
     ).fetchall()
-    return "[" + ",".join(row["product"] for row in rows) + "]"
+    page = "[" + ",".join(row["product"] for row in rows) + "]"
+    if rows:
+        return page, rows[0]["total"]
+    return page, count_products(name_query) if offset else 0
 
 
 def count_products(name_query: str = "") -> int:

@@ -87,7 +87,7 @@ def list_products():
     """
     limit, offset = pagination()
     name_query = _name_query()
-    return list_response(repository.list_products(limit, offset, name_query), repository.count_products(name_query))
+    return list_response(*repository.list_products(limit, offset, name_query))
 
 
 @products.get("/<id:product_id>")

@@ -79,6 +79,12 @@ SETTINGS = (
         per_service={service: database for service, (_, _, database) in SERVICES.items() if database},
     ),
     Setting("DB_POOL_SIZE", "16", "pooled connections per worker process", int, WITH_DATABASE),
+    Setting(
+        "DB_SSL_CA",
+        "",
+        "a CA file: connections to the database then require TLS, verified with it; empty: no TLS",
+        services=WITH_DATABASE,
+    ),
     *(
         Setting(f"{service.upper()}_SERVICE_URL", f"http://127.0.0.1:{port}", "where services find each other")
         for service, (_, port, _) in SERVICES.items()

@@ -10,12 +10,13 @@ event-loop watchers around it on every request (docs/performance.md).
 """
 
 import select
+import sys
 from typing import Any
 
-from gevent import monkey
-
-# The system's poll, even where gevent has patched the module: a zero timeout never waits.
-_system_poll = monkey.get_original("select", "poll")
+# The system's poll, even where gevent has patched the module (a zero timeout never waits);
+# a process that never loaded gevent (the user service's threads) need not import it for this.
+_gevent_monkey = sys.modules.get("gevent.monkey")
+_system_poll = _gevent_monkey.get_original("select", "poll") if _gevent_monkey else select.poll
 
 
 def still_open(sock: Any) -> bool:

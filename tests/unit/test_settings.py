@@ -1,5 +1,10 @@
 """Settings precedence: real environment > service .env > project .env > defaults."""
 
+import ssl
+
+import certifi
+
+from shop_common.db import connect_arguments
 from shop_common.settings import PROJECT_ROOT, flask_config, load_settings, markdown_table
 from tools.stack import gunicorn_command
 
@@ -63,3 +68,15 @@ def test_no_service_opens_gunicorns_control_socket(tmp_path):
     """Its default path is one per user (~/.gunicorn/gunicorn.ctl), which every stack would share."""
     for service in ("gateway", "user", "transaction"):
         assert "--no-control-socket" in gunicorn_command(service, load_settings(service, environ={}, root=tmp_path))
+
+
+def test_database_connections_use_tls_only_with_a_ca_to_verify_the_server_by():
+    config = flask_config("product", {})
+    assert config["DB_SSL_CA"] == ""
+    plain = connect_arguments(config)
+    assert plain["ssl_disabled"] is True and "ssl" not in plain
+    verified = connect_arguments(dict(config, DB_SSL_CA=certifi.where()))
+    context = verified["ssl"]
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert connect_arguments(dict(config, DB_SSL_CA=certifi.where()))["ssl"] is context  # one for every connection
+    assert "ssl_disabled" not in verified

@@ -44,15 +44,23 @@ def test_the_database_itself_refuses_negative_stock():
 
 
 def listed(limit=10, offset=0, name_query=""):
-    return json.loads(repository.list_products(limit, offset, name_query))
+    page, total = repository.list_products(limit, offset, name_query)
+    assert total == repository.count_products(name_query)
+    return json.loads(page)
 
 
-def test_list_is_newest_first_and_paginated():
+def test_list_is_newest_first_and_paginated_with_the_total_of_every_page():
     ids = [insert(f"Product {n}") for n in range(4)]
     assert [product["id"] for product in listed(10, 0)] == ids[::-1]
     assert [product["id"] for product in listed(2, 1)] == [ids[2], ids[1]]
-    assert listed(10, 4) == []
+    assert listed(10, 4) == [] and listed(10, 99) == []
+    assert repository.list_products(10, 99) == ("[]", 4)
     assert repository.count_products() == 4
+
+
+def test_an_empty_catalog_is_an_empty_page_of_none():
+    assert repository.list_products(10, 0) == ("[]", 0)
+    assert repository.list_products(10, 5, "mug") == ("[]", 0)
 
 
 @pytest.mark.parametrize(
