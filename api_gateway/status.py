@@ -103,4 +103,4 @@ def is_ready(client, request_id, timeout):
         )
     except ApiError:
         return False
-    return response.status_code == 200
+    return response.status == 200

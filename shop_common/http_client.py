@@ -5,9 +5,9 @@ connections. Every call has a connect and a read timeout, carries the
 request id and (unless told otherwise) this service's token. A refused
 connection is retried twice within ~0.1 s (nothing was sent, so it is safe for
 any method), then answered as 503; a read timeout as 504, never retried (the
-other service may be acting on the request). The caller gets the
-``requests.Response`` (the gateway's relay: urllib3's response) for every status
-the other service returned. Each call is timed into
+other service may be acting on the request). The caller gets urllib3's
+response, body read (``.status``, ``.headers``, ``.data``, ``.json()``), for
+every status the other service returned. Each call is timed into
 ``shop_service_call_duration_seconds`` (shop_common/metrics.py) unless the
 client was made with ``record_metrics=False``.
 
@@ -15,10 +15,11 @@ Before a pooled connection is reused, urllib3 checks that the other side has
 not closed it (a service restarted, or dropped it after its keep-alive), here
 with :func:`shop_common.sockets.still_open`.
 
-Calls go straight to the pool, not through a ``requests.Session``: its layers
-(merging cookies, settings and the environment, preparing the request, building
-the response) did nothing a call between services needs, and cost CPU on every
-call (docs/performance.md). So no proxy variable or ``.netrc`` is
+Calls go straight to urllib3's pool, requests' transport, not through a
+``requests.Session``: its layers (merging cookies, settings and the environment,
+preparing the request, building a ``requests.Response``) did nothing a call
+between services or the gateway's relay needs, and cost CPU on every call
+(docs/performance.md). So no proxy variable or ``.netrc`` is
 looked up (the services are on a private network, never behind a proxy) and no
 cookie is kept (one pool serves every user; a cookie set by one user's response
 must never travel with another's request).
@@ -30,11 +31,9 @@ from collections.abc import Mapping
 from json import dumps as json_dumps
 from typing import Any
 
-import requests
 import urllib3
 from flask import current_app
-from requests.structures import CaseInsensitiveDict
-from requests.utils import get_encoding_from_headers
+from urllib3 import HTTPHeaderDict
 from urllib3.util.retry import Retry
 
 from . import metrics
@@ -77,7 +76,6 @@ class ServiceClient:
         self.name = name
         self.record_metrics = record_metrics
         self.base_url = base_url.rstrip("/")
-        # urllib3's own Timeout: requests takes it as it is, and the relay hands it to the pool.
         self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self.pool = urllib3.connection_from_url(self.base_url, maxsize=pool_size)
         self.pool.ConnectionCls = CheckedHTTPSConnection if self.pool.scheme == "https" else CheckedConnection
@@ -91,7 +89,7 @@ class ServiceClient:
         headers: Mapping[str, str] | None = None,
         signed: bool = True,
         read_timeout: float | None = None,
-    ) -> requests.Response:
+    ) -> urllib3.BaseHTTPResponse:
         """Call the service, with this service's token unless ``signed`` is False; ``json`` is sent as the body.
 
         ``read_timeout`` (seconds) replaces the client's for this call.
@@ -109,22 +107,22 @@ class ServiceClient:
         )
         body = None
         if json is not None:
-            body = json_dumps(json, allow_nan=False).encode()  # as requests encodes it
+            body = json_dumps(json, allow_nan=False).encode()
             sent_headers["Content-Type"] = "application/json"
             sent_headers["Content-Length"] = str(len(body))
         started_at = time.perf_counter()
-        response = _as_requests_response(self._urlopen(method, path, body, sent_headers, timeout, started_at))
-        self._record(metrics.call_outcome(response.status_code), started_at)
+        response = self._urlopen(method, path, body, sent_headers, timeout, started_at)
+        self._record(metrics.call_outcome(response.status), started_at)
         return response
 
-    def request_ok(self, method: str, path: str, *, json: Any = None) -> requests.Response:
+    def request_ok(self, method: str, path: str, *, json: Any = None) -> urllib3.BaseHTTPResponse:
         """The response of a call that must succeed (200), with this service's token.
 
         :raise 503: the service returned another status; 503, 504 as :meth:`request`.
         """
         response = self.request(method, path, json=json)
-        if response.status_code != 200:
-            raise ApiError(503, f"The {self.name} service returned {response.status_code} to {method} {path}.")
+        if response.status != 200:
+            raise ApiError(503, f"The {self.name} service returned {response.status} to {method} {path}.")
         return response
 
     def fetch(self, path: str, not_found: str) -> Any:
@@ -134,23 +132,20 @@ class ServiceClient:
         :raise 503: it returned any other error; 503, 504 as :meth:`request`.
         """
         response = self.request("GET", path)
-        if response.status_code == 404:
+        if response.status == 404:
             raise ApiError(404, not_found)
-        if response.status_code != 200:
-            log.error("%s service returned %s to GET %s", self.name, response.status_code, path)
+        if response.status != 200:
+            log.error("%s service returned %s to GET %s", self.name, response.status, path)
             raise ApiError(503, f"The {self.name} service could not be asked.")
         return response.json()
 
     def forward(self, method: str, target: str, body: bytes, headers: Mapping[str, str]) -> urllib3.BaseHTTPResponse:
         """Relay a request as it is: ``target`` already encoded, ``body`` bytes, ``headers`` the client's.
 
-        It returns urllib3's response, body read (``.status``, ``.headers``,
-        ``.data``): not even a ``requests.Response`` is built around it.
-
         :raise 503, 504: as :meth:`request`.
         """
         sent_headers = self._with_request_id(headers)
-        if body or method not in ("GET", "HEAD"):  # as requests does: an empty POST says 0
+        if body or method not in ("GET", "HEAD"):  # an empty POST says 0, as clients do
             sent_headers["Content-Length"] = str(len(body))
         started_at = time.perf_counter()
         response = self._urlopen(method, target, body or None, sent_headers, self.timeout, started_at)
@@ -184,9 +179,9 @@ class ServiceClient:
             raise self._unavailable(started_at) from error
 
     @staticmethod
-    def _with_request_id(headers: Mapping[str, str] | None) -> CaseInsensitiveDict[str]:
+    def _with_request_id(headers: Mapping[str, str] | None) -> HTTPHeaderDict:
         """A copy of ``headers`` carrying this request's id, replacing a client's ``X-Request-Id`` in any case."""
-        sent_headers = CaseInsensitiveDict(headers)
+        sent_headers = HTTPHeaderDict(headers)
         request_id = current_request_id()
         if request_id:
             sent_headers[REQUEST_ID_HEADER] = request_id
@@ -204,17 +199,6 @@ class ServiceClient:
         """No connection: refused, reset, or not made in time (outcome ``refused``)."""
         self._record("refused", started_at)
         return ApiError(503, f"The {self.name} service is unavailable.")
-
-
-def _as_requests_response(raw: urllib3.BaseHTTPResponse) -> requests.Response:
-    """``raw`` as the ``requests.Response`` callers read: status, headers, body, ``.json()``."""
-    response = requests.Response()
-    response.status_code = raw.status
-    response.reason = raw.reason or ""
-    response.headers = CaseInsensitiveDict(raw.headers)
-    response.encoding = get_encoding_from_headers(response.headers)
-    response._content = raw.data
-    return response
 
 
 def service_client(name: str) -> ServiceClient:

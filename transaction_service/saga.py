@@ -109,11 +109,11 @@ def _reserve_stock(reference, lines):
             "items": [{"productId": product_id, "quantity": quantity} for product_id, quantity in lines.items()],
         },
     )
-    if response.status_code in (404, 409):
+    if response.status in (404, 409):
         error = response.json()
-        raise ApiError(response.status_code, error["message"], code=error["error"])
-    if response.status_code not in (200, 201):
-        log.error("product service answered %s to a reservation", response.status_code)
+        raise ApiError(response.status, error["message"], code=error["error"])
+    if response.status not in (200, 201):
+        log.error("product service answered %s to a reservation", response.status)
         raise ApiError(503, "The product service could not reserve the stock.")
     return [
         {

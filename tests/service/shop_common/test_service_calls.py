@@ -52,11 +52,11 @@ def app_context():
         yield
 
 
-def test_json_goes_out_and_the_answer_comes_back_as_requests_response(echo_url, app_context):
+def test_json_goes_out_and_the_answer_comes_back(echo_url, app_context):
     client = ServiceClient("echo", echo_url, 1, 0.5, record_metrics=False)
     for _ in range(2):
         response = client.request("POST", "/", json={"price": "1.50", "name": "Tee"}, signed=False)
-        assert response.status_code == 409 and response.headers["content-type"] == "application/json"
+        assert response.status == 409 and response.headers["content-type"] == "application/json"
         assert response.json() == {"body": {"price": "1.50", "name": "Tee"}, "type": "application/json", "cookie": None}
 
 

@@ -53,7 +53,7 @@ def crashed_after_reserve(make_customer, make_product, quantity=3):
     product_id = make_product(stock=10)
     reference = str(uuid.uuid4())
     order_id = record(reference, 700_001, make_customer)
-    assert reserve(reference, product_id, quantity).status_code == 201
+    assert reserve(reference, product_id, quantity).status == 201
     return order_id, reference, product_id
 
 
@@ -81,7 +81,7 @@ def test_a_reservation_arriving_after_the_sweep_is_refused(make_customer, make_p
     order_id = record(reference, 700_002, make_customer)
     backdate(order_id)
     saga.sweep(30)
-    assert reserve(reference, product_id, 2).status_code == 409
+    assert reserve(reference, product_id, 2).status == 409
     assert stock_of(product_id) == 10
 
 
