@@ -4,6 +4,13 @@ import os
 from typing import Any
 
 
+def post_worker_init(worker: Any) -> None:
+    """Start what belongs to this worker alone: sweepers, the span exporter (shop_common/lifecycle.py)."""
+    from shop_common import lifecycle
+
+    lifecycle.start_worker(worker.wsgi)
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """Drop an exited worker's live gauges (pool connections in use), which would otherwise be summed for ever."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
