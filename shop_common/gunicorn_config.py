@@ -1,4 +1,9 @@
-"""Gunicorn hooks of every service (``--config python:shop_common.gunicorn_config``)."""
+"""Gunicorn hooks of every service (``--config python:shop_common.gunicorn_config``).
+
+The master builds the app (``--preload``) and forks each worker from it. Loaded before
+gevent patches the master (``PyWSGIWorker.setup``): nothing is imported here
+that takes a lock at import; the hooks import what they need when called.
+"""
 
 import os
 from typing import Any
