@@ -63,6 +63,7 @@ def connect_arguments(config: Mapping[str, Any], database: bool = True) -> dict[
 
 def init_app(app: Flask) -> None:
     app.extensions["db_pool"] = None
+    app.extensions.setdefault("readiness", {})["database"] = ping
     app.teardown_appcontext(_return_connection)
 
     @app.errorhandler(pymysql.err.OperationalError)

@@ -7,11 +7,14 @@ would not cross the fork, and a connection would be shared by every worker.
 import contextlib
 import importlib
 import os
+import subprocess
+import sys
 import threading
 
 import pytest
 
 from shop_common import lifecycle
+from shop_common.settings import PROJECT_ROOT
 from tests.support import TEST_JWT_SECRET
 
 PACKAGES = ["api_gateway", "user_service", "customer_service", "product_service", "transaction_service"]
@@ -47,3 +50,12 @@ def test_a_sweeper_waits_for_the_worker(package, sweeper, monkeypatch):
     assert started == []
     lifecycle.start_worker(app)
     assert started == [sweeper]
+
+
+def test_the_gateway_loads_no_database_driver():
+    """It owns no database: the MySQL driver and the pool would be memory in each of its processes for nothing."""
+    script = "import sys, api_gateway; api_gateway.create_app(); print(sorted(m for m in sys.modules if 'mysql' in m))"
+    environ = dict(os.environ, JWT_SECRET_KEY=TEST_JWT_SECRET)
+    command = [sys.executable, "-c", script]
+    loaded = subprocess.run(command, cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
