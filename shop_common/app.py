@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import BaseConverter
 
-from . import auth, db, errors, lifecycle, observability, revocation
+from . import auth, errors, lifecycle, observability, revocation
 from .paths import NormalisedPaths
 from .settings import flask_config
 
@@ -81,6 +81,8 @@ def create_service_app(
     auth.init_app(app)
     revocation.init_app(app)
     if app.config.get("DB_NAME"):
+        from . import db  # only where there is a database: the gateway never loads the MySQL driver
+
         db.init_app(app)
     lifecycle.init_app(app)
     if with_health:
@@ -94,16 +96,17 @@ health = Blueprint("health", __name__)
 @health.get("/health")
 @health.get("/health/ready")
 def health_check() -> tuple[Response, int]:
-    """Readiness: not stopping, and a database ping where the service owns a database, plus what
-    the service adds (``app.extensions["health_details"]``, a function returning more fields).
+    """Readiness: not stopping, and each check registered in ``app.extensions["readiness"]``
+    ({name: function returning True when ready}; the database's ping where the service owns one),
+    plus what the service adds (``app.extensions["health_details"]``, a function returning more fields).
 
     What the service calls is not checked: another service being down is that
     service's readiness, and a call to it is answered 503 naming it, while this
     service keeps serving what does not need it.
     """
     checks = {"process": "draining"} if lifecycle.is_draining() else {}
-    if current_app.config.get("DB_NAME"):
-        checks["database"] = "ok" if db.ping() else "unavailable"
+    for name, ready in current_app.extensions.get("readiness", {}).items():
+        checks[name] = "ok" if ready() else "unavailable"
     healthy = all(state == "ok" for state in checks.values())
     body = {
         "status": "ok" if healthy else "unavailable",

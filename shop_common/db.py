@@ -80,6 +80,7 @@ def tls_context(ca_file: str) -> ssl.SSLContext:
 
 def init_app(app: Flask) -> None:
     app.extensions["db_pool"] = None
+    app.extensions.setdefault("readiness", {})["database"] = ping
     app.teardown_appcontext(_return_connection)
 
     @app.errorhandler(pymysql.err.OperationalError)

@@ -17,6 +17,9 @@ here answer it as every error of the API, ``{"error", "message"}`` in JSON, with
 the status the server chose (400, 414, 431, ...).
 
 Both drain on SIGTERM before gunicorn's graceful stop: see shop_common/lifecycle.py.
+
+The app is built in gunicorn's master (``--preload``): :meth:`PyWSGIWorker.setup`
+patches that master with gevent first.
 """
 
 import http.client
@@ -30,6 +33,8 @@ from types import FrameType
 from typing import Any
 
 import gevent
+import gevent.socket
+from gevent import monkey
 from gunicorn import util
 from gunicorn.http import errors as http_errors
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
@@ -147,6 +152,11 @@ class IdleLimitedHandler(PyWSGIHandler):
             self.close_connection = True
 
 
+# All of gevent's patches but those for forking and reaping child processes: the
+# master forks its workers and reaps them on SIGCHLD its own way, and a worker does neither.
+_PATCHES = {"os": False, "signal": False, "subprocess": False}
+
+
 def drain_then_stop(worker: Any, stop: Callable[[], None], later: Callable[[float, Callable[[], None]], Any]) -> None:
     """SIGTERM: fail readiness at once, serve on for ``SHUTDOWN_DRAIN_SECONDS``, then ``stop`` gracefully."""
     if lifecycle.is_draining():  # the master and the process group may both send it
@@ -165,6 +175,24 @@ def _on_a_thread_later(seconds: float, function: Callable[[], None]) -> None:
 
 class PyWSGIWorker(GeventPyWSGIWorker):
     wsgi_handler = IdleLimitedHandler
+    sockets: list[Any]  # gunicorn's listeners
+
+    @classmethod
+    def setup(cls) -> None:
+        """gevent's patches in the master, before it builds the app (``--preload``) that the workers fork from.
+
+        gunicorn's worker patches only in the worker, after the fork: too late for
+        the locks, sockets and queues the app's modules made on import in the master.
+        gunicorn calls this as it loads the worker class, before the app.
+        """
+        monkey.patch_all(**_PATCHES)
+
+    def patch(self) -> None:
+        """Patched already (inherited from the master): only the listening sockets become gevent's."""
+        self.sockets = [
+            gevent.socket.socket(listener.FAMILY, socket.SOCK_STREAM, fileno=listener.sock.detach())
+            for listener in self.sockets
+        ]
 
     def init_process(self) -> None:
         # One worker per process: the class attribute is this worker's setting.

@@ -6,9 +6,11 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from . import lifecycle
+
 
 def run_every(app: Flask, name: str, seconds: float, task: Callable[[], object]) -> None:
-    """Run ``task()`` in ``app``'s context in a daemon thread: once at start, then every ``seconds``.
+    """Run ``task()`` in ``app``'s context in a daemon thread of each worker: once at start, then every ``seconds``.
 
     A failed round is logged and tried again at the next one.
     """
@@ -22,4 +24,7 @@ def run_every(app: Flask, name: str, seconds: float, task: Callable[[], object])
                     app.logger.exception("%s failed", name)
             time.sleep(seconds)
 
-    threading.Thread(target=run, name=name, daemon=True).start()
+    def start() -> None:
+        threading.Thread(target=run, name=name, daemon=True).start()
+
+    lifecycle.on_worker_start(app, start)

@@ -17,9 +17,12 @@ service (urllib3, under both ``requests`` and the gateway's relay, which puts
 """
 
 import os
+from functools import partial
 
 from flask import Flask
 from opentelemetry import trace
+
+from . import lifecycle
 
 EXCLUDED_URLS = "/health,/metrics"
 
@@ -31,11 +34,16 @@ def enabled() -> bool:
 
 
 def init_app(app: Flask, service: str) -> bool:
-    """Trace ``app``'s requests, and once per process its outgoing calls and SQL. False when tracing is off."""
+    """Trace ``app``'s requests, and once per process its outgoing calls and SQL. False when tracing is off.
+
+    The exporter sends from a thread of its own, so it is made in each worker as
+    it starts, before its first request (:func:`shop_common.lifecycle.on_worker_start`).
+    """
     if not enabled():
         return False
     if not _configured:
-        _configure_process(service)
+        _instrument_libraries()
+        lifecycle.on_worker_start(app, partial(_export_spans, service))
         _configured.append(service)
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
 
@@ -43,10 +51,16 @@ def init_app(app: Flask, service: str) -> bool:
     return True
 
 
-def _configure_process(service: str) -> None:
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+def _instrument_libraries() -> None:
     from opentelemetry.instrumentation.pymysql import PyMySQLInstrumentor
     from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
+
+    URLLib3Instrumentor().instrument(excluded_urls=EXCLUDED_URLS)
+    PyMySQLInstrumentor().instrument()
+
+
+def _export_spans(service: str) -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -55,8 +69,6 @@ def _configure_process(service: str) -> None:
     provider = TracerProvider(resource=resource)  # the sampler comes from OTEL_TRACES_SAMPLER
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-    URLLib3Instrumentor().instrument(excluded_urls=EXCLUDED_URLS)
-    PyMySQLInstrumentor().instrument()
 
 
 def current_trace_id() -> str:

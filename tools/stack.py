@@ -58,6 +58,9 @@ def gunicorn_command(service, settings):
         # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl),
         # which every service of every stack would share; nothing here uses it.
         "--no-control-socket",
+        # The app is built once in the master and the workers share its memory
+        # (shop_common/gunicorn_config.py); a worker that dies is forked again from it.
+        "--preload",
         "--config",
         "python:shop_common.gunicorn_config",
     ]
