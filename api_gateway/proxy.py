@@ -98,9 +98,6 @@ def check_token():
         return
     if not is_public():
         caller = identify_caller()
-    elif "Authorization" not in request.headers:
-        g.caller = None  # open to anyone, and no token to find a caller in
-        return
     else:
         # Here the caller is found only to be counted by the rate limit: whether their token
         # was revoked changes nothing, so the revocation store is not asked (README, Sessions).
