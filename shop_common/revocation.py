@@ -68,7 +68,7 @@ def _record_seconds() -> int:
 
 
 def is_revoked(header: Mapping[str, Any], claims: Mapping[str, Any]) -> bool:
-    """True when the token's login or user was revoked after it was issued.
+    """True when the token's login has ended or the user's session epoch has passed the token's.
 
     :raise 503: Redis cannot be reached and the request is not a customer's read.
     """
