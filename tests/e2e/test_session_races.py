@@ -218,6 +218,24 @@ def test_a_logout_racing_a_refresh_leaves_no_token_of_that_login(stack, admin, l
     assert set(outcomes) == {200, 401}, outcomes
 
 
+def test_a_logout_everywhere_racing_a_refresh_leaves_no_token_of_any_login(stack, admin, login_seconds):
+    username = register(stack, admin)[1]
+    outcomes = []
+    for try_number in range(TRIES):
+        device, other_device = log_in(stack, username).json(), log_in(stack, username).json()
+        logout_all = partial(post, stack, "/api/users/logout-all", headers=bearer(device))
+        logged_out, refreshed = race(
+            [logout_all, partial(refresh, stack, other_device)], staggered(try_number, 2 * login_seconds)
+        )
+        assert logged_out.status_code == 200, logged_out.text
+        outcomes.append(refreshed.status_code)
+        assert_dead(stack, device)
+        assert_dead(stack, other_device)
+        if refreshed.status_code == 200:  # it went first: logout-all ended the pair it answered
+            assert_dead(stack, {**refreshed.json(), "user": other_device["user"]})
+    assert set(outcomes) == {200, 401}, outcomes
+
+
 def test_twenty_presentations_of_one_refresh_token_end_the_whole_login(stack, admin):
     """The stolen-token case: one presentation wins, and the reuse ends its new pair too."""
     username = register(stack, admin)[1]
