@@ -174,9 +174,10 @@ def update_user(user_id):
     A user changing their own password must send ``currentPassword``; an admin need not.
 
     :raise 400: invalid fields, or none to change.
-    :raise 401: ``currentPassword`` is wrong.
+    :raise 401: ``currentPassword`` is wrong, or the password changed while it was checked.
     :raise 403: not that user or an admin, or a non-admin changing a role.
     :raise 409: the new username is taken.
+    :raise 503: the revocation store cannot be reached (nothing is changed).
     """
     caller = current_caller()
     require_owner_or_admin(user_id)
