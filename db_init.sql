@@ -14,6 +14,9 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash CHAR(60) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     role ENUM('admin', 'customer') NOT NULL DEFAULT 'customer',
     created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    -- Raised by every change that ends all the user's access tokens (a role change,
+    -- logout-all); access tokens carry the epoch they were issued in (sessions.py).
+    session_epoch INT UNSIGNED NOT NULL DEFAULT 0,
     UNIQUE KEY uq_users_username (username)
 ) ENGINE=InnoDB;
 

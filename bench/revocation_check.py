@@ -51,7 +51,7 @@ def _probe_app(redis_url, key_prefix):
         app.extensions["probe_headers"] = {
             "Authorization": "Bearer "
             + create_access_token(
-                identity="1", additional_claims={"role": "customer", "fam": secrets.token_hex(16), "iat": time.time()}
+                identity="1", additional_claims={"role": "customer", "fam": secrets.token_hex(16), "epoch": 0}
             )
         }
     return app

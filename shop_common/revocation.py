@@ -6,17 +6,23 @@ request carrying a user token, by the gateway's token check and again by the ser
 - ``<prefix>login:<family>``: a login has ended (logout, a password change ending
   the other logins, or its refresh token used twice). Every access token of a login
   carries its ``fam`` (the refresh-token family), so all of them are refused.
-- ``<prefix>user:<id>``: a time. The user's tokens issued before it are refused
-  (logout-all, a role change, a deletion). Tokens carry ``iat`` with its fraction
-  of a second, so a login in the same second after the revocation still counts.
+- ``<prefix>epoch:<id>``: the user's session epoch, raised by a change that ends
+  every access token of theirs (logout-all, a role change, a deletion). Access
+  tokens carry the ``epoch`` they were issued in; an older one is refused. A token
+  with no ``epoch`` counts as epoch 0.
+
+The user service writes a record while it holds the user's row lock, which every
+login and refresh of that user takes too (user_service/sessions.py says why that
+makes the changes linearizable). So every token a record covers was issued before
+the record was written, and the record, kept for an access token's life plus a
+margin, outlives each of them.
 
 A public route at the gateway skips the check (:func:`skip_check`): it finds the
 caller only to count them for the rate limit, and the service behind it checks
 where a token matters (register with a role).
 
-Each record expires once every access token it could refuse has expired, so Redis
-holds only what is needed. Refresh tokens are checked against the user database,
-not here; service tokens cannot be revoked (they never leave the services).
+Refresh tokens are checked against the user database, not here; service tokens
+cannot be revoked (they never leave the services).
 
 When Redis cannot be reached a request is decided by what it risks (README,
 Sessions): a read (GET, HEAD, OPTIONS) by a customer goes on (a revoked token reads
@@ -25,7 +31,6 @@ anything an admin does is refused with 503 ``revocation_unavailable``.
 """
 
 import logging
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -63,7 +68,7 @@ def _record_seconds() -> int:
 
 
 def is_revoked(header: Mapping[str, Any], claims: Mapping[str, Any]) -> bool:
-    """True when the token's login or user was revoked after it was issued.
+    """True when the token's login has ended or the user's session epoch has passed the token's.
 
     :raise 503: Redis cannot be reached and the request is not a customer's read.
     """
@@ -73,14 +78,17 @@ def is_revoked(header: Mapping[str, Any], claims: Mapping[str, Any]) -> bool:
     if not isinstance(subject, str) or not subject.isdigit():
         return False  # a service token; a malformed subject is refused by the caller check
     family = claims.get("fam")
-    keys = [_key("user", subject)] + ([_key("login", family)] if family else [])
+    epoch = claims.get("epoch", 0)
+    if isinstance(epoch, bool) or not isinstance(epoch, int):
+        return True
+    keys = [_key("epoch", subject)] + ([_key("login", family)] if family else [])
     try:
-        user_record, *login_record = _store().mget(keys)
+        epoch_record, *login_record = _store().mget(keys)
     except redis.RedisError as error:
         return _unchecked(claims, error)
     if login_record and login_record[0] is not None:
         return True
-    return user_record is not None and float(claims.get("iat", 0)) < float(user_record)
+    return epoch_record is not None and epoch < int(epoch_record)
 
 
 def skip_check() -> None:
@@ -108,12 +116,12 @@ def end_logins(families: Iterable[str]) -> None:
     _write([(_key("login", family), "1") for family in families])
 
 
-def revoke_user(user_id: int) -> None:
-    """Refuse every token of ``user_id`` issued before now.
+def raise_epoch(user_id: int, epoch: int) -> None:
+    """Refuse every access token of ``user_id`` issued in an epoch before ``epoch``.
 
     :raise 503: Redis cannot be reached.
     """
-    _write([(_key("user", user_id), repr(time.time()))])
+    _write([(_key("epoch", user_id), str(epoch))])
 
 
 def _write(records: Sequence[tuple[str, str]]) -> None:

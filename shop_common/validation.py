@@ -22,6 +22,8 @@ MAX_PAGE_SIZE = 500
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("99999999.99")  # DECIMAL(10, 2)
 MAX_ID = 2**32 - 1  # INT UNSIGNED
+# An amount as a string, as docs/openapi.yaml's MoneyInput says ([0-9], not \d: Python's takes "١٢").
+MONEY_TEXT = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?")
 # Arrays and objects inside one another: a real body of this API nests 3 deep; the
 # parser recurses once per level, so without a bound 1,000 of them are a RecursionError.
 MAX_JSON_DEPTH = 32
@@ -150,12 +152,17 @@ class Fields:
         return value
 
     def money(self, name: str, *, required: bool = True, maximum: Decimal = MAX_MONEY) -> Decimal | None:
-        """A decimal ≥ 0 with at most two places, from a JSON number or a numeric string."""
+        """A decimal ≥ 0 with at most two places, from a JSON number or a string of
+        :data:`MONEY_TEXT` (no sign, exponent, space, ``_`` or non-ASCII digit, which
+        ``Decimal`` would all take)."""
         value = self._value(name, required, (int, float, str), "must be a number")
         if value is None:
             return None
+        if isinstance(value, str) and not MONEY_TEXT.fullmatch(value):
+            self.problems[name] = "must be ASCII digits with at most two decimals, such as '19.99'"
+            return None
         try:
-            amount = Decimal(str(value).strip())
+            amount = Decimal(str(value))
         except InvalidOperation:
             self.problems[name] = "must be a number"
             return None

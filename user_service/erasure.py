@@ -11,24 +11,22 @@ deletes refresh tokens past their expiry.
 
 import logging
 
-from shop_common import revocation
 from shop_common.errors import ApiError
 from shop_common.http_client import service_client
 
-from . import repository
+from . import repository, sessions
 
 log = logging.getLogger(__name__)
 
 
 def delete_user(user_id):
-    """End the user's tokens, delete the account with its erasure queued, then try the erasure.
+    """Delete the account with its erasure queued and its tokens ended, then try the erasure.
 
     True when the profile is already erased, False when it is left to the retries.
 
     :raise 404: no such user. :raise 503: the revocation store cannot be reached (nothing is deleted).
     """
-    revocation.revoke_user(user_id)
-    if not repository.delete_user(user_id):
+    if not sessions.delete_user(user_id):
         raise ApiError(404, f"User {user_id} was not found.")
     return erase_profile(user_id)
 

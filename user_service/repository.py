@@ -1,8 +1,12 @@
 """Every SQL statement of the user service. The password hash is read by
-:func:`find_credentials` and :func:`find_password_hash` only; no other query
-selects it, so it cannot leak into a response by accident."""
+:func:`find_credentials`, :func:`find_password_hash` and :func:`locked_user` only;
+no other query selects it, so it cannot leak into a response by accident.
 
-from collections.abc import Mapping, Sequence
+Functions marked *inside locked_user* change sessions: they run in the transaction
+:func:`locked_user` holds, on the request's one connection, and commit with it."""
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from shop_common.db import Row, execute, transaction, update_columns
@@ -60,15 +64,32 @@ def update_user(user_id: int, changes: Mapping[str, Any]) -> None:
     update_columns("users", user_id, changes, UPDATABLE_COLUMNS)
 
 
-def delete_user(user_id: int) -> bool:
-    """Delete the user (their refresh tokens go with them) and queue the erasure of
-    their customer profile, in one commit; False when there was no such user."""
+@contextmanager
+def locked_user(user_id: int) -> Iterator[Row | None]:
+    """A transaction holding the user's row lock, committed when the block ends
+    (rolled back when it raises); yields the row with its password hash and
+    session epoch, or None when there is no such user.
+
+    Every login, refresh and session change of one user takes this lock, so they
+    happen one after another (user_service/sessions.py).
+    """
     with transaction() as cursor:
-        cursor.execute("DELETE FROM users WHERE id = %s", (user_id,))
-        if cursor.rowcount != 1:
-            return False
-        cursor.execute("INSERT IGNORE INTO profile_erasures (user_id) VALUES (%s)", (user_id,))
-    return True
+        cursor.execute(
+            "SELECT id, username, role, password_hash, session_epoch FROM users WHERE id = %s FOR UPDATE", (user_id,)
+        )
+        yield cursor.fetchone()
+
+
+def raise_session_epoch(user_id: int) -> None:
+    """Inside locked_user: the user's next session epoch."""
+    execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = %s", (user_id,))
+
+
+def delete_user(user_id: int) -> None:
+    """Inside locked_user: delete the user (their refresh tokens go with them) and
+    queue the erasure of their customer profile."""
+    execute("DELETE FROM users WHERE id = %s", (user_id,))
+    execute("INSERT IGNORE INTO profile_erasures (user_id) VALUES (%s)", (user_id,))
 
 
 # ------------------------------------------------------------ refresh tokens
@@ -77,6 +98,7 @@ def delete_user(user_id: int) -> bool:
 def insert_refresh_token(
     token_hash: str, family: str, user_id: int, user_agent: str | None, lifetime_seconds: int
 ) -> None:
+    """Inside locked_user."""
     execute(
         "INSERT INTO refresh_tokens (token_hash, family, user_id, user_agent, expires_at) "
         "VALUES (%s, %s, %s, %s, NOW() + INTERVAL %s SECOND)",
@@ -84,26 +106,22 @@ def insert_refresh_token(
     )
 
 
-def spend_refresh_token(token_hash: str) -> Row | None:
-    """Mark the token spent and return its row as it was before (None when unknown).
+def lock_refresh_token(token_hash: str) -> Row | None:
+    """Inside locked_user: the token's row, locked until the commit (None when unknown)."""
+    return execute(
+        "SELECT family, user_id, spent_at, revoked_at, expires_at < NOW() AS expired "
+        "FROM refresh_tokens WHERE token_hash = %s FOR UPDATE",
+        (token_hash,),
+    ).fetchone()
 
-    The row is locked while read and marked, so of two requests spending the same
-    token exactly one sees it unspent.
-    """
-    with transaction() as cursor:
-        cursor.execute(
-            "SELECT family, user_id, spent_at, revoked_at, expires_at < NOW() AS expired "
-            "FROM refresh_tokens WHERE token_hash = %s FOR UPDATE",
-            (token_hash,),
-        )
-        token = cursor.fetchone()
-        if token and token["spent_at"] is None:
-            cursor.execute("UPDATE refresh_tokens SET spent_at = NOW() WHERE token_hash = %s", (token_hash,))
-    return token
+
+def spend_refresh_token(token_hash: str) -> None:
+    """Inside locked_user."""
+    execute("UPDATE refresh_tokens SET spent_at = NOW() WHERE token_hash = %s", (token_hash,))
 
 
 def live_families(user_id: int) -> list[str]:
-    """The user's logins not yet ended."""
+    """Inside locked_user: the user's logins not yet ended."""
     rows = execute(
         "SELECT DISTINCT family FROM refresh_tokens WHERE user_id = %s AND revoked_at IS NULL AND expires_at > NOW()",
         (user_id,),
@@ -112,6 +130,7 @@ def live_families(user_id: int) -> list[str]:
 
 
 def revoke_families(families: Sequence[str]) -> None:
+    """Inside locked_user."""
     if families:
         placeholders = ", ".join(["%s"] * len(families))
         execute(
@@ -121,6 +140,7 @@ def revoke_families(families: Sequence[str]) -> None:
 
 
 def revoke_user_families(user_id: int) -> None:
+    """Inside locked_user."""
     execute("UPDATE refresh_tokens SET revoked_at = NOW() WHERE user_id = %s AND revoked_at IS NULL", (user_id,))
 
 

@@ -95,21 +95,21 @@ def register():
 def login():
     """Exchange a username and password for a JWT access token.
 
+    The username follows registration's rules: the database compares names under a
+    Unicode collation, which would take ``ａｄｍｉｎ`` (full width) or ``ADMİN`` for ``admin``.
+
+    :raise 400: no password, or a username registration would refuse.
     :raise 401: unknown user or wrong password (the same answer for both).
     """
     body = json_body()
     fields = Fields(body)
-    username = fields.string("username", max_length=255)
+    username = _username(fields)
     password = body.get("password")
     if not isinstance(password, str) or not password:
         fields.add("password", "is required")
     fields.check()
-    credentials = repository.find_credentials(username)
-    stored_hash = credentials["password_hash"] if credentials else None
-    if not verify_password(password, stored_hash, _bcrypt_rounds()):
-        raise ApiError(401, "Invalid username or password.", code="invalid_credentials")
-    user = {key: credentials[key] for key in ("id", "username", "role")}
-    return jsonify(message="Login successful", **sessions.start_login(user), user=user)
+    tokens, user = sessions.log_in(username, password)
+    return jsonify(message="Login successful", **tokens, user=user)
 
 
 @users.post("/refresh")
@@ -135,8 +135,8 @@ def logout():
     """
     family = get_jwt().get("fam")
     if family:
-        sessions.end_logins([family])
-    else:  # a token issued before logins had families (an older version): end them all
+        sessions.end_login(current_caller().user_id, family)
+    else:  # a token of no login (create_user_token's): end them all
         sessions.end_every_login(current_caller().user_id)
     return jsonify(message="Logged out")
 
@@ -174,23 +174,30 @@ def update_user(user_id):
     A user changing their own password must send ``currentPassword``; an admin need not.
 
     :raise 400: invalid fields, or none to change.
-    :raise 401: ``currentPassword`` is wrong.
+    :raise 401: ``currentPassword`` is wrong, or the password changed while it was checked.
     :raise 403: not that user or an admin, or a non-admin changing a role.
     :raise 409: the new username is taken.
+    :raise 503: the revocation store cannot be reached (nothing is changed).
     """
     caller = current_caller()
     require_owner_or_admin(user_id)
     body = json_body()
     username, password, role = _requested_changes(body, caller)
     _user_or_404(user_id)
+    verified_hash = None
     if password is not None and not caller.is_admin:
-        _check_current_password(user_id, body.get("currentPassword"))
+        verified_hash = _verified_current_password(user_id, body.get("currentPassword"))
     changes = {"username": username, "role": role}
     if password is not None:
         changes["password_hash"] = hash_password(password, _bcrypt_rounds())
-    _end_tokens_changed_by(caller, user_id, password, role)
+    kept_family = get_jwt().get("fam") if caller.user_id == user_id else None
     with conflict_on_duplicate(_username_conflicts(username)):
-        repository.update_user(user_id, {column: value for column, value in changes.items() if value is not None})
+        sessions.change_user(
+            user_id,
+            {column: value for column, value in changes.items() if value is not None},
+            verified_hash=verified_hash,
+            kept_family=kept_family,
+        )
     return jsonify(message="User updated successfully", user=repository.find_user(user_id))
 
 
@@ -211,26 +218,15 @@ def _requested_changes(body, caller):
     return username, password, role
 
 
-def _check_current_password(user_id, current_password):
-    """:raise 401: ``current_password`` is missing or not the user's password."""
-    if not isinstance(current_password, str) or not verify_password(
-        current_password, repository.find_password_hash(user_id), _bcrypt_rounds()
-    ):
-        raise ApiError(401, "currentPassword is missing or wrong.", code="invalid_credentials")
+def _verified_current_password(user_id, current_password):
+    """The password hash ``current_password`` was verified against.
 
-
-def _end_tokens_changed_by(caller, user_id, password, role):
-    """Before a change takes effect: a new role ends every token issued with the old one
-    (a refresh then carries the new role); a new password ends every other login, and
-    the user's own change keeps the login that made it.
-
-    :raise 503: the revocation store cannot be reached (nothing is changed).
+    :raise 401: ``current_password`` is missing or not the user's password.
     """
-    if role is not None and role != repository.find_user(user_id)["role"]:
-        sessions.end_access_tokens(user_id)
-    if password is not None:
-        kept = get_jwt().get("fam") if caller.user_id == user_id else None
-        sessions.end_other_logins(user_id, kept)
+    password_hash = repository.find_password_hash(user_id)
+    if not isinstance(current_password, str) or not verify_password(current_password, password_hash, _bcrypt_rounds()):
+        raise ApiError(401, "currentPassword is missing or wrong.", code="invalid_credentials")
+    return password_hash
 
 
 @users.delete("/<id:user_id>")

@@ -37,7 +37,6 @@ SETTINGS = {
     # up to 3 connects + 3 s read), so the sweeper never takes a live order.
     "SAGA_STALE_SECONDS": "8",
     "SAGA_SWEEP_SECONDS": "1",
-    "REVOCATION_KEY_PREFIX": TEST_REVOCATION_PREFIX + "e2e:",
     "ERASURE_SWEEP_SECONDS": "1",
 }
 
@@ -53,11 +52,13 @@ def started_stack(tag, settings=None, service_settings=None):
     """The five services on free ports with databases of their own, stopped and dropped after.
 
     ``settings`` are added to every service's environment, ``service_settings``
-    ({service: settings}) to one's.
+    ({service: settings}) to one's. Each stack keeps its revocation records under a
+    prefix of its own: two stacks' users with one id must not share records.
     """
     databases = create_test_databases(tag)
+    own_prefix = {"REVOCATION_KEY_PREFIX": f"{TEST_REVOCATION_PREFIX}{tag}:"}
     running = ThrowawayStack(
-        databases, {**SETTINGS, **(settings or {})}, isolated=True, service_settings=service_settings
+        databases, {**SETTINGS, **own_prefix, **(settings or {})}, isolated=True, service_settings=service_settings
     )
     try:
         running.bootstrap_admin()

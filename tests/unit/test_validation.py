@@ -15,7 +15,8 @@ from shop_common.validation import Fields
         (0, Decimal("0.00")),
         ("5", Decimal("5.00")),
         ("99999999.99", Decimal("99999999.99")),
-        (" 1.5 ", Decimal("1.50")),
+        ("007.5", Decimal("7.50")),
+        (1e2, Decimal("100.00")),
     ],
 )
 def test_money_accepts_numbers_and_numeric_strings(raw, expected):
@@ -29,6 +30,15 @@ def test_money_accepts_numbers_and_numeric_strings(raw, expected):
 def test_money_refuses_everything_else(raw):
     fields = Fields({"price": raw})
     assert fields.money("price") is None and "price" in fields.problems
+
+
+@pytest.mark.parametrize(
+    "raw", ["١٢", "1_000", "1e2", "-0", "+5", " 5 ", "5.", ".5", "5\n", "٣.50", "1.5e0", "", "0x10", "１２"]
+)
+def test_a_money_string_is_only_what_the_openapi_pattern_says(raw):
+    """ASCII digits, an optional point and one or two decimals: Decimal() would take each of these."""
+    fields = Fields({"price": raw})
+    assert fields.money("price") is None and "ASCII digits" in fields.problems["price"]
 
 
 @pytest.mark.parametrize("raw", [True, 1.0, "1", None])

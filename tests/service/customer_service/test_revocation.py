@@ -9,14 +9,20 @@ from customer_service import create_app
 from tests.support import TEST_REVOCATION_PREFIX, app_test_config, assert_error, free_port
 
 
-def test_a_token_issued_before_its_users_revocation_is_refused(client, create_profile):
+def test_a_token_of_an_epoch_before_its_users_record_is_refused(client, create_profile, tokens):
+    """The tests' tokens carry no ``epoch``: they count as epoch 0."""
     user_id, customer_id, headers = create_profile()
     store = redis.Redis.from_url(client.application.config["REVOCATION_REDIS_URL"])
-    store.set(f"{TEST_REVOCATION_PREFIX}user:{user_id}", repr(time.time() + 1), ex=60)
+    key = f"{TEST_REVOCATION_PREFIX}epoch:{user_id}"
+    store.set(key, "1", ex=60)
     try:
         assert_error(client.get(f"/api/customers/{customer_id}", headers=headers), 401)
+        current = tokens.raw(identity=str(user_id), additional_claims={"role": "customer", "epoch": 1})
+        assert client.get(f"/api/customers/{customer_id}", headers=current).status_code == 200
+        odd = tokens.raw(identity=str(user_id), additional_claims={"role": "customer", "epoch": "9"})
+        assert_error(client.get(f"/api/customers/{customer_id}", headers=odd), 401)
     finally:
-        store.delete(f"{TEST_REVOCATION_PREFIX}user:{user_id}")
+        store.delete(key)
     assert client.get(f"/api/customers/{customer_id}", headers=headers).status_code == 200
 
 

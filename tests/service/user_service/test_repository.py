@@ -47,9 +47,22 @@ def test_list_count_and_delete():
     ids = [repository.insert_user(f"user_{n}", "h" * 60, "customer") for n in range(3)]
     assert [user["id"] for user in repository.list_users(10, 0)] == ids[::-1]
     assert repository.count_users() == 3
-    assert repository.delete_user(ids[0]) is True
-    assert repository.delete_user(ids[0]) is False
+    with repository.locked_user(ids[0]) as user:
+        assert user["username"] == "user_0" and user["session_epoch"] == 0
+        repository.delete_user(ids[0])
+    with repository.locked_user(ids[0]) as user:
+        assert user is None
     assert repository.count_users() == 2
+    assert repository.pending_erasures()[-1] == ids[0]
+
+
+def test_a_failed_step_inside_locked_user_changes_nothing():
+    user_id = repository.insert_user("carol", "h" * 60, "customer")
+    with pytest.raises(DuplicateKey), repository.locked_user(user_id):
+        repository.raise_session_epoch(user_id)
+        repository.insert_user("CAROL", "h" * 60, "customer")
+    with repository.locked_user(user_id) as user:
+        assert user["session_epoch"] == 0
 
 
 def test_insert_admin_if_missing_is_idempotent():

@@ -58,6 +58,8 @@ def test_register_refuses_a_taken_username_case_insensitively(client, register):
         ({"username": "alice", "password": "short"}, "password"),
         ({"username": "alice", "password": "é" * 40}, "password"),
         ({"username": "alice", "password": 12345678}, "password"),
+        ({"username": "alice", "password": "ab\0ab\0ab"}, "password"),
+        ({"username": "ａｌｉｃｅ", "password": PASSWORD}, "username"),
         ({"username": "alice", "password": PASSWORD, "role": "superuser"}, "role"),
     ],
 )
@@ -146,6 +148,33 @@ def test_a_lone_surrogate_in_a_json_string_is_400_and_changes_nothing(client, ap
     response = client.post(path, data=body, content_type="application/json")
     assert "surrogate" in assert_error(response, 400, "invalid_json")["message"]
     assert user_count(app) == before
+
+
+def test_a_password_with_a_nul_is_refused_and_never_matches_a_shorter_one(client, tokens, register):
+    """bcrypt stops at a NUL: "ab\\0ab\\0ab" would be stored as "ab"."""
+    alice = register("alice")
+    problems = assert_error(
+        client.put(f"/api/users/{alice}", json={"password": "wonder\0land1"}, headers=tokens.admin()), 400
+    )["fields"]
+    assert "NUL" in problems["password"]
+    assert client.post("/api/users/login", json={"username": "alice", "password": PASSWORD}).status_code == 200
+    for password in (PASSWORD + "\0", PASSWORD + "\0anything", "wonder\0land1"):
+        answer = client.post("/api/users/login", json={"username": "alice", "password": password})
+        assert_error(answer, 401, "invalid_credentials")
+
+
+@pytest.mark.parametrize("username", ["ａｌｉｃｅ", "ALİCE", "alİce", "al", "alice smith", "alice\u200b", "a" * 33])
+def test_login_refuses_a_username_registration_would_refuse(client, register, username):
+    """The database's Unicode collation would find alice for the full-width and dotted-I look-alikes."""
+    register("alice")
+    answer = client.post("/api/users/login", json={"username": username, "password": PASSWORD})
+    assert "username" in assert_error(answer, 400, "validation_error")["fields"]
+
+
+def test_login_finds_a_username_in_another_ascii_case(client, register):
+    alice = register("alice")
+    answer = client.post("/api/users/login", json={"username": "ALICE", "password": PASSWORD})
+    assert answer.status_code == 200 and answer.get_json()["user"]["id"] == alice
 
 
 @pytest.mark.parametrize(
