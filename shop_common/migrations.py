@@ -26,6 +26,8 @@ from .settings import PROJECT_ROOT, SERVICES
 MIGRATIONS_FOLDER = "migrations"
 # yoyo's own tables in each database: not part of the service's schema.
 HISTORY_TABLES = ("_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock")
+# How long a run waits for another's lock (yoyo's LockTimeout after): a long ALTER may hold it.
+LOCK_TIMEOUT_SECONDS = 120
 
 
 def migration_folders(services: Iterable[str] = tuple(SERVICES)) -> dict[str, Path]:
@@ -49,7 +51,7 @@ def upgrade(config: Mapping[str, Any], folder: Path) -> list[str]:
     backend = MySQLBackend(_database_uri(config), default_migration_table)
     backend.init_database()
     try:
-        with backend.lock():
+        with backend.lock(LOCK_TIMEOUT_SECONDS):
             pending = backend.to_apply(read_migrations(str(folder)))
             backend.apply_migrations(pending)
     finally:
