@@ -1,6 +1,8 @@
 """Migrations: an earlier release's databases upgrade with every row kept, the new rules in force,
 the schema a new database gets; a second upgrade changes nothing; db_init.sql equals the migrations."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pymysql
 import pytest
 
@@ -131,3 +133,15 @@ def test_the_comparison_sees_a_missing_index(unit_databases):
             f"- STATISTICS {row}" for row in fresh["STATISTICS"] - without["STATISTICS"]
         ]
         assert differences(fresh, without)
+
+
+def test_two_upgrades_at_once_take_turns(old_databases):
+    """Two migrate steps started together (two replicas' jobs): one applies, the other finds nothing to do."""
+    folder = migration_folders()["product"]
+    config = dict(flask_config("product"), DB_NAME=old_databases["product_db"], **_server())
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        applied = sorted(pool.map(lambda _: upgrade(config, folder), range(2)))
+    assert applied == [[], ["0001_baseline", "0002_stock_limit_and_lines_by_product"]]
+    with connection() as server, server.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM `{old_databases['product_db']}`._yoyo_migration")
+        assert cursor.fetchone() == (2,)
