@@ -49,8 +49,8 @@ def upgrade(config: Mapping[str, Any], folder: Path) -> list[str]:
     """
     create_database(config)
     backend = MySQLBackend(_database_uri(config), default_migration_table)
-    backend.init_database()
     try:
+        backend.init_database()
         with backend.lock(LOCK_TIMEOUT_SECONDS):
             pending = backend.to_apply(read_migrations(str(folder)))
             backend.apply_migrations(pending)

@@ -1,4 +1,8 @@
-"""Apply ``db_init.sql`` to the databases the services are configured with.
+"""Apply ``db_init.sql``, the schema a new database starts from, to throw-away databases.
+
+The tests and the benchmark build theirs this way (fast); ``make db-init`` and every
+deployment apply each service's migrations instead (shop_common/migrations.py), which
+``make schema-check`` keeps equal to this file.
 
 The file names the default databases (``user_db`` ...). Each ``CREATE DATABASE``
 and ``USE`` is rewritten to the name given in ``database_names``, so the same
