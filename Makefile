@@ -11,7 +11,7 @@ MONITOR_PORT ?= 9090
 setting = $(shell $(PYTHON) -c 'from shop_common.settings import load_settings; print(load_settings("user")["$(1)"])')
 
 .DEFAULT_GOAL := help
-.PHONY: help install env db-init admin run-all stop-all status logs reconcile forget test unit-tests service-tests e2e-tests lint newman fuzz bench bench-observability monitor monitor-stop clean
+.PHONY: help install env db-init schema-check admin run-all stop-all status logs reconcile forget test unit-tests service-tests e2e-tests lint newman fuzz bench bench-observability monitor monitor-stop clean
 .PHONY: image container-test deploy-check replicas-test
 # The image make container-test builds and runs: one tag per checkout, so parallel checkouts never clash.
 TEST_IMAGE ?= localhost/shop-test-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-10):latest
@@ -30,8 +30,11 @@ $(VENV)/.installed: requirements.txt
 env: install ## create missing .env files from their examples (never overwrites)
 	$(PYTHON) -m tools.env_files
 
-db-init: env ## apply db_init.sql (idempotent) to the configured databases
+db-init: env ## bring the configured databases to the latest schema: each service's migrations (idempotent)
 	$(PYTHON) -m tools.db_init
+
+schema-check: install ## the migrations build exactly db_init.sql's schema (throw-away databases)
+	$(PYTHON) -m tools.schema_check
 
 admin: db-init ## create the admin from ADMIN_USERNAME / ADMIN_PASSWORD if missing
 	$(PYTHON) -m flask --app user_service bootstrap-admin

@@ -1,7 +1,8 @@
--- Schema of the four service databases. Safe to apply again and again:
--- every statement is IF NOT EXISTS. `make db-init` applies it (through
--- tools/db_init.py, which maps each database to the DB_NAME its service is
--- configured with); tests apply it to their own throw-away databases.
+-- Schema of the four service databases, as a new database starts: the tests
+-- and the benchmark build their throw-away databases from it (shop_common/schema.py).
+-- Deployments apply each service's migrations instead (<service>/migrations/,
+-- `make db-init`, docs/upgrade.md), which build exactly this schema (`make
+-- schema-check`): a schema change is a new migration AND an edit here.
 -- Timestamps are stored in UTC (each connection sets time_zone = '+00:00').
 
 -- ---------------------------------------------------------------- user service

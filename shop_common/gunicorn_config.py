@@ -10,6 +10,21 @@ import gc
 import os
 from typing import Any
 
+# gunicorn's own lines (start, listening, worker boot and exit, signals, shutdown) go up to the
+# root logger, whose one handler the app sets in the master before gunicorn starts (--preload;
+# shop_common/observability.py): they come out in LOG_FORMAT like every other line, with the
+# service's name. "root": {} leaves the root logger alone, "handlers": {} makes none of
+# gunicorn's plain-text ones; no level, so --log-level still counts.
+logconfig_dict = {
+    "root": {},
+    "handlers": {},
+    "formatters": {},
+    "loggers": {
+        "gunicorn.error": {"handlers": [], "propagate": True},
+        "gunicorn.access": {"handlers": [], "propagate": True},
+    },
+}
+
 
 def pre_fork(server: Any, worker: Any) -> None:
     """Park the master's objects where a worker's garbage collector never walks them.
@@ -23,10 +38,26 @@ def pre_fork(server: Any, worker: Any) -> None:
 def worker_exit(server: Any, worker: Any) -> None:
     """Leave the frozen objects to the exit's collection, before gevent's teardown (which would report errors)."""
     gc.unfreeze()
+    _forget_log_handlers()
 
 
 def on_exit(server: Any) -> None:
     gc.unfreeze()
+    _forget_log_handlers()
+
+
+def _forget_log_handlers() -> None:
+    """Flush and close the log handlers now, and drop logging's weak references to them.
+
+    Handlers that modules keep (Flask's default one, charset_normalizer's) die only when the
+    interpreter clears those modules, after gevent's own: each death would then take logging's
+    lock through gevent's torn-down thread module and print an "Exception ignored in
+    _removeHandlerRef" traceback, a line that is not JSON. Without the references, nothing runs.
+    """
+    import logging
+
+    logging.shutdown()
+    del logging._handlerList[:]  # type: ignore[attr-defined]
 
 
 def post_worker_init(worker: Any) -> None:

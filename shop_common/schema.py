@@ -1,4 +1,8 @@
-"""Apply ``db_init.sql`` to the databases the services are configured with.
+"""Apply ``db_init.sql``, the schema a new database starts from, to throw-away databases.
+
+The tests and the benchmark build theirs this way (fast); ``make db-init`` and every
+deployment apply each service's migrations instead (shop_common/migrations.py), which
+``make schema-check`` keeps equal to this file.
 
 The file names the default databases (``user_db`` ...). Each ``CREATE DATABASE``
 and ``USE`` is rewritten to the name given in ``database_names``, so the same
@@ -23,14 +27,24 @@ def statements(sql: str) -> list[str]:
     return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
 
 
-def apply_schema(connection: pymysql.Connection, database_names: Mapping[str, str]) -> None:
-    """Run ``db_init.sql`` for the databases in ``database_names`` ({default: actual}); skip the others."""
+def check_database_name(name: str) -> str:
+    """``name``, which is written into statements as it is.
+
+    :raise ValueError: it is not 1-64 of ``A-Z a-z 0-9 _``.
+    """
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a plain database name: {name!r}")
+    return name
+
+
+def apply_schema(connection: pymysql.Connection, database_names: Mapping[str, str], sql: str | None = None) -> None:
+    """Run ``db_init.sql`` (or ``sql``, a schema file in its layout) for the databases in
+    ``database_names`` ({default: actual}); skip the others."""
     for name in database_names.values():
-        if not _IDENTIFIER.fullmatch(name):
-            raise ValueError(f"not a plain database name: {name!r}")
+        check_database_name(name)
     current = None
     with connection.cursor() as cursor:
-        for statement in statements(SCHEMA_FILE.read_text()):
+        for statement in statements(SCHEMA_FILE.read_text() if sql is None else sql):
             match = _DATABASE_STATEMENT.match(statement)
             if match:
                 current = match.group(2)

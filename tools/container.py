@@ -1,8 +1,9 @@
 """The container image's entry point (``Dockerfile``): what ``docker run IMAGE <command>`` does.
 
     gateway | user | customer | product | transaction   serve it under gunicorn
-    migrate [SERVICE ...]   apply db_init.sql (all four databases by default) and, with
-                            the user service's, bootstrap the admin; idempotent, then exit
+    migrate [SERVICE ...]   bring the databases to the latest schema, each service's migrations
+                            (all by default; tools/db_init.py) and, with the user service's,
+                            bootstrap the admin; idempotent, then exit
     healthcheck             exit 0 when this container's gunicorn answers /health/live
 
 Every setting comes from the environment (an image has no ``.env``). A service

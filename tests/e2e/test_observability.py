@@ -348,11 +348,8 @@ def test_one_order_through_the_gateway_is_one_trace_across_four_services(observe
 
 
 def log_lines(stack, service, since=0):
-    """The service's log lines from character ``since`` on, in JSON (gunicorn's own start and stop
-    lines are not). A test reads what the processes running now wrote: an earlier test that stopped
-    a service left that process's exit in the log, which is not the app's logging."""
-    lines = [line for line in stack.log(service)[since:].splitlines() if line and not line.startswith("[")]
-    return [json.loads(line) for line in lines]
+    """The service's log lines from character ``since`` on, each one JSON object (gunicorn's own too)."""
+    return [json.loads(line) for line in stack.log(service)[since:].splitlines() if line]
 
 
 def test_json_log_lines_parse_and_carry_the_request_and_trace_ids(observed, receiver, product_id):
