@@ -52,14 +52,14 @@ from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
 
 from . import lifecycle
 from .errors import ERROR_CODES
-from .http_framing import FramingError, HeadTooLarge, check_fields, read_head
+from .http_framing import CODING_RULE, FramingError, HeadTooLarge, check_fields, read_head
 
-# Statuses gunicorn gives a refused request; every other parse error is a 400.
+# Statuses gunicorn gives a refused request; every other parse error is a 400, an unknown transfer
+# coding too (RFC 9112 §6.3: a request whose last coding is not chunked has no length to read).
 _GUNICORN_STATUSES = {
     http_errors.LimitRequestLine: 414,
     http_errors.LimitRequestHeaders: 431,
     http_errors.ExpectationFailed: 417,
-    http_errors.UnsupportedTransferCoding: 501,
     http_errors.ForbiddenProxyRequest: 403,
 }
 # Faults of the app or the configuration, not of the request: gunicorn's own 500 stays.
@@ -84,7 +84,6 @@ _MESSAGES = {
     417: "The Expect header cannot be met.",
     431: "The request's header fields are too many or too long.",
     500: "An unexpected error occurred.",
-    501: "The request's transfer coding is not supported.",
 }
 
 
@@ -118,6 +117,8 @@ def refused_status(error: BaseException) -> int | None:
 
 def framing_message(error: BaseException) -> str | None:
     """What the answer says: why the framing was refused, or (None) the status's own sentence."""
+    if isinstance(error, http_errors.UnsupportedTransferCoding):
+        return CODING_RULE
     return str(error) if isinstance(error, FramingError) else None
 
 
