@@ -35,8 +35,10 @@ SERVICE_OF_PREFIX = {
 FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Open to anyone besides login and register (which have their own view): reading the catalog.
 PUBLIC_READS = frozenset({("GET", "products"), ("HEAD", "products")})
-# Trading a refresh token for a new pair: the refresh token is the credential, in the body.
-PUBLIC_ROUTES = frozenset({("POST", "users", "refresh")})
+# Login, register and trading a refresh token for a new pair (the refresh token is the credential,
+# in the body), by any method: the user service answers POST, and any other method with its own
+# 405 and Allow, which a token check here would hide behind a 401.
+PUBLIC_PATHS = frozenset({("users", "login"), ("users", "register"), ("users", "refresh")})
 # A path segment the HTTP client would resolve, reaching another of the service's routes.
 DOT_SEGMENTS = frozenset({".", ".."})
 
@@ -58,9 +60,10 @@ HOP_BY_HOP = frozenset(
     }
 )
 # ...and those the HTTP client sets itself: the target's Host and the body's length on the
-# way in; on the way back the length and encoding of the body it has already decoded.
+# way in; on the way back the length and encoding of the body it has already decoded, and
+# the service's Server header (the gateway's answers name no software).
 NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
-NOT_RETURNED = HOP_BY_HOP | {"content-length", "content-encoding"}
+NOT_RETURNED = HOP_BY_HOP | {"content-length", "content-encoding", "server"}
 # Headers of a response whose value is a URL.
 URL_HEADERS = frozenset({"location", "content-location"})
 
@@ -121,12 +124,14 @@ def is_public():
         request.endpoint == "forwarding.login_or_register"
         or request.method == "OPTIONS"
         or (request.method, request.view_args["prefix"]) in PUBLIC_READS
-        or (request.method, request.view_args["prefix"], request.view_args["rest"].strip("/")) in PUBLIC_ROUTES
+        or (request.view_args["prefix"], request.view_args["rest"].strip("/")) in PUBLIC_PATHS
     )
 
 
-@forwarding.post("/api/users/login")
-@forwarding.post("/api/users/register")
+# No OPTIONS of Flask's own here: it would list every method of forward's rule for the same path.
+# OPTIONS goes on to the user service, which tells the methods it serves.
+@forwarding.post("/api/users/login", provide_automatic_options=False)
+@forwarding.post("/api/users/register", provide_automatic_options=False)
 @limiter.limit(login_limit, key_func=get_remote_address)
 def login_or_register():
     """Login and register: open to anyone, under the strict per-address limit instead of the default."""
@@ -168,6 +173,9 @@ def relay(service):
     )
     if "Content-Type" not in relayed.headers:  # a 204 has none: not Flask's default text/html either
         response.headers.remove("Content-Type")
+    if request.method == "HEAD" and "Content-Length" in relayed.headers:
+        # No body came to measure: the length is the one GET would send (RFC 9110 §9.3.2), as the service said.
+        response.headers["Content-Length"] = relayed.headers["Content-Length"]
     return response
 
 

@@ -10,11 +10,20 @@ seconds. :class:`PyWSGIWorker` restores that: every connection's socket times ou
 after ``--keep-alive`` seconds without a byte read or written, which pywsgi treats
 as the client gone, so an idle or stalled client cannot hold a connection for ever.
 
+Both read a request's head strictly, by one set of rules (shop_common/http_framing.py):
+under pywsgi, llhttp reads the head in place of the email package's lenient parser
+(:meth:`IdleLimitedHandler.MessageClass`, pywsgi's documented hook for it); under
+gthread, gunicorn's parser reads it, and :meth:`ThreadWorker.handle_request` applies
+what that parser leaves to the server. An ambiguous head is a 400 and closes the
+connection, and ``Connection`` is read as a list of tokens.
+
 A request the server refuses before the app sees it (a request line or header
-too long, too many headers, a malformed line) was answered by both servers with
-a page of their own: pywsgi's empty 400 and 414, gunicorn's HTML. Both workers
-here answer it as every error of the API, ``{"error", "message"}`` in JSON, with
-the status the server chose (400, 414, 431, ...).
+too long, too many headers, a malformed line, ambiguous framing) was answered by
+both servers with a page of their own: pywsgi's empty 400 and 414, gunicorn's HTML.
+Both workers here answer it as every error of the API, ``{"error", "message"}`` in
+JSON, with the status the server chose (400, 414, 431, ...).
+
+Neither names the software in a ``Server`` header (:meth:`ThreadWorker.init_process`).
 
 Both drain on SIGTERM before gunicorn's graceful stop: see shop_common/lifecycle.py.
 
@@ -26,7 +35,7 @@ import http.client
 import json
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from http import HTTPStatus
 from types import FrameType
@@ -37,18 +46,20 @@ import gevent.socket
 from gevent import monkey
 from gunicorn import util
 from gunicorn.http import errors as http_errors
+from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
 from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
 
 from . import lifecycle
 from .errors import ERROR_CODES
+from .http_framing import CODING_RULE, FramingError, HeadTooLarge, check_fields, read_head
 
-# Statuses gunicorn gives a refused request; every other parse error is a 400.
+# Statuses gunicorn gives a refused request; every other parse error is a 400, an unknown transfer
+# coding too (RFC 9112 §6.3: a request whose last coding is not chunked has no length to read).
 _GUNICORN_STATUSES = {
     http_errors.LimitRequestLine: 414,
     http_errors.LimitRequestHeaders: 431,
     http_errors.ExpectationFailed: 417,
-    http_errors.UnsupportedTransferCoding: 501,
     http_errors.ForbiddenProxyRequest: 403,
 }
 # Faults of the app or the configuration, not of the request: gunicorn's own 500 stays.
@@ -59,6 +70,13 @@ _NOT_THE_CLIENTS = (
 )
 # A body up to this size is copied behind the response's head to go in the same send.
 SENT_WITH_THE_HEAD = 64 * 1024
+# pywsgi's limits on a head, as http.client read them for it: a longer line or more fields are a 431.
+MAX_FIELD_LINE = 65536
+MAX_FIELDS = 100
+# The line that ends a head; an empty read ends it too (the client went), and llhttp refuses it unfinished.
+_HEAD_ENDS = (b"\r\n", b"\n", b"")
+# What gunicorn's gthread worker says in its Server header, in place of its own name.
+SERVER_HEADER = "shop"
 _MESSAGES = {
     400: "The request is malformed.",
     403: "The request is forbidden.",
@@ -66,19 +84,19 @@ _MESSAGES = {
     417: "The Expect header cannot be met.",
     431: "The request's header fields are too many or too long.",
     500: "An unexpected error occurred.",
-    501: "The request's transfer coding is not supported.",
 }
 
 
-def error_json(status: int) -> bytes:
-    """The JSON error body the API answers ``status`` with, as bytes."""
+def error_json(status: int, message: str | None = None) -> bytes:
+    """The JSON error body the API answers ``status`` with (``message``, or the status's own), as bytes."""
     code = ERROR_CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
-    return json.dumps({"error": code, "message": _MESSAGES[status]}, separators=(",", ":")).encode()
+    body = {"error": code, "message": message or _MESSAGES[status]}
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
-def refusal(status: int) -> bytes:
+def refusal(status: int, message: str | None = None) -> bytes:
     """A whole HTTP/1.1 answer of ``status`` in the error shape, closing the connection."""
-    body = error_json(status)
+    body = error_json(status, message)
     head = (
         f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -86,14 +104,94 @@ def refusal(status: int) -> bytes:
     return head.encode("latin-1") + body
 
 
+def refused_status(error: BaseException) -> int | None:
+    """The status a request refused by its head is answered with, or None for a fault that is not the client's."""
+    if isinstance(error, FramingError):
+        return 400
+    if isinstance(error, HeadTooLarge):
+        return 431
+    if not isinstance(error, http_errors.ParseException) or isinstance(error, _NOT_THE_CLIENTS):
+        return None
+    return next((status for kind, status in _GUNICORN_STATUSES.items() if isinstance(error, kind)), 400)
+
+
+def framing_message(error: BaseException) -> str | None:
+    """What the answer says: why the framing was refused, or (None) the status's own sentence."""
+    if isinstance(error, http_errors.UnsupportedTransferCoding):
+        return CODING_RULE
+    return str(error) if isinstance(error, FramingError) else None
+
+
+def read_field_lines(rfile: Any) -> bytes:
+    """The field lines of a head and the empty line after them, as sent.
+
+    :raise HeadTooLarge: a line over ``MAX_FIELD_LINE`` bytes, or more than ``MAX_FIELDS`` lines.
+    """
+    lines: list[bytes] = []
+    while True:
+        line = rfile.readline(MAX_FIELD_LINE + 1)
+        if len(line) > MAX_FIELD_LINE or len(lines) > MAX_FIELDS:
+            raise HeadTooLarge("The request's header fields are too many or too long.")
+        lines.append(line)
+        if line in _HEAD_ENDS:
+            return b"".join(lines)
+
+
+class RequestFields(http.client.HTTPMessage):
+    """A request's fields as pywsgi reads ``self.headers``: http.client's message, as gevent's
+    ``headers_factory`` gives it, but filled from llhttp's reading instead of the email package's parser."""
+
+    status = ""  # pywsgi refuses a message whose status is set
+
+    @classmethod
+    def of(cls, fields: Iterable[tuple[str, str]]) -> "RequestFields":
+        message = cls()
+        for name, value in fields:
+            message[name] = value
+        return message
+
+    def getheader(self, name: str, default: str | None = None) -> str | None:
+        return self.get(name, default)
+
+    @property
+    def headers(self) -> Iterator[str]:
+        return (f"{name}: {value}\r\n" for name, value in self.items())
+
+    @property
+    def typeheader(self) -> str | None:
+        return self.get("content-type")
+
+
 class IdleLimitedHandler(PyWSGIHandler):
     """pywsgi's handler of one connection: closed after ``idle_seconds`` of silence, refusals in JSON."""
 
     idle_seconds: float | None = None  # gunicorn's --keep-alive, set by the worker as it starts
 
+    # Set for each request by MessageClass: Connection, read as a list of tokens, says close.
+    closes_after_answer = False
+    _request_line = ""
+
     def handle(self) -> None:
         self.socket.settimeout(self.idle_seconds)
         super().handle()
+
+    def read_request(self, raw_requestline: str) -> bool:
+        """pywsgi's reading of the request, its head read by :meth:`MessageClass`, keep-alive by its tokens."""
+        self._request_line = raw_requestline
+        super().read_request(raw_requestline)
+        if self.closes_after_answer:
+            self.close_connection = True
+        return True
+
+    def MessageClass(self, rfile: Any, *args: Any) -> RequestFields:  # noqa: N802 (pywsgi's name)
+        """The request's fields, once llhttp has read the whole head and its framing passed the rules.
+
+        :raise FramingError: the head is malformed or ambiguous (400). :raise HeadTooLarge: (431).
+        """
+        head = self._request_line.encode("latin-1") + read_field_lines(rfile)
+        version, fields = read_head(head)
+        self.closes_after_answer = check_fields(version, fields)
+        return RequestFields.of(fields)
 
     # The response's head, held by _sendall until the first body bytes can go with it.
     _held_head: bytes | None = None
@@ -132,11 +230,10 @@ class IdleLimitedHandler(PyWSGIHandler):
         return result
 
     def _handle_client_error(self, ex: Exception) -> tuple[str, bytes]:
-        """Too many header lines or one too long (parsed by ``http.client``) are a 431, the rest a 400."""
-        too_large = isinstance(ex, http.client.HTTPException) or "Line too long" in str(ex)
-        status = 431 if too_large else 400
+        """Too many header lines or one too long are a 431, the rest a 400 (saying why, if the framing)."""
+        status = refused_status(ex) or 400
         self.log_error("Invalid request (from %s): %r", self.client_address, str(ex)[:200])
-        return str(status), refusal(status)
+        return str(status), refusal(status, framing_message(ex))
 
     def _send_error_response_if_possible(self, error_code: int) -> None:
         """A body that breaks off mid-way (400) or a server fault (500), answered in the error shape."""
@@ -207,18 +304,33 @@ class PyWSGIWorker(GeventPyWSGIWorker):
 class ThreadWorker(GunicornThreadWorker):
     """gunicorn's ``gthread`` worker: draining first, its refusals of malformed or oversized requests in JSON."""
 
+    def init_process(self) -> None:
+        # gunicorn names itself in every answer's Server header and has no setting for it (its
+        # maintainers' choice, gunicorn issue 825): the module attribute it reads the name from is set.
+        gunicorn_wsgi.SERVER = SERVER_HEADER
+        super().init_process()
+
+    def handle_request(self, req: Any, conn: Any) -> bool:
+        """gunicorn's parser has read the head: the rules it leaves to the server first (shop_common/http_framing.py).
+
+        :raise FramingError: answered 400 by :meth:`handle_error`, the connection closed.
+        """
+        if check_fields(req.version, req.headers):
+            req.force_close()
+        return bool(super().handle_request(req, conn))
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         # gunicorn writes its own Connection header: without keep-alive it says ``close``.
         self.cfg.set("keepalive", 0)
         drain_then_stop(self, partial(super().handle_exit, sig, frame), _on_a_thread_later)
 
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
-        if not isinstance(exc, http_errors.ParseException) or isinstance(exc, _NOT_THE_CLIENTS):
+        status = refused_status(exc)
+        if status is None:
             return super().handle_error(req, client, addr, exc)
-        status = next((status for kind, status in _GUNICORN_STATUSES.items() if isinstance(exc, kind)), 400)
         self.log.warning("Invalid request from ip=%s: %r", (addr or ("",))[0], str(exc)[:200])
         try:
-            util.write_nonblock(client, refusal(status))
+            util.write_nonblock(client, refusal(status, framing_message(exc)))
         except Exception:  # the client is gone: nothing to answer
             self.log.debug("Failed to send error message.")
         return None

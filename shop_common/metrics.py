@@ -149,7 +149,7 @@ def metrics() -> Response:
     address = ipaddress.ip_address(request.remote_addr or "0.0.0.0")
     if not any(address in network for network in current_app.extensions["metrics_networks"]):
         raise ApiError(403, "Metrics are only served to the monitoring network.")
-    return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)  # it names its charset
 
 
 def _registry() -> CollectorRegistry:

@@ -219,3 +219,112 @@ def test_an_odd_request_is_never_a_5xx_nor_outside_json(stack, service, raw):
     if body:
         assert headers["content-type"] == "application/json", (status, headers, body[:300])
         json.loads(body)
+
+
+# Words that would name the software serving an answer.
+SOFTWARE_NAMES = ("gunicorn", "gevent", "werkzeug", "python", "flask", "pywsgi")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n",
+        b"GET /no-such-path HTTP/1.1\r\nHost: test\r\n\r\n",
+        b"OPTIONS /health HTTP/1.1\r\nHost: test\r\n\r\n",
+        b"GET /health HTTP/1.1\r\n\r\n",
+        b"GARBAGE\r\n\r\n",
+    ],
+    ids=["health", "not-found", "options", "refused-framing", "refused-request-line"],
+)
+def test_no_server_header_names_the_software(stack, service, raw):
+    _, headers, _ = exchange(port_of(stack, service), raw)
+    server = headers.get("server", "").lower()
+    assert not any(name in server for name in SOFTWARE_NAMES), headers
+
+
+def test_no_relayed_answer_names_the_software(stack, admin_headers):
+    for path in ("/api/users", "/api/customers", "/api/products", "/api/transactions", "/api/users/login"):
+        response = requests.get(stack.gateway + path, headers=admin_headers, timeout=10)
+        server = response.headers.get("Server", "").lower()
+        assert not any(name in server for name in SOFTWARE_NAMES), (path, response.headers)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_metrics_name_one_charset(stack, service):
+    response = requests.get(stack.urls[service] + "/metrics", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].lower().count("charset") == 1, response.headers["Content-Type"]
+
+
+def head_answer(port, path):
+    """A HEAD's answer over a raw socket, read until the server closes: (status, headers, any bytes after the head)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request_bytes(path, ["Connection: close"], method="HEAD"))
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, rest
+
+
+def test_head_through_the_gateway_answers_the_length_of_get_without_the_body(stack, admin_headers):
+    created = requests.post(
+        stack.gateway + "/api/products",
+        headers=admin_headers,
+        timeout=10,
+        json={"name": "Headed", "price": "2.50", "stock": 3},
+    ).json()
+    for path in (f"/api/products/{created['id']}", "/api/products?limit=5", "/health"):
+        got = requests.get(stack.gateway + path, timeout=10)
+        assert got.status_code == 200 and got.content, path
+        status, headers, body = head_answer(port_of(stack, "gateway"), path)
+        assert status == 200 and body == b"", (path, status, body)
+        assert headers["content-length"] == str(len(got.content)), (path, headers)
+        assert headers["content-type"] == got.headers["Content-Type"], (path, headers)
+
+
+def test_head_then_get_on_one_connection_through_the_gateway(stack):
+    """The HEAD's answer carries no body bytes: what follows its head is the GET's answer."""
+    raw = request_bytes("/api/products", method="HEAD") + request_bytes("/api/products", ["Connection: close"])
+    with socket.create_connection(("127.0.0.1", port_of(stack, "gateway")), timeout=10) as connection:
+        connection.sendall(raw)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    assert received.partition(b"\r\n\r\n")[2].startswith(b"HTTP/1.1 200"), received[:500]
+
+
+def allowed(response):
+    return {method.strip() for method in response.headers["Allow"].split(",")}
+
+
+@pytest.mark.parametrize("service", ["gateway", "user"])
+@pytest.mark.parametrize("path", ["/api/users/login", "/api/users/register", "/api/users/refresh"])
+def test_options_lists_only_the_methods_the_route_serves(stack, service, path):
+    response = requests.options(stack.urls[service] + path, timeout=10)
+    assert response.status_code == 204, response.text
+    assert allowed(response) == {"POST", "OPTIONS"}, response.headers["Allow"]
+
+
+@pytest.mark.parametrize("service", ["gateway", "user"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_a_method_a_route_does_not_serve_is_a_405_listing_those_it_does(stack, service, method):
+    response = requests.request(method, stack.urls[service] + "/api/users/login", timeout=10)
+    assert response.status_code == 405, response.text
+    assert response.json()["error"] == "method_not_allowed"
+    assert allowed(response) == {"POST", "OPTIONS"}, response.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/api/products", {"GET", "HEAD", "POST", "OPTIONS"}),
+        ("/api/products/1", {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}),
+        ("/api/transactions/1/status", {"PUT", "OPTIONS"}),
+    ],
+)
+def test_options_through_the_gateway_lists_what_the_service_serves(stack, path, methods):
+    assert allowed(requests.options(stack.gateway + path, timeout=10)) == methods

@@ -1,4 +1,5 @@
-"""The services' gunicorn worker, run for real: pywsgi serves, and a silent connection is closed."""
+"""The services' gunicorn workers, run for real: pywsgi serves, a silent connection is closed, and
+both worker kinds (pywsgi and gthread) read a request's head by the same strict rules."""
 
 import socket
 import subprocess
@@ -35,6 +36,16 @@ def hello(environ, start_response):
 
 @pytest.fixture(scope="module")
 def server():
+    yield from served_by("PyWSGIWorker")
+
+
+@pytest.fixture(scope="module", params=["PyWSGIWorker", "ThreadWorker"])
+def either_server(request):
+    yield from served_by(request.param)
+
+
+def served_by(worker_class):
+    """The port of ``hello`` under gunicorn with ``worker_class`` of shop_common/gunicorn_worker.py."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -45,7 +56,7 @@ def server():
             "--bind",
             f"127.0.0.1:{port}",
             "--worker-class",
-            "shop_common.gunicorn_worker.PyWSGIWorker",
+            f"shop_common.gunicorn_worker.{worker_class}",
             "--keep-alive",
             str(KEEP_ALIVE_SECONDS),
             "--graceful-timeout",
@@ -122,3 +133,54 @@ def test_every_shape_of_response_arrives_whole_with_its_head_sent_once(server, p
             response = session.get(f"http://127.0.0.1:{server}{path}", timeout=5)
             assert (response.status_code, response.content) == (status, body)
             assert list(response.raw.headers).count("Content-Type") == (0 if status == 204 else 1)
+
+
+FOLLOWING = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: +0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n",
+    ],
+    ids=[
+        "length-and-chunked",
+        "two-lengths",
+        "plus-sign",
+        "space-before-colon",
+        "gzip-chunked",
+        "unknown-coding",
+        "no-host",
+        "two-hosts",
+    ],
+)
+def test_either_worker_refuses_ambiguous_framing_and_closes(either_server, raw):
+    with connect(either_server) as connection:
+        connection.sendall(raw + FOLLOWING)
+        seconds, received = closed_after(connection)
+    assert received.startswith(b"HTTP/1.1 400") and b"hello" not in received, "the request behind it unanswered"
+    assert b"Content-Type: application/json" in received and received.endswith(b"}"), received
+    assert seconds < KEEP_ALIVE_SECONDS, "closed at once, not after the keep-alive time"
+
+
+def test_either_worker_closes_on_close_among_the_connection_tokens(either_server):
+    with connect(either_server) as connection:
+        connection.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: keep-alive, close\r\n\r\n" + FOLLOWING)
+        seconds, received = closed_after(connection)
+    assert received.startswith(b"HTTP/1.1 200") and received.count(b"hello") == 1, received
+    assert seconds < KEEP_ALIVE_SECONDS
+
+
+def test_either_worker_serves_two_plain_requests_on_one_connection_and_names_no_software(either_server):
+    with connect(either_server) as connection:
+        for _ in range(2):
+            answer = ask(connection)
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+            assert b"gunicorn" not in answer.lower() and b"gevent" not in answer.lower(), answer
