@@ -1,6 +1,6 @@
 """The container image's entry point (``Dockerfile``): what ``docker run IMAGE <command>`` does.
 
-    gateway | user | customer | product | transaction   serve it under gunicorn
+    gateway | user | customer | product | transaction | payment | sandbox   serve it under gunicorn
     migrate [SERVICE ...]   bring the databases to the latest schema, each service's migrations
                             (all by default; tools/db_init.py) and, with the user service's,
                             bootstrap the admin; idempotent, then exit

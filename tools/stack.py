@@ -1,4 +1,5 @@
-"""Start, stop and inspect the five processes (``make run-all``, ``stop-all``, ``status``).
+"""Start, stop and inspect the shop's processes, the payment sandbox among them (``make run-all``, ``stop-all``,
+``status``).
 
 Each service runs under gunicorn in its own session (process group), with a pid
 file and a log file in the run folder (``.run/`` by default). A pid file is
@@ -25,7 +26,7 @@ from shop_common.settings import PROJECT_ROOT, SERVICES, load_settings
 
 RUN_DIR = PROJECT_ROOT / ".run"
 # Services first: the gateway's /health is green only once they all are.
-START_ORDER = ("user", "customer", "product", "transaction", "gateway")
+START_ORDER = ("user", "customer", "product", "transaction", "sandbox", "payment", "gateway")
 HEALTH_TIMEOUT_SECONDS = 30
 
 
