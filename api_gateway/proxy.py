@@ -31,6 +31,9 @@ SERVICE_OF_PREFIX = {
     "customers": "customer",
     "products": "product",
     "transactions": "transaction",
+    # The cart and checkout live in the transaction service, beside the orders they become.
+    "cart": "transaction",
+    "checkout": "transaction",
 }
 FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Open to anyone besides login and register (which have their own view): reading the catalog.
@@ -139,7 +142,7 @@ _PREFIX = f"<any({', '.join(SERVICE_OF_PREFIX)}):prefix>"
 @forwarding.route(f"/api/{_PREFIX}", defaults={"rest": ""}, methods=FORWARDED_METHODS)
 @forwarding.route(f"/api/{_PREFIX}/<path:rest>", methods=FORWARDED_METHODS)
 def forward(prefix, rest):
-    """Every other route of the four families.
+    """Every other route of the families.
 
     :raise 404: a ``.`` or ``..`` path segment (an unknown prefix is a 404 of the router).
     """
