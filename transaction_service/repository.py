@@ -305,8 +305,9 @@ def _lock_cart(cursor: Any, user_id: int) -> None:
 
     :raise CartLocked: a checkout of the cart is settling its payment.
     """
-    cursor.execute("INSERT IGNORE INTO carts (user_id) VALUES (%s)", (user_id,))
-    cursor.execute("SELECT user_id FROM carts WHERE user_id = %s FOR UPDATE", (user_id,))
+    # ON DUPLICATE KEY UPDATE takes the row's exclusive lock at once: INSERT IGNORE's shared lock
+    # followed by SELECT ... FOR UPDATE would deadlock two requests that both hold the shared one.
+    cursor.execute("INSERT INTO carts (user_id) VALUES (%s) ON DUPLICATE KEY UPDATE user_id = user_id", (user_id,))
     cursor.execute(CHECKOUT_RUNNING, (user_id,))
     if cursor.fetchone() is not None:
         raise CartLocked()
