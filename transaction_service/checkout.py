@@ -33,6 +33,8 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
+from flask import current_app
+
 from shop_common.auth import Caller
 from shop_common.errors import ApiError
 from shop_common.http_client import service_client
@@ -153,6 +155,7 @@ def _charge(order):
                 "paymentMethod": order["payment_method"],
             },
             headers={"Idempotency-Key": charge_key(order["reference"])},
+            read_timeout=current_app.config["CHECKOUT_PAYMENT_TIMEOUT"],
         )
     except ApiError as error:
         log.warning("charge of order %s not settled: %s", order["id"], error.message)
@@ -181,6 +184,7 @@ def _refund(order):
             "POST",
             f"/internal/payments/{order['payment_id']}/refund",
             headers={"Idempotency-Key": refund_key(order["reference"])},
+            read_timeout=current_app.config["CHECKOUT_PAYMENT_TIMEOUT"],
         )
     except ApiError as error:
         log.warning("refund of order %s not done yet: %s", order["id"], error.message)
