@@ -1,4 +1,4 @@
--- Schema of the four service databases. Safe to apply again and again:
+-- Schema of the service databases. Safe to apply again and again:
 -- every statement is IF NOT EXISTS. `make db-init` applies it (through
 -- tools/db_init.py, which maps each database to the DB_NAME its service is
 -- configured with); tests apply it to their own throw-away databases.
@@ -183,4 +183,82 @@ CREATE TABLE IF NOT EXISTS cart_items (
     PRIMARY KEY (user_id, product_id),
     CONSTRAINT chk_cart_items_quantity CHECK (quantity BETWEEN 1 AND 10000),
     CONSTRAINT fk_cart_items_cart FOREIGN KEY (user_id) REFERENCES carts (user_id) ON DELETE CASCADE
+) ENGINE=InnoDB;
+
+-- --------------------------------------------------------- payment service
+CREATE DATABASE IF NOT EXISTS payment_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+USE payment_db;
+
+-- Every payment of an order (payment_service/payments.py). A row is recorded
+-- `pending` before the provider is asked, under the Idempotency-Key the
+-- provider is sent too, so an unknown outcome is settled later by that key
+-- (the same request again, or the sweeper asking the provider).
+CREATE TABLE IF NOT EXISTS payments (
+    id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    order_id INT UNSIGNED NOT NULL,
+    idempotency_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    amount DECIMAL(10, 2) NOT NULL,
+    currency CHAR(3) CHARACTER SET ascii NOT NULL DEFAULT 'usd',
+    payment_method VARCHAR(255) NOT NULL,
+    status ENUM('pending', 'captured', 'declined', 'failed', 'refunded') NOT NULL DEFAULT 'pending',
+    provider_reference VARCHAR(64) CHARACTER SET ascii NULL,
+    decline_reason VARCHAR(64) CHARACTER SET ascii NULL,
+    refunded_amount DECIMAL(10, 2) NOT NULL DEFAULT 0,
+    refund_idempotency_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+    CONSTRAINT chk_payments_amount CHECK (amount > 0),
+    UNIQUE KEY uq_payments_idempotency_key (idempotency_key),
+    KEY ix_payments_order (order_id, id),
+    KEY ix_payments_status (status, updated_at)
+) ENGINE=InnoDB;
+
+-- --------------------------------------------------------- payment sandbox
+CREATE DATABASE IF NOT EXISTS payment_sandbox_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+USE payment_sandbox_db;
+
+-- The sandbox's ledger (payment_sandbox/ledger.py), written by the sandbox
+-- alone. One row per Idempotency-Key: the UNIQUE key, not a look-up first, is
+-- what makes concurrent requests with one key make exactly one charge.
+-- `ledger_position` keeps the ledger's order; `request_hash` tells a replay from a
+-- key reused with another body.
+CREATE TABLE IF NOT EXISTS charges (
+    id VARCHAR(32) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+    ledger_position BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    idempotency_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    request_hash CHAR(64) CHARACTER SET ascii NOT NULL,
+    amount DECIMAL(10, 2) NOT NULL,
+    amount_captured DECIMAL(10, 2) NOT NULL,
+    amount_refunded DECIMAL(10, 2) NOT NULL DEFAULT 0,
+    currency CHAR(3) CHARACTER SET ascii NOT NULL,
+    status ENUM('succeeded', 'failed') NOT NULL,
+    decline_code VARCHAR(64) CHARACTER SET ascii NULL,
+    payment_method VARCHAR(255) NOT NULL,
+    metadata TEXT NOT NULL,
+    created INT UNSIGNED NOT NULL,
+    CONSTRAINT chk_charges_refunded CHECK (amount_refunded <= amount_captured),
+    UNIQUE KEY uq_charges_position (ledger_position),
+    UNIQUE KEY uq_charges_idempotency_key (idempotency_key)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS refunds (
+    id VARCHAR(32) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+    charge_id VARCHAR(32) CHARACTER SET ascii NOT NULL,
+    idempotency_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    request_hash CHAR(64) CHARACTER SET ascii NOT NULL,
+    amount DECIMAL(10, 2) NOT NULL,
+    created INT UNSIGNED NOT NULL,
+    UNIQUE KEY uq_refunds_idempotency_key (idempotency_key),
+    CONSTRAINT fk_refunds_charge FOREIGN KEY (charge_id) REFERENCES charges (id)
+) ENGINE=InnoDB;
+
+-- The failure injection in force (POST /v1/test_helpers/behaviour), one row,
+-- shared by every worker; without it the SANDBOX_* settings apply.
+CREATE TABLE IF NOT EXISTS behaviour (
+    id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+    delay_seconds DOUBLE NOT NULL,
+    failure_rate DOUBLE NOT NULL,
+    late_rate DOUBLE NOT NULL,
+    late_seconds DOUBLE NOT NULL,
+    CONSTRAINT chk_behaviour_single CHECK (id = 1)
 ) ENGINE=InnoDB;
