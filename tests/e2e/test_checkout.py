@@ -114,6 +114,15 @@ def test_a_payment_method_the_provider_does_not_know_is_400_and_changes_nothing(
     assert len(shop.cart(headers)["items"]) == 1 and shop.stock(mug) == 10
 
 
+def test_a_cart_that_costs_nothing_is_400_and_holds_nothing(shop, buyer):
+    customer_id, headers = buyer
+    gift = shop.create_product(stock=5, price="0.00")
+    shop.fill_cart(headers, [(gift, 2)])
+    assert_error(shop.check_out(customer_id, headers), 400, "nothing_to_pay")
+    assert shop.stock(gift) == 5 and len(shop.cart(headers)["items"]) == 1
+    assert shop.call("GET", f"/api/transactions/customer/{customer_id}", headers=headers).json() == []
+
+
 def test_an_empty_cart_is_409(shop, buyer):
     assert_error(shop.check_out(*buyer), 409, "cart_empty")
 
