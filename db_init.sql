@@ -107,7 +107,9 @@ CREATE TABLE IF NOT EXISTS stock_reservation_lines (
 CREATE DATABASE IF NOT EXISTS transaction_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 USE transaction_db;
 
--- `status` is the order's public state; `stock_state` is where the saga stands
+-- `status` is the order's public state; `payment_state` where a checkout stands
+-- with its payment (`none` for orders placed with POST /api/transactions; see
+-- transaction_service/checkout.py), `payment_id` the payment service's payment; `stock_state` is where the saga stands
 -- with the stock held for it (see transaction_service/saga.py). `reference`
 -- names the stock reservation in the product service; `user_id` is the owner,
 -- copied from the customer profile at order time so reads need no other service.
@@ -117,14 +119,20 @@ CREATE TABLE IF NOT EXISTS transactions (
     customer_id INT UNSIGNED NOT NULL,
     user_id INT UNSIGNED NOT NULL,
     total_amount DECIMAL(10, 2) NOT NULL DEFAULT 0,
-    status ENUM('pending', 'completed', 'cancelled') NOT NULL DEFAULT 'pending',
+    status ENUM('pending', 'paid', 'shipped', 'completed', 'cancelled') NOT NULL DEFAULT 'pending',
     stock_state ENUM('reserving', 'held', 'releasing', 'released') NOT NULL DEFAULT 'reserving',
+    payment_state ENUM('none', 'charging', 'captured', 'refunding', 'refunded', 'declined')
+        NOT NULL DEFAULT 'none',
+    payment_method VARCHAR(64) CHARACTER SET ascii NULL,
+    payment_id INT UNSIGNED NULL,
     transaction_date TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
     CONSTRAINT chk_transactions_total CHECK (total_amount >= 0),
     UNIQUE KEY uq_transactions_reference (reference),
     KEY ix_transactions_customer (customer_id, id),
-    KEY ix_transactions_stock_state (stock_state, updated_at)
+    KEY ix_transactions_stock_state (stock_state, updated_at),
+    KEY ix_transactions_payment_state (payment_state, updated_at),
+    KEY ix_transactions_user_payment (user_id, payment_state)
 ) ENGINE=InnoDB;
 
 CREATE TABLE IF NOT EXISTS transaction_items (
@@ -160,6 +168,25 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (caller, idempotency_key),
     KEY ix_idempotency_created (created_at)
+) ENGINE=InnoDB;
+
+-- The cart of each user, kept here beside the orders it becomes: checkout
+-- empties it in the same database transaction that marks its order paid.
+-- The `carts` row is locked while a line changes or a checkout starts, so the
+-- 100-line limit and "one checkout at a time" hold under concurrency.
+CREATE TABLE IF NOT EXISTS carts (
+    user_id INT UNSIGNED NOT NULL PRIMARY KEY,
+    updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS cart_items (
+    user_id INT UNSIGNED NOT NULL,
+    product_id INT UNSIGNED NOT NULL,
+    quantity INT UNSIGNED NOT NULL,
+    added_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (user_id, product_id),
+    CONSTRAINT chk_cart_items_quantity CHECK (quantity BETWEEN 1 AND 10000),
+    CONSTRAINT fk_cart_items_cart FOREIGN KEY (user_id) REFERENCES carts (user_id) ON DELETE CASCADE
 ) ENGINE=InnoDB;
 
 -- --------------------------------------------------------- payment service

@@ -31,6 +31,9 @@ SERVICE_OF_PREFIX = {
     "customers": "customer",
     "products": "product",
     "transactions": "transaction",
+    # The cart and checkout live in the transaction service, beside the orders they become.
+    "cart": "transaction",
+    "checkout": "transaction",
     "payments": "payment",
 }
 # Families only an admin may reach: refused here (403) before any service is called; the service checks again.

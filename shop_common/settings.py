@@ -128,6 +128,15 @@ SETTINGS = (
         float,
         GATEWAY,
     ),
+    Setting(
+        "CHECKOUT_PAYMENT_TIMEOUT",
+        "8.0",
+        "seconds a checkout waits for the payment service's answer to a charge or refund: longer than "
+        "PAYMENT_PROVIDER_TIMEOUT, so the payment service, which knows what the provider did, answers; "
+        "reserve plus charge stay within GATEWAY_TIMEOUT",
+        float,
+        ("transaction",),
+    ),
     Setting("BCRYPT_ROUNDS", "12", "bcrypt cost", int, ("user",)),
     Setting("ADMIN_USERNAME", "", "admin created by `make run-all` if missing", services=("user",)),
     Setting(
