@@ -17,7 +17,7 @@ service (``<run dir>/metrics/<service>``, emptied at each start): each worker
 writes its values to files there (prometheus_client's multiprocess mode) and a
 scrape, whichever worker serves it, adds them all up; gunicorn's ``child_exit``
 hook (``shop_common/gunicorn_config.py``) drops an exited worker's gauges. Files
-cost more per update than memory (README, Observe it), hence only when needed.
+cost more per update than memory (docs/operations.md, Observe it), hence only when needed.
 
 ``/metrics`` answers only clients in ``METRICS_ALLOWED_NETWORKS`` (loopback by
 default; others get 403) and is neither forwarded nor rate limited.

@@ -10,7 +10,7 @@ Order of precedence, highest first:
 4. the defaults declared in :data:`SETTINGS`, which fit a local MySQL/MariaDB as
    XAMPP ships it.
 
-The README's settings table is printed from :data:`SETTINGS` by
+The settings table of docs/operations.md is printed from :data:`SETTINGS` by
 ``python -m shop_common.settings`` (a test keeps the two the same).
 """
 
@@ -151,7 +151,11 @@ SETTINGS = (
         ("user",),
     ),
     Setting("LOG_LEVEL", "INFO", "log level"),
-    Setting("LOG_FORMAT", "text", "`json`: one JSON object per log line, for a log collector (README, Observe it)"),
+    Setting(
+        "LOG_FORMAT",
+        "text",
+        "`json`: one JSON object per log line, for a log collector (docs/operations.md, Observe it)",
+    ),
     Setting("METRICS_ENABLED", "true", "`GET /metrics` and the per-request histogram (shop_common/metrics.py)", flag),
     Setting("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128", "who may read `/metrics` (others get 403)"),
     Setting(
@@ -311,7 +315,7 @@ def flask_config(service: str, environ: Mapping[str, str] | None = None, root: P
 
 
 def markdown_table() -> str:
-    """The README's settings table."""
+    """The settings table of docs/operations.md."""
     rows = ["| setting | default | read by | meaning |", "|---|---|---|---|"]
     for setting in SETTINGS:
         readers = "all" if setting.services == ALL else ", ".join(setting.services)

@@ -122,7 +122,7 @@ def main(command):
             "sum+by+(service)+(rate(shop_http_request_duration_seconds_count[1m]))"
         )
         print(f"  orders:                          {url}/graph?g0.expr=shop_orders_created_total")
-        print("  dashboard for Grafana:           deploy/grafana/shop.json (README, Observe it)")
+        print("  dashboard for Grafana:           deploy/grafana/shop.json (docs/operations.md, Observe it)")
     elif command == "stop":
         print("prometheus: " + ("stopped" if stop() else "was not running"))
     else:

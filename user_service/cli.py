@@ -50,7 +50,7 @@ def _create(username, password, exists_ok):
     elif exists_ok:
         click.echo(
             f"Admin '{username}' already exists; left as it is: its password is the one it was "
-            "created with, which ADMIN_PASSWORD in .env does not change (README, Run it)."
+            "created with, which ADMIN_PASSWORD in .env does not change (docs/operations.md, Running with make)."
         )
     else:
         raise click.ClickException(f"the username '{username}' already exists")

@@ -10,7 +10,7 @@ from tests.e2e.gateway_helpers import (
 
 # --- 2. the token check -----------------------------------------------------------------------------
 
-# Every protected route (README, API), and the service that owns it.
+# Every protected route (docs/api.md), and the service that owns it.
 PROTECTED_ROUTES = [
     ("GET", "/api/users", "user"),
     ("GET", "/api/users/1", "user"),

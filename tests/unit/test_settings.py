@@ -53,9 +53,9 @@ def test_the_user_service_hashes_on_threads_and_the_others_run_gevent(tmp_path):
         assert command[command.index("--worker-class") + 1] == worker_class
 
 
-def test_the_readme_settings_table_is_the_declared_one():
+def test_the_documented_settings_table_is_the_declared_one():
     """Regenerate it with ``python -m shop_common.settings`` after changing a setting."""
-    assert markdown_table() in (PROJECT_ROOT / "README.md").read_text()
+    assert markdown_table() in (PROJECT_ROOT / "docs" / "operations.md").read_text()
 
 
 def test_a_service_reads_only_the_settings_declared_for_it(tmp_path):
