@@ -24,8 +24,8 @@ where a token matters (register with a role).
 Refresh tokens are checked against the user database, not here; service tokens
 cannot be revoked (they never leave the services).
 
-When Redis cannot be reached a request is decided by what it risks (README,
-Sessions): a read (GET, HEAD, OPTIONS) by a customer goes on (a revoked token reads
+When Redis cannot be reached a request is decided by what it risks
+(docs/sessions.md): a read (GET, HEAD, OPTIONS) by a customer goes on (a revoked token reads
 its own data for the rest of its short life, logged), anything that changes data and
 anything an admin does is refused with 503 ``revocation_unavailable``.
 """
@@ -77,18 +77,34 @@ def is_revoked(header: Mapping[str, Any], claims: Mapping[str, Any]) -> bool:
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.isdigit():
         return False  # a service token; a malformed subject is refused by the caller check
-    family = claims.get("fam")
     epoch = claims.get("epoch", 0)
     if isinstance(epoch, bool) or not isinstance(epoch, int):
         return True
-    keys = [_key("epoch", subject)] + ([_key("login", family)] if family else [])
+    keys = _record_keys(subject, claims)
     try:
-        epoch_record, *login_record = _store().mget(keys)
+        records = dict(zip(keys, _store().mget(list(keys.values())), strict=True))
     except redis.RedisError as error:
         return _unchecked(claims, error)
-    if login_record and login_record[0] is not None:
+    if records.get("login") is not None:
         return True
-    return epoch_record is not None and epoch < int(epoch_record)
+    if records.get("revoked_at") is not None and float(claims.get("iat", 0)) < float(records["revoked_at"]):
+        return True
+    return records["epoch"] is not None and epoch < int(records["epoch"])
+
+
+def _record_keys(subject: str, claims: Mapping[str, Any]) -> dict[str, str]:
+    """The records that can refuse this token, read with one MGET.
+
+    A token with no ``epoch`` was issued by the release before session epochs, which refused a
+    user's tokens by a time (``user:<id>``): that record still counts for the rest of its life
+    (an access token's), so an upgrade revives no token the old release had ended.
+    """
+    keys = {"epoch": _key("epoch", subject)}
+    if claims.get("fam"):
+        keys["login"] = _key("login", claims["fam"])
+    if "epoch" not in claims:
+        keys["revoked_at"] = _key("user", subject)
+    return keys
 
 
 def skip_check() -> None:

@@ -26,6 +26,22 @@ def test_a_token_of_an_epoch_before_its_users_record_is_refused(client, create_p
     assert client.get(f"/api/customers/{customer_id}", headers=headers).status_code == 200
 
 
+def test_a_token_of_the_release_before_epochs_is_refused_by_that_releases_record(client, create_profile, tokens):
+    """Before session epochs a user's tokens were refused by a time (``user:<id>``); after an
+    upgrade that record still refuses the tokens it covered, and only those."""
+    user_id, customer_id, headers = create_profile()  # no ``epoch``: issued by the old release
+    store = redis.Redis.from_url(client.application.config["REVOCATION_REDIS_URL"])
+    key = f"{TEST_REVOCATION_PREFIX}user:{user_id}"
+    store.set(key, repr(time.time() + 1), ex=60)
+    try:
+        assert_error(client.get(f"/api/customers/{customer_id}", headers=headers), 401)
+        current = tokens.raw(identity=str(user_id), additional_claims={"role": "customer", "epoch": 0})
+        assert client.get(f"/api/customers/{customer_id}", headers=current).status_code == 200
+    finally:
+        store.delete(key)
+    assert client.get(f"/api/customers/{customer_id}", headers=headers).status_code == 200
+
+
 def test_with_redis_unreachable_a_customer_reads_but_writes_and_admins_are_refused(
     unit_databases, user_service_url, create_profile, tokens
 ):

@@ -330,3 +330,11 @@ def test_an_own_password_change_whose_current_password_changed_meanwhile_is_refu
     )
     assert_error(answer, 401, "invalid_credentials")
     assert client.post("/api/users/login", json={"username": "alice", "password": "set-by-admin-3"}).status_code == 200
+
+
+def test_the_user_service_refuses_a_refresh_token_shorter_lived_than_an_access_token(unit_databases):
+    config = dict(
+        app_test_config(unit_databases["user_db"]), REFRESH_TOKEN_TTL_SECONDS=60, ACCESS_TOKEN_TTL_SECONDS=900
+    )
+    with pytest.raises(RuntimeError, match="REFRESH_TOKEN_TTL_SECONDS"):
+        create_app(config)
