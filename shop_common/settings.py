@@ -280,7 +280,7 @@ SETTINGS = (
     Setting(
         "FAULT_CRASH_AT",
         "",
-        "tests only: the process exits at this saga step (`after_record`, `after_reserve`, `after_confirm`)",
+        "tests only: the process exits at this step (shop_common/faults.py: `after_record`, `after_reserve`, `after_confirm`, `before_charge`, `after_cancel`)",
         services=("transaction",),
     ),
 )

@@ -37,12 +37,13 @@ from flask import current_app
 
 from shop_common.auth import Caller
 from shop_common.errors import ApiError
+from shop_common.faults import fault_point
 from shop_common.http_client import service_client
 
 from . import business_metrics, lifecycle, repository, saga
 from .cart import cart_unlocked
 from .orders import new_order
-from .owners import order_owner
+from .owners import known_customer_owner
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +93,13 @@ def check_out(caller: Caller, customer_id, payment_method, idempotency_link):
     :raise 400: nothing to pay (a total of 0.00). :raise 402, 400: :class:`PaymentRefused`.
     :raise 503, 504: a service down (nothing held), or :class:`PaymentUnsettled`.
     """
-    owner = order_owner(customer_id)
+    owner = known_customer_owner(customer_id)
     if owner != caller.user_id:
         raise ApiError(403, "You may only check out with your own customer profile.")
     row = {"reference": str(uuid.uuid4()), "user_id": owner, "payment_method": payment_method}
     transaction_date = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
     row["id"], lines = _record_checkout(row, customer_id, transaction_date, idempotency_link)
-    saga.crash_point("after_record")
+    fault_point("after_record")
     total, items, item_ids = saga.hold_stock(row["id"], row["reference"], lines)
     row["total_amount"] = total
     if total <= 0:
@@ -161,7 +162,7 @@ def settle_charge(order):
 
 def _charge(order):
     """The payment service's status and JSON for the order's charge; ``(503 or 504, None)`` without an answer."""
-    saga.crash_point("before_charge")
+    fault_point("before_charge")
     try:
         response = service_client("payment").request(
             "POST",
@@ -187,7 +188,7 @@ def cancel_paid_order(order):
     """paid → cancelled: refund in full and give the stock back; True when this call cancelled it."""
     if not repository.begin_refund(order["id"]):
         return False
-    saga.crash_point("after_cancel")
+    fault_point("after_cancel")
     _refund(order)
     if saga.release_stock(order["reference"]):
         repository.mark_released(order["id"])

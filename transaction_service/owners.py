@@ -3,7 +3,7 @@
 An order needs two facts: who owns the profile, and that it still exists. The
 owner never changes while the profile exists, and customer ids are never reused
 (AUTO_INCREMENT), so each process keeps the owners it has been told
-(:func:`order_owner`) and asks the customer service only for a customer it has
+(:func:`known_customer_owner`) and asks the customer service only for a customer it has
 not seen. Existence is not cached: before the customer service deletes a
 profile it has this service record the deletion (``PUT
 /internal/deleted-customers/<id>``, :func:`forget_customer`), and fails the
@@ -26,7 +26,7 @@ from . import repository
 MAX_CACHED_OWNERS = 10_000
 
 
-def customer_owner(customer_id):
+def ask_customer_owner(customer_id):
     """The user id owning ``customer_id``, asked of the customer service.
 
     :raise 404: no such customer. :raise 503, 504: the customer service cannot say.
@@ -37,7 +37,7 @@ def customer_owner(customer_id):
     return owner["user_id"]
 
 
-def order_owner(customer_id):
+def known_customer_owner(customer_id):
     """The user id owning ``customer_id``, from this process's cache when it has it.
 
     The order's INSERT still refuses a deleted customer (see above).
@@ -48,7 +48,7 @@ def order_owner(customer_id):
     if customer_id not in owners:
         if len(owners) >= MAX_CACHED_OWNERS:
             del owners[next(iter(owners))]
-        owners[customer_id] = customer_owner(customer_id)
+        owners[customer_id] = ask_customer_owner(customer_id)
     return owners[customer_id]
 
 
@@ -58,14 +58,14 @@ def forget_customer(customer_id):
     current_app.extensions.get("customer_owners", {}).pop(customer_id, None)
 
 
-def orders_owner(customer_id):
+def owner_of_orders(customer_id):
     """Whose orders of ``customer_id`` are: the profile's owner, or for a deleted profile the user
     recorded on its orders (they stay readable as financial records).
 
     :raise 404: neither the customer service nor the orders know the customer.
     """
     try:
-        return customer_owner(customer_id)
+        return ask_customer_owner(customer_id)
     except ApiError as error:
         owner = repository.owner_of_customer_orders(customer_id) if error.status == 404 else None
         if owner is None:

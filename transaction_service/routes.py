@@ -25,7 +25,7 @@ from shop_common.validation import MAX_ID, Fields, json_body, list_response, ord
 from . import business_metrics, cart, checkout, idempotency, repository, saga
 from .lifecycle import STATUSES, MoveForbidden, MoveNotAllowed, plan_move
 from .orders import order_created_body, orders_with_items
-from .owners import forget_customer, orders_owner
+from .owners import forget_customer, owner_of_orders
 
 transactions = Blueprint("transactions", __name__, url_prefix="/api/transactions")
 internal = Blueprint("internal_transactions", __name__, url_prefix="/internal")
@@ -91,7 +91,7 @@ def list_customer_transactions(customer_id):
 
     :raise 404: no such customer, and no orders of it. :raise 403: another user's customer.
     """
-    require_owner_or_admin(orders_owner(customer_id))
+    require_owner_or_admin(owner_of_orders(customer_id))
     limit, offset = pagination()
     return list_response(
         orders_with_items(repository.list_orders(limit, offset, customer_id)), repository.count_orders(customer_id)

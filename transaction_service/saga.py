@@ -32,7 +32,6 @@ progress (see idempotency.py).
 """
 
 import logging
-import os
 import threading
 import time
 import uuid
@@ -42,12 +41,13 @@ from decimal import Decimal
 from flask import current_app
 
 from shop_common.errors import ApiError
+from shop_common.faults import fault_point
 from shop_common.http_client import service_client
 from shop_common.validation import MAX_MONEY
 
 from . import business_metrics, idempotency, repository
 from .orders import new_order
-from .owners import order_owner
+from .owners import known_customer_owner
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +57,6 @@ _failures_logged: dict[str, float] = {}
 _failures_lock = threading.Lock()
 
 
-def crash_point(step):
-    """Fault injection for tests: exit the process here when FAULT_CRASH_AT names this step."""
-    if current_app.config.get("FAULT_CRASH_AT") == step:
-        log.critical("fault injection: exiting at %s", step)
-        os._exit(70)
-
-
 def place_order(caller, customer_id, lines, idempotency=None):
     """Create an order for ``lines`` ({product id: quantity}) and hold its stock; return it as the API shows it.
 
@@ -71,7 +64,7 @@ def place_order(caller, customer_id, lines, idempotency=None):
     :raise 409: not enough stock. :raise 400: the total is over the maximum.
     :raise 503, 504: a service is down or slow (nothing is left held).
     """
-    owner = order_owner(customer_id)
+    owner = known_customer_owner(customer_id)
     if not caller.may_act_for(owner):
         raise ApiError(403, "You may only order for your own customer profile.")
     reference = str(uuid.uuid4())
@@ -80,7 +73,7 @@ def place_order(caller, customer_id, lines, idempotency=None):
     order_id = repository.insert_order(reference, customer_id, owner, transaction_date, idempotency)
     if order_id is None:
         raise ApiError(404, f"Customer {customer_id} was not found.")
-    crash_point("after_record")
+    fault_point("after_record")
     total, items, item_ids = hold_stock(order_id, reference, lines)
     return new_order(order_id, customer_id, total, transaction_date, items, item_ids)
 
@@ -95,7 +88,7 @@ def hold_stock(order_id, reference, lines):
     """
     try:
         items = _reserve_stock(reference, lines)
-        crash_point("after_reserve")
+        fault_point("after_reserve")
         total = _order_total(items)
     except ApiError as error:
         business_metrics.step_failed_unless_refused("reserve", error)
@@ -104,7 +97,7 @@ def hold_stock(order_id, reference, lines):
     item_ids = repository.confirm_order(order_id, total, items)
     if item_ids is None:
         raise ApiError(503, "The order took too long and was rolled back; please try again.")
-    crash_point("after_confirm")
+    fault_point("after_confirm")
     return total, items, item_ids
 
 

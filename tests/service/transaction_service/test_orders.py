@@ -113,8 +113,8 @@ def test_the_owner_is_asked_of_the_customer_service_once_per_customer(
     client, make_customer, make_product, tokens, monkeypatch
 ):
     asked = []
-    ask = owners.customer_owner
-    monkeypatch.setattr(owners, "customer_owner", lambda customer_id: asked.append(customer_id) or ask(customer_id))
+    ask = owners.ask_customer_owner
+    monkeypatch.setattr(owners, "ask_customer_owner", lambda customer_id: asked.append(customer_id) or ask(customer_id))
     customer_id, headers = make_customer(800_001), tokens.for_user(800_001)  # a customer no other test orders for
     for _ in range(3):
         assert order(client, customer_id, [{"productId": make_product(), "quantity": 1}], headers).status_code == 201
