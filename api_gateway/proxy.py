@@ -30,11 +30,12 @@ SERVICE_OF_PREFIX = {
     "users": "user",
     "customers": "customer",
     "products": "product",
+    "categories": "product",
     "transactions": "transaction",
 }
 FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Open to anyone besides login and register (which have their own view): reading the catalog.
-PUBLIC_READS = frozenset({("GET", "products"), ("HEAD", "products")})
+PUBLIC_READS = frozenset({("GET", "products"), ("HEAD", "products"), ("GET", "categories"), ("HEAD", "categories")})
 # Trading a refresh token for a new pair: the refresh token is the credential, in the body.
 PUBLIC_ROUTES = frozenset({("POST", "users", "refresh")})
 # A path segment the HTTP client would resolve, reaching another of the service's routes.
