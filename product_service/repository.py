@@ -51,7 +51,8 @@ def _catalog_where(catalog_filter: CatalogFilter) -> tuple[str, tuple[Any, ...]]
     ``%``, ``_`` and ``\\`` are LIKE's wildcards and escape character, so they
     are escaped: a search for ``50%`` finds "50% off", not "500 mugs".
     """
-    conditions, params = [], []
+    conditions: list[str] = []
+    params: list[Any] = []
     if catalog_filter.name_query:
         escaped = catalog_filter.name_query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append("name LIKE %s")
