@@ -285,7 +285,7 @@ function addButton(product, errors, quantityOf) {
     type: "button",
     testid: "add-to-cart",
     disabled: soldOut,
-    "aria-label": soldOut ? `${product.name} is sold out` : `Add ${product.name} to the cart`,
+    "aria-label": soldOut ? `Sold out: ${product.name}` : `Add to cart: ${product.name}`,
     on: {
       click: async (event) => {
         const answer = await addToCart(product.id, quantityOf ? quantityOf() : 1);
