@@ -1,4 +1,4 @@
-# One image for the five services: docker run IMAGE gateway|user|customer|product|transaction|migrate
+# One image for every process: docker run IMAGE gateway|user|customer|product|transaction|payment|sandbox|migrate
 # (tools/container.py). Builds on python:3.11-slim or on a plain Debian bookworm with python3 and
 # python3-venv (BASE_IMAGE): everything is installed into a virtualenv, not the system Python.
 ARG BASE_IMAGE=python:3.11-slim
@@ -28,6 +28,8 @@ COPY user_service ./user_service
 COPY customer_service ./customer_service
 COPY product_service ./product_service
 COPY transaction_service ./transaction_service
+COPY payment_service ./payment_service
+COPY payment_sandbox ./payment_sandbox
 COPY tools ./tools
 COPY docs/openapi.yaml ./docs/openapi.yaml
 # Compiled once here: the root filesystem is read-only at run time.
@@ -35,7 +37,7 @@ RUN python -m compileall -q /app \
     && useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin shop
 
 USER 10001
-EXPOSE 3000 3001 3002 3003 3004
+EXPOSE 3000 3001 3002 3003 3004 3005 3006
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-m", "tools.container", "healthcheck"]
 ENTRYPOINT ["python", "-m", "tools.container"]

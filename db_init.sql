@@ -1,4 +1,4 @@
--- Schema of the four service databases. Safe to apply again and again:
+-- Schema of the service databases. Safe to apply again and again:
 -- every statement is IF NOT EXISTS. `make db-init` applies it (through
 -- tools/db_init.py, which maps each database to the DB_NAME its service is
 -- configured with); tests apply it to their own throw-away databases.
@@ -111,7 +111,9 @@ CREATE TABLE IF NOT EXISTS stock_reservation_lines (
 CREATE DATABASE IF NOT EXISTS transaction_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 USE transaction_db;
 
--- `status` is the order's public state; `stock_state` is where the saga stands
+-- `status` is the order's public state; `payment_state` where a checkout stands
+-- with its payment (`none` for orders placed with POST /api/transactions; see
+-- transaction_service/checkout.py), `payment_id` the payment service's payment; `stock_state` is where the saga stands
 -- with the stock held for it (see transaction_service/saga.py). `reference`
 -- names the stock reservation in the product service; `user_id` is the owner,
 -- copied from the customer profile at order time so reads need no other service.
@@ -121,14 +123,20 @@ CREATE TABLE IF NOT EXISTS transactions (
     customer_id INT UNSIGNED NOT NULL,
     user_id INT UNSIGNED NOT NULL,
     total_amount DECIMAL(10, 2) NOT NULL DEFAULT 0,
-    status ENUM('pending', 'completed', 'cancelled') NOT NULL DEFAULT 'pending',
+    status ENUM('pending', 'paid', 'shipped', 'completed', 'cancelled') NOT NULL DEFAULT 'pending',
     stock_state ENUM('reserving', 'held', 'releasing', 'released') NOT NULL DEFAULT 'reserving',
+    payment_state ENUM('none', 'charging', 'captured', 'refunding', 'refunded', 'declined')
+        NOT NULL DEFAULT 'none',
+    payment_method VARCHAR(64) CHARACTER SET ascii NULL,
+    payment_id INT UNSIGNED NULL,
     transaction_date TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
     CONSTRAINT chk_transactions_total CHECK (total_amount >= 0),
     UNIQUE KEY uq_transactions_reference (reference),
     KEY ix_transactions_customer (customer_id, id),
-    KEY ix_transactions_stock_state (stock_state, updated_at)
+    KEY ix_transactions_stock_state (stock_state, updated_at),
+    KEY ix_transactions_payment_state (payment_state, updated_at),
+    KEY ix_transactions_user_payment (user_id, payment_state)
 ) ENGINE=InnoDB;
 
 CREATE TABLE IF NOT EXISTS transaction_items (
@@ -164,4 +172,101 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (caller, idempotency_key),
     KEY ix_idempotency_created (created_at)
+) ENGINE=InnoDB;
+
+-- The cart of each user, kept here beside the orders it becomes: checkout
+-- empties it in the same database transaction that marks its order paid.
+-- The `carts` row is locked while a line changes or a checkout starts, so the
+-- 100-line limit and "one checkout at a time" hold under concurrency.
+CREATE TABLE IF NOT EXISTS carts (
+    user_id INT UNSIGNED NOT NULL PRIMARY KEY,
+    updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS cart_items (
+    user_id INT UNSIGNED NOT NULL,
+    product_id INT UNSIGNED NOT NULL,
+    quantity INT UNSIGNED NOT NULL,
+    added_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (user_id, product_id),
+    CONSTRAINT chk_cart_items_quantity CHECK (quantity BETWEEN 1 AND 10000),
+    CONSTRAINT fk_cart_items_cart FOREIGN KEY (user_id) REFERENCES carts (user_id) ON DELETE CASCADE
+) ENGINE=InnoDB;
+
+-- --------------------------------------------------------- payment service
+CREATE DATABASE IF NOT EXISTS payment_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+USE payment_db;
+
+-- Every payment of an order (payment_service/payments.py). A row is recorded
+-- `pending` before the provider is asked, under the Idempotency-Key the
+-- provider is sent too, so an unknown outcome is settled later by that key
+-- (the same request again, or the sweeper asking the provider).
+CREATE TABLE IF NOT EXISTS payments (
+    id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    order_id INT UNSIGNED NOT NULL,
+    idempotency_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    amount DECIMAL(10, 2) NOT NULL,
+    currency CHAR(3) CHARACTER SET ascii NOT NULL DEFAULT 'usd',
+    payment_method VARCHAR(255) NOT NULL,
+    status ENUM('pending', 'captured', 'declined', 'failed', 'refunded') NOT NULL DEFAULT 'pending',
+    provider_reference VARCHAR(64) CHARACTER SET ascii NULL,
+    decline_reason VARCHAR(64) CHARACTER SET ascii NULL,
+    refunded_amount DECIMAL(10, 2) NOT NULL DEFAULT 0,
+    refund_idempotency_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+    created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+    CONSTRAINT chk_payments_amount CHECK (amount > 0),
+    UNIQUE KEY uq_payments_idempotency_key (idempotency_key),
+    KEY ix_payments_order (order_id, id),
+    KEY ix_payments_status (status, updated_at)
+) ENGINE=InnoDB;
+
+-- --------------------------------------------------------- payment sandbox
+CREATE DATABASE IF NOT EXISTS payment_sandbox_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+USE payment_sandbox_db;
+
+-- The sandbox's ledger (payment_sandbox/ledger.py), written by the sandbox
+-- alone. One row per Idempotency-Key: the UNIQUE key, not a look-up first, is
+-- what makes concurrent requests with one key make exactly one charge.
+-- `ledger_position` keeps the ledger's order; `request_hash` tells a replay from a
+-- key reused with another body.
+CREATE TABLE IF NOT EXISTS charges (
+    id VARCHAR(32) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+    ledger_position BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    idempotency_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    request_hash CHAR(64) CHARACTER SET ascii NOT NULL,
+    amount DECIMAL(10, 2) NOT NULL,
+    amount_captured DECIMAL(10, 2) NOT NULL,
+    amount_refunded DECIMAL(10, 2) NOT NULL DEFAULT 0,
+    currency CHAR(3) CHARACTER SET ascii NOT NULL,
+    status ENUM('succeeded', 'failed') NOT NULL,
+    decline_code VARCHAR(64) CHARACTER SET ascii NULL,
+    payment_method VARCHAR(255) NOT NULL,
+    metadata TEXT NOT NULL,
+    created INT UNSIGNED NOT NULL,
+    CONSTRAINT chk_charges_refunded CHECK (amount_refunded <= amount_captured),
+    UNIQUE KEY uq_charges_position (ledger_position),
+    UNIQUE KEY uq_charges_idempotency_key (idempotency_key)
+) ENGINE=InnoDB;
+
+CREATE TABLE IF NOT EXISTS refunds (
+    id VARCHAR(32) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+    charge_id VARCHAR(32) CHARACTER SET ascii NOT NULL,
+    idempotency_key VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    request_hash CHAR(64) CHARACTER SET ascii NOT NULL,
+    amount DECIMAL(10, 2) NOT NULL,
+    created INT UNSIGNED NOT NULL,
+    UNIQUE KEY uq_refunds_idempotency_key (idempotency_key),
+    CONSTRAINT fk_refunds_charge FOREIGN KEY (charge_id) REFERENCES charges (id)
+) ENGINE=InnoDB;
+
+-- The failure injection in force (POST /v1/test_helpers/behaviour), one row,
+-- shared by every worker; without it the SANDBOX_* settings apply.
+CREATE TABLE IF NOT EXISTS behaviour (
+    id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+    delay_seconds DOUBLE NOT NULL,
+    failure_rate DOUBLE NOT NULL,
+    late_rate DOUBLE NOT NULL,
+    late_seconds DOUBLE NOT NULL,
+    CONSTRAINT chk_behaviour_single CHECK (id = 1)
 ) ENGINE=InnoDB;

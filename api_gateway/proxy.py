@@ -32,7 +32,13 @@ SERVICE_OF_PREFIX = {
     "products": "product",
     "categories": "product",
     "transactions": "transaction",
+    # The cart and checkout live in the transaction service, beside the orders they become.
+    "cart": "transaction",
+    "checkout": "transaction",
+    "payments": "payment",
 }
+# Families only an admin may reach: refused here (403) before any service is called; the service checks again.
+ADMIN_PREFIXES = frozenset({"payments"})
 FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Open to anyone besides login and register (which have their own view): reading the catalog.
 PUBLIC_READS = frozenset({("GET", "products"), ("HEAD", "products"), ("GET", "categories"), ("HEAD", "categories")})
@@ -94,10 +100,12 @@ def check_token():
 
     :raise 401: a protected route without a valid token (no service is called),
         or a service's token on any route: those are for calls between services only.
+    :raise 403: an admin-only family (:data:`ADMIN_PREFIXES`) asked for by someone else.
     """
     if request.blueprint != forwarding.name:
         return
-    if not is_public():
+    public = is_public()
+    if not public:
         caller = identify_caller()
     else:
         # Here the caller is found only to be counted by the rate limit: whether their token
@@ -113,6 +121,8 @@ def check_token():
     if caller is not None and caller.is_service:
         g.caller = None
         raise ApiError(401, "A service's token is not accepted from outside.", headers={"WWW-Authenticate": "Bearer"})
+    if not public and request.view_args["prefix"] in ADMIN_PREFIXES and not caller.is_admin:
+        raise ApiError(403, "Only an admin may do this.")
 
 
 def is_public():
@@ -140,7 +150,7 @@ _PREFIX = f"<any({', '.join(SERVICE_OF_PREFIX)}):prefix>"
 @forwarding.route(f"/api/{_PREFIX}", defaults={"rest": ""}, methods=FORWARDED_METHODS)
 @forwarding.route(f"/api/{_PREFIX}/<path:rest>", methods=FORWARDED_METHODS)
 def forward(prefix, rest):
-    """Every other route of the four families.
+    """Every other route of the families.
 
     :raise 404: a ``.`` or ``..`` path segment (an unknown prefix is a 404 of the router).
     """

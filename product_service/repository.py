@@ -89,6 +89,14 @@ def find_product(product_id: int) -> Row | None:
     return execute(f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id = %s", (product_id,)).fetchone()
 
 
+def find_products(product_ids: Sequence[int]) -> Sequence[Row]:
+    """The products among ``product_ids`` that exist, in one query (a cart's lines, for their price and stock)."""
+    placeholders = ", ".join(["%s"] * len(product_ids))
+    return execute(
+        f"SELECT {PRODUCT_COLUMNS} FROM products WHERE id IN ({placeholders}) ORDER BY id", tuple(product_ids)
+    ).fetchall()
+
+
 def product_json(product_id: int) -> str | None:
     """A product as the text of a JSON object (:data:`PRODUCT_JSON`), None when there is no such product."""
     row = execute(f"SELECT {PRODUCT_JSON} AS product FROM products WHERE id = %s", (product_id,)).fetchone()

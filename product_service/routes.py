@@ -5,22 +5,25 @@
 | GET /, GET /<id> | anyone |
 | POST /, PUT /<id>, DELETE /<id> | admin |
 | GET /api/categories | anyone |
+| GET /internal/products?ids=1,2 | services: the transaction service pricing a cart |
 """
 
 import re
 
 from flask import Blueprint, Response, jsonify, request
 
-from shop_common.auth import ADMIN, auth_required
-from shop_common.errors import ApiError, found
-from shop_common.validation import TEXT_LAYOUT, Fields, json_body, list_response, pagination
+from shop_common.auth import ADMIN, SERVICE, auth_required
+from shop_common.errors import ApiError, ValidationError, found
+from shop_common.validation import MAX_ID, TEXT_LAYOUT, Fields, json_body, list_response, pagination
 
 from . import repository
 from .catalog import MAX_CATEGORY_LENGTH, catalog_filter
 
 products = Blueprint("products", __name__, url_prefix="/api/products")
 categories = Blueprint("categories", __name__, url_prefix="/api/categories")
+internal_products = Blueprint("internal_products", __name__, url_prefix="/internal/products")
 
+MAX_LOOKUP_IDS = 100
 MAX_DESCRIPTION_LENGTH = 10000
 MAX_IMAGE_URL_LENGTH = 2048
 MAX_STOCK = repository.MAX_STOCK
@@ -147,3 +150,18 @@ def delete_product(product_id):
     if not repository.delete_product(product_id):
         raise ApiError(404, f"Product {product_id} was not found.")
     return jsonify(message="Product deleted successfully", productId=product_id)
+
+
+@internal_products.get("")
+@auth_required(SERVICE)
+def look_up_products():
+    """``{"products": [...]}``: those of ``?ids=`` (comma-separated, at most 100) that exist.
+
+    :raise 400: ids missing, not positive integers, or too many.
+    """
+    texts = request.args.get("ids", "").split(",")
+    if not 1 <= len(texts) <= MAX_LOOKUP_IDS or not all(text.isdigit() and 0 < int(text) <= MAX_ID for text in texts):
+        raise ValidationError(
+            {"ids": f"must be 1 to {MAX_LOOKUP_IDS} comma-separated product ids"}, "Invalid product ids."
+        )
+    return jsonify(products=repository.find_products(sorted({int(text) for text in texts})))

@@ -31,10 +31,15 @@ SERVICES = {
     "customer": ("customer_service", 3002, "customer_db"),
     "product": ("product_service", 3003, "product_db"),
     "transaction": ("transaction_service", 3004, "transaction_db"),
+    "payment": ("payment_service", 3005, "payment_db"),
+    # The stand-in for an external payment provider (development and tests): not behind the gateway.
+    "sandbox": ("payment_sandbox", 3006, "payment_sandbox_db"),
 }
 ALL = tuple(SERVICES)
 WITH_DATABASE = tuple(service for service, (_, _, database) in SERVICES.items() if database)
 GATEWAY = ("gateway",)
+PAYMENT = ("payment",)
+SANDBOX = ("sandbox",)
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -88,12 +93,13 @@ SETTINGS = (
     *(
         Setting(f"{service.upper()}_SERVICE_URL", f"http://127.0.0.1:{port}", "where services find each other")
         for service, (_, port, _) in SERVICES.items()
-        if service != "gateway"
+        if service not in ("gateway", "sandbox")
     ),
     Setting(
         "JWT_SECRET_KEY",
         "",
-        "HS256 secret shared by all five; a service refuses to start without it (`make run-all` creates one)",
+        "HS256 secret shared by the shop's processes (the sandbox has its own key); a service refuses to start "
+        "without it (`make run-all` creates one)",
     ),
     Setting("ACCESS_TOKEN_TTL_SECONDS", "900", "access token lifetime", int),
     Setting(
@@ -121,6 +127,15 @@ SETTINGS = (
         "gives the response",
         float,
         GATEWAY,
+    ),
+    Setting(
+        "CHECKOUT_PAYMENT_TIMEOUT",
+        "8.0",
+        "seconds a checkout waits for the payment service's answer to a charge or refund: longer than "
+        "PAYMENT_PROVIDER_TIMEOUT, so the payment service, which knows what the provider did, answers; "
+        "reserve plus charge stay within GATEWAY_TIMEOUT",
+        float,
+        ("transaction",),
     ),
     Setting("BCRYPT_ROUNDS", "12", "bcrypt cost", int, ("user",)),
     Setting("ADMIN_USERNAME", "", "admin created by `make run-all` if missing", services=("user",)),
@@ -206,6 +221,57 @@ SETTINGS = (
         "order in this many seconds (the sweeper retries it every round)",
         int,
         ("transaction",),
+    ),
+    Setting(
+        "PAYMENT_PROVIDER_URL",
+        "http://127.0.0.1:3006",
+        "the payment provider the payment service charges through (the sandbox in development)",
+        services=PAYMENT,
+    ),
+    Setting(
+        "PAYMENT_PROVIDER_KEY",
+        "sk_test_sandbox",
+        "the payment service's secret key at the provider (sent as a bearer token)",
+        services=PAYMENT,
+    ),
+    Setting(
+        "PAYMENT_PROVIDER_TIMEOUT",
+        "5.0",
+        "seconds the payment service waits for the provider's answer; then 504, the payment left pending",
+        float,
+        PAYMENT,
+    ),
+    Setting(
+        "PAYMENT_STALE_SECONDS",
+        "30",
+        "when a pending payment counts as abandoned and the sweeper asks the provider about it by its key",
+        int,
+        PAYMENT,
+    ),
+    Setting("PAYMENT_SWEEP_SECONDS", "5", "how often the payment service's sweeper looks for them", int, PAYMENT),
+    Setting(
+        "SANDBOX_SECRET_KEY",
+        "sk_test_sandbox",
+        "the sandbox's secret key: callers send `Authorization: Bearer <key>`, 401 otherwise",
+        services=SANDBOX,
+    ),
+    Setting("SANDBOX_DELAY_SECONDS", "0", "seconds the sandbox sleeps before handling a call", float, SANDBOX),
+    Setting(
+        "SANDBOX_FAILURE_RATE",
+        "0.0",
+        "share of the sandbox's calls answered 500 having done nothing",
+        float,
+        SANDBOX,
+    ),
+    Setting(
+        "SANDBOX_LATE_RATE",
+        "0.0",
+        "share of charges and refunds the sandbox records, then answers only after `SANDBOX_LATE_SECONDS`",
+        float,
+        SANDBOX,
+    ),
+    Setting(
+        "SANDBOX_LATE_SECONDS", "30", "how long a late answer waits (longer than the caller's timeout)", float, SANDBOX
     ),
     Setting(
         "FAULT_CRASH_AT",

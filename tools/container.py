@@ -1,7 +1,7 @@
 """The container image's entry point (``Dockerfile``): what ``docker run IMAGE <command>`` does.
 
-    gateway | user | customer | product | transaction   serve it under gunicorn
-    migrate [SERVICE ...]   apply db_init.sql (all four databases by default) and, with
+    gateway | user | customer | product | transaction | payment | sandbox   serve it under gunicorn
+    migrate [SERVICE ...]   apply db_init.sql (every service's database by default) and, with
                             the user service's, bootstrap the admin; idempotent, then exit
     healthcheck             exit 0 when this container's gunicorn answers /health/live
 

@@ -25,7 +25,7 @@ from shop_common.settings import PROJECT_ROOT, SERVICES, load_settings
 
 RUN_DIR = PROJECT_ROOT / ".run"
 # Services first: the gateway's /health is green only once they all are.
-START_ORDER = ("user", "customer", "product", "transaction", "gateway")
+START_ORDER = ("user", "customer", "product", "transaction", "sandbox", "payment", "gateway")
 HEALTH_TIMEOUT_SECONDS = 30
 
 

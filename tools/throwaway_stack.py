@@ -1,4 +1,4 @@
-"""A throw-away copy of the five services: free ports, databases of its own, settings given.
+"""A throw-away copy of the shop's services (and the payment sandbox): free ports, databases of its own, settings given.
 
 The end-to-end tests and ``make bench`` each run one beside a developer's stack,
 started with the launcher of ``make run-all`` (tools/stack.py). Only the wiring
@@ -28,7 +28,11 @@ def service_environment(service, port, databases, service_urls, settings, isolat
     """
     environment = dict(service_defaults(service)) if isolated else {}
     environment.update(settings, HOST="127.0.0.1", PORT=str(port))
-    environment.update({f"{name.upper()}_SERVICE_URL": url for name, url in service_urls.items() if name != "gateway"})
+    environment.update(
+        {f"{name.upper()}_SERVICE_URL": url for name, url in service_urls.items() if name not in ("gateway", "sandbox")}
+    )
+    if service == "payment" and "sandbox" in service_urls:
+        environment["PAYMENT_PROVIDER_URL"] = service_urls["sandbox"]
     database = SERVICES[service][2]
     if database:
         environment["DB_NAME"] = databases[database]
@@ -42,11 +46,11 @@ def free_port():
 
 
 class ThrowawayStack:
-    """The five services of one test session or benchmark run."""
+    """The services of one test session or benchmark run."""
 
     def __init__(self, databases, settings, isolated=False, service_settings=None):
         """``databases`` maps each default database name to this stack's; ``settings`` apply to all
-        five, ``service_settings`` ({service: settings}) to one."""
+        of them, ``service_settings`` ({service: settings}) to one."""
         self.ports = {service: free_port() for service in SERVICES}
         self.urls = {service: f"http://127.0.0.1:{port}" for service, port in self.ports.items()}
         self.environments = {service: self._environment(service, databases, settings, isolated) for service in SERVICES}

@@ -7,6 +7,12 @@
 - ``shop_saga_steps_failed_total{step}`` (``reserve``, ``release``) and
   ``shop_saga_steps_retried_total{step}`` (the sweeper taking a step up again);
 - ``shop_saga_orders_settled_total``: orders the sweeper finished;
+- ``shop_checkouts_total{outcome}``: ``paid``, ``declined`` (402, 400: nothing charged),
+  ``unsettled`` (503, 504: the payment's outcome unknown, settled by the sweeper),
+  ``refused`` (any other refusal: empty cart, stock, ownership, ...);
+  ``shop_checkout_duration_seconds``: the latency of ``POST /api/checkout``;
+- ``shop_payments_settled_total{outcome}``: charges settled by a checkout or the sweeper
+  (``paid``, ``dropped``, ``unsettled``); ``shop_refunds_total``: payments refunded on a cancel;
 - ``shop_saga_orders_stuck``: orders still reserving or releasing after
   ``SAGA_STUCK_SECONDS``, counted in the database at each scrape (so it is right
   even when the sweeper is the thing that is stuck).
@@ -15,9 +21,10 @@ The saga and the routes call one-line functions here; the metric objects live he
 """
 
 from functools import wraps
+from time import perf_counter
 
 from flask import current_app
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from werkzeug.exceptions import HTTPException
 
@@ -31,6 +38,10 @@ ORDERS_REFUSED = Counter("shop_orders_refused_total", "Order attempts refused, b
 IDEMPOTENT_REPLAYS = Counter("shop_idempotent_replays_total", "Answers replayed for a known Idempotency-Key.")
 SAGA_STEPS_FAILED = Counter("shop_saga_steps_failed_total", "Saga steps that failed, by step.", ["step"])
 SAGA_STEPS_RETRIED = Counter("shop_saga_steps_retried_total", "Saga steps taken up again by the sweeper.", ["step"])
+CHECKOUTS = Counter("shop_checkouts_total", "Checkouts, by outcome.", ["outcome"])
+CHECKOUT_SECONDS = Histogram("shop_checkout_duration_seconds", "Time to answer POST /api/checkout.")
+PAYMENTS_SETTLED = Counter("shop_payments_settled_total", "Checkout charges settled, by outcome.", ["outcome"])
+REFUNDS = Counter("shop_refunds_total", "Payments refunded when a paid order was cancelled.")
 ORDERS_SETTLED = Counter("shop_saga_orders_settled_total", "Half-way orders the sweeper settled.")
 
 # error code -> reason; otherwise the reason follows the status (REASONS_BY_STATUS).
@@ -67,6 +78,43 @@ def counts_orders(view):
         return response
 
     return wrapper
+
+
+def counts_checkouts(view):
+    """Decorate the checkout view: its latency and what became of it."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        started_at = perf_counter()
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+        except (ApiError, HTTPException) as error:
+            CHECKOUTS.labels(checkout_refusal(error)).inc()
+            raise
+        finally:
+            CHECKOUT_SECONDS.observe(perf_counter() - started_at)
+        if response.headers.get("Idempotent-Replayed"):
+            IDEMPOTENT_REPLAYS.inc()
+        else:
+            CHECKOUTS.labels("paid").inc()
+        return response
+
+    return wrapper
+
+
+def checkout_refusal(error):
+    status = error.status if isinstance(error, ApiError) else error.code
+    if getattr(error, "code", None) in ("payment_declined", "unknown_payment_method"):
+        return "declined"
+    return "unsettled" if status >= 500 else "refused"
+
+
+def payment_settled(outcome):
+    PAYMENTS_SETTLED.labels(outcome).inc()
+
+
+def refunded():
+    REFUNDS.inc()
 
 
 def refusal_reason(error):

@@ -4,7 +4,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import saga
+from . import checkout
 
 
 def init_app(app):
@@ -20,8 +20,8 @@ def init_app(app):
 )
 @with_appcontext
 def reconcile(older_than):
-    """Finish orders a crash or a lost call left half-way (see saga.py)."""
+    """Finish orders and payments a crash or a lost call left half-way (see saga.py, checkout.py)."""
     if older_than is None:
         older_than = current_app.config["SAGA_STALE_SECONDS"]
-    settled = saga.sweep(older_than)
+    settled = checkout.sweep(older_than)
     click.echo(f"settled {settled} order(s)")

@@ -6,7 +6,10 @@ the order's first commit, and finished with the response. Only the 201 is stored
 every refusal of an order that passed validation (404 a product or customer, 409
 stock, 403 ownership, 400 a total over the maximum) depends on the state of the
 shop, not on the body, so it frees the key and a retry runs anew (a product created
-meanwhile is found), as after a 5xx. A key a crash left in progress is settled by
+meanwhile is found), as after a 5xx. A checkout's payment refused (402, 400) is
+stored and answered again; a checkout whose payment is unsettled (503, 504) keeps
+its key in progress, linked to its order, until the sweeper has settled it
+(checkout.py): a retry meanwhile is 409, and can never charge twice. A key a crash left in progress is settled by
 the sweeper from the order it is linked to, or freed. Records live 24 hours.
 """
 
@@ -51,12 +54,26 @@ def create_once(caller, key, body, place_order):
         return _replay(earlier, body_hash)
     try:
         order = place_order((scope, key))
+    except ApiError as error:
+        _settle_refused(scope, key, error)
+        raise
     except BaseException:
         repository.forget_idempotency_key(scope, key)
         raise
     response_body = current_app.json.dumps(order_created_body(order))
     repository.finish_idempotency_key(scope, key, 201, response_body)
     return Response(response_body, status=201, mimetype="application/json")
+
+
+def _settle_refused(scope, key, error):
+    """A refusal: a payment refused (402, 400) is answered again; one whose outcome is unknown keeps the key
+    in progress, linked to its order, for the sweeper to settle; any other frees the key."""
+    if getattr(error, "keeps_key", False):
+        return
+    if getattr(error, "replayed", False):
+        repository.finish_idempotency_key(scope, key, error.status, current_app.json.dumps(error.body()))
+    else:
+        repository.forget_idempotency_key(scope, key)
 
 
 def _replay(earlier, body_hash):
@@ -78,6 +95,8 @@ def settle_unfinished(older_than_seconds):
     for record in repository.unfinished_idempotency_keys(older_than_seconds):
         scope, key = record["caller"], record["idempotency_key"]
         order = record["transaction_id"] and repository.find_order(record["transaction_id"])
+        if order and order["payment_state"] == "charging":
+            continue  # a checkout whose payment is settling: finished once it is paid, or freed once dropped
         if order and order["stock_state"] != "reserving":
             body = order_created_body(orders_with_items([order])[0])
             repository.finish_idempotency_key(scope, key, 201, current_app.json.dumps(body))

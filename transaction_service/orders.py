@@ -1,21 +1,26 @@
-"""An order as the API shows it, and the status moves a caller may ask for."""
-
-from shop_common.auth import Caller
-from shop_common.errors import ApiError
+"""An order as the API shows it (status moves: lifecycle.py)."""
 
 from . import repository
 
-STATUSES = ("pending", "completed", "cancelled")
-# Which statuses each target status can be reached from, for an admin.
-TRANSITIONS = {"completed": ("pending",), "cancelled": ("pending", "completed")}
+# payment_state -> the payment's status as a checkout order shows it; orders without payment show none.
+PAYMENT_STATUSES = {"captured": "captured", "refunding": "captured", "refunded": "refunded"}
 
 
 def orders_with_items(orders):
     """The public shape of ``orders``, each with its items (one query for all)."""
     items = repository.find_items([order["id"] for order in orders])
     return [
-        dict({field: order[field] for field in repository.ORDER_FIELDS}, items=items[order["id"]]) for order in orders
+        with_payment(order, dict({field: order[field] for field in repository.ORDER_FIELDS}, items=items[order["id"]]))
+        for order in orders
     ]
+
+
+def with_payment(row, order):
+    """``order`` with ``"payment": {"status", "amount"}`` when ``row`` (its table row) was paid at checkout."""
+    status = PAYMENT_STATUSES.get(row.get("payment_state", "none"))
+    if status is not None:
+        order["payment"] = {"status": status, "amount": row["total_amount"]}
+    return order
 
 
 def new_order(order_id, customer_id, total_amount, transaction_date, items, item_ids):
@@ -33,18 +38,3 @@ def new_order(order_id, customer_id, total_amount, transaction_date, items, item
 def order_created_body(order):
     """The 201 body of a new ``order`` (public shape, with items; also replayed for its Idempotency-Key)."""
     return dict(message="Transaction created successfully", transactionId=order["id"], **order)
-
-
-def allowed_from(caller: Caller, target, current_status):
-    """The statuses ``caller`` may move an order to ``target`` from; empty when none.
-
-    An owner may only cancel a pending order, and only from pending, so their
-    cancel never overtakes an admin completing the order meanwhile.
-
-    :raise 403: the caller may not ask for this move at all.
-    """
-    if caller.is_admin:
-        return TRANSITIONS.get(target, ())
-    if target != "cancelled" or current_status == "completed":
-        raise ApiError(403, "You may only cancel your own pending order.")
-    return ("pending",)

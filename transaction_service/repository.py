@@ -16,6 +16,8 @@ from shop_common.db import Row, execute, transaction
 # An order as the API shows it (the table has internal columns too).
 ORDER_FIELDS = ("id", "customer_id", "total_amount", "status", "transaction_date")
 ORDER_COLUMNS = ", ".join(ORDER_FIELDS)
+# What a read selects: the public fields, and where its payment stands (shown as "payment").
+READ_COLUMNS = ORDER_COLUMNS + ", payment_state"
 # Orders still being created, or being rolled back after a failed creation, are
 # not orders yet: every public read filters them out.
 VISIBLE = "(status <> 'pending' OR stock_state = 'held')"
@@ -102,12 +104,12 @@ def claim_for_rollback(order_id: int) -> bool:
 
 
 def begin_cancel(order_id: int, from_statuses: Sequence[str]) -> bool:
-    """``from_statuses``/held → cancelled/releasing; True when this caller made the move."""
+    """``from_statuses``/held → cancelled/releasing, for an order without payment; True when this caller moved it."""
     placeholders = ", ".join(["%s"] * len(from_statuses))
     return (
         execute(
             "UPDATE transactions SET status = 'cancelled', stock_state = 'releasing' "
-            f"WHERE id = %s AND stock_state = 'held' AND status IN ({placeholders})",
+            f"WHERE id = %s AND stock_state = 'held' AND payment_state = 'none' AND status IN ({placeholders})",
             (order_id, *from_statuses),
         ).rowcount
         == 1
@@ -121,13 +123,14 @@ def mark_released(order_id: int) -> None:
     )
 
 
-def complete_order(order_id: int) -> bool:
-    """pending/held → completed; True when this caller made the move."""
+def move_status(order_id: int, target: str, from_statuses: Sequence[str]) -> bool:
+    """``from_statuses``/held → ``target`` (a move with nothing to give back); True when this caller made it."""
+    placeholders = ", ".join(["%s"] * len(from_statuses))
     return (
         execute(
-            "UPDATE transactions SET status = 'completed' "
-            "WHERE id = %s AND status = 'pending' AND stock_state = 'held'",
-            (order_id,),
+            "UPDATE transactions SET status = %s "
+            f"WHERE id = %s AND stock_state = 'held' AND status IN ({placeholders})",
+            (target, order_id, *from_statuses),
         ).rowcount
         == 1
     )
@@ -175,7 +178,8 @@ def owner_of_customer_orders(customer_id: int) -> int | None:
 def find_order(order_id: int) -> Row | None:
     """A visible order with its owner, reference and stock state (internal columns the routes drop)."""
     return execute(
-        f"SELECT {ORDER_COLUMNS}, user_id, reference, stock_state FROM transactions WHERE id = %s AND {VISIBLE}",
+        f"SELECT {READ_COLUMNS}, user_id, reference, stock_state, payment_method, payment_id "
+        f"FROM transactions WHERE id = %s AND {VISIBLE}",
         (order_id,),
     ).fetchone()
 
@@ -183,7 +187,7 @@ def find_order(order_id: int) -> Row | None:
 def list_orders(limit: int, offset: int, customer_id: int | None = None) -> Sequence[Row]:
     where, params = _customer_filter(customer_id)
     return execute(
-        f"SELECT {ORDER_COLUMNS} FROM transactions WHERE {VISIBLE}{where} ORDER BY id DESC LIMIT %s OFFSET %s",
+        f"SELECT {READ_COLUMNS} FROM transactions WHERE {VISIBLE}{where} ORDER BY id DESC LIMIT %s OFFSET %s",
         (*params, limit, offset),
     ).fetchall()
 
@@ -274,3 +278,168 @@ def unfinished_idempotency_keys(older_than_seconds: int) -> Sequence[Row]:
 
 def delete_expired_idempotency_keys() -> None:
     execute(f"DELETE FROM idempotency_keys WHERE created_at < UTC_TIMESTAMP() - INTERVAL {IDEMPOTENCY_TTL_HOURS} HOUR")
+
+
+# ------------------------------------------------------------------------ carts
+
+CHECKOUT_RUNNING = "SELECT 1 FROM transactions WHERE user_id = %s AND payment_state = 'charging' LIMIT 1"
+
+
+class CartLocked(Exception):
+    """A checkout of this cart is still settling its payment: the cart may not change meanwhile."""
+
+
+class CartFull(Exception):
+    """The cart already has as many lines as it may."""
+
+
+def cart_lines(user_id: int) -> Sequence[Row]:
+    """The cart's lines, oldest first: ``product_id``, ``quantity``."""
+    return execute(
+        "SELECT product_id, quantity FROM cart_items WHERE user_id = %s ORDER BY added_at, product_id", (user_id,)
+    ).fetchall()
+
+
+def _lock_cart(cursor: Any, user_id: int) -> None:
+    """Make the user's cart row and lock it for this transaction: its changes and checkouts queue here.
+
+    :raise CartLocked: a checkout of the cart is settling its payment.
+    """
+    # ON DUPLICATE KEY UPDATE takes the row's exclusive lock at once: INSERT IGNORE's shared lock
+    # followed by SELECT ... FOR UPDATE would deadlock two requests that both hold the shared one.
+    cursor.execute("INSERT INTO carts (user_id) VALUES (%s) ON DUPLICATE KEY UPDATE user_id = user_id", (user_id,))
+    cursor.execute(CHECKOUT_RUNNING, (user_id,))
+    if cursor.fetchone() is not None:
+        raise CartLocked()
+
+
+def set_cart_line(user_id: int, product_id: int, quantity: int, max_lines: int) -> None:
+    """Set the line of ``product_id`` to ``quantity`` (0 removes it).
+
+    :raise CartFull: a new line beyond ``max_lines``. :raise CartLocked: see :func:`_lock_cart`.
+    """
+    with transaction() as cursor:
+        _lock_cart(cursor, user_id)
+        if quantity == 0:
+            cursor.execute("DELETE FROM cart_items WHERE user_id = %s AND product_id = %s", (user_id, product_id))
+            return
+        cursor.execute(
+            "SELECT COUNT(*) AS lines_held, SUM(product_id = %s) AS present FROM cart_items WHERE user_id = %s",
+            (product_id, user_id),
+        )
+        row = cursor.fetchone()
+        if not row["present"] and row["lines_held"] >= max_lines:
+            raise CartFull()
+        cursor.execute(
+            "INSERT INTO cart_items (user_id, product_id, quantity) VALUES (%s, %s, %s) "
+            "ON DUPLICATE KEY UPDATE quantity = VALUES(quantity)",
+            (user_id, product_id, quantity),
+        )
+
+
+def empty_cart(user_id: int) -> None:
+    """Remove every line. :raise CartLocked: see :func:`_lock_cart`."""
+    with transaction() as cursor:
+        _lock_cart(cursor, user_id)
+        cursor.execute("DELETE FROM cart_items WHERE user_id = %s", (user_id,))
+
+
+# --------------------------------------------------------------------- checkout
+
+
+def insert_checkout(
+    reference: str,
+    customer_id: int,
+    user_id: int,
+    transaction_date: datetime,
+    payment_method: str,
+    idempotency: tuple[str, str],
+) -> tuple[int | None, Sequence[Row]]:
+    """Record a checkout order (reserving, charging) for the user's cart, linked to ``idempotency``.
+
+    One transaction under the cart's lock, so a user has one checkout settling at a time.
+    Returns ``(order id, cart lines)``: ``(None, lines)`` for a deleted customer, ``(None, [])``
+    for an empty cart (nothing recorded in either case).
+
+    :raise CartLocked: another checkout of this cart is settling its payment.
+    """
+    with transaction() as cursor:
+        _lock_cart(cursor, user_id)
+        cursor.execute("SELECT product_id, quantity FROM cart_items WHERE user_id = %s ORDER BY product_id", (user_id,))
+        lines = cursor.fetchall()
+        if not lines:
+            return None, lines
+        cursor.execute(
+            "INSERT INTO transactions (reference, customer_id, user_id, transaction_date, payment_state, "
+            "payment_method) SELECT %s, %s, %s, %s, 'charging', %s FROM DUAL "
+            "WHERE NOT EXISTS (SELECT 1 FROM deleted_customers WHERE customer_id = %s)",
+            (reference, customer_id, user_id, transaction_date, payment_method, customer_id),
+        )
+        if cursor.rowcount != 1:
+            return None, lines
+        order_id = cursor.lastrowid
+        cursor.execute(
+            "UPDATE idempotency_keys SET transaction_id = %s WHERE caller = %s AND idempotency_key = %s",
+            (order_id, *idempotency),
+        )
+    return order_id, lines
+
+
+def mark_paid(order_id: int, user_id: int, payment_id: int) -> bool:
+    """pending/held/charging → paid/captured, and the user's cart emptied, in one transaction.
+
+    True when this caller made the move (a request and the sweeper may both try).
+    """
+    with transaction() as cursor:
+        cursor.execute(
+            "UPDATE transactions SET status = 'paid', payment_state = 'captured', payment_id = %s "
+            "WHERE id = %s AND stock_state = 'held' AND payment_state = 'charging'",
+            (payment_id, order_id),
+        )
+        if cursor.rowcount != 1:
+            return False
+        cursor.execute("DELETE FROM cart_items WHERE user_id = %s", (user_id,))
+    return True
+
+
+def begin_drop(order_id: int) -> bool:
+    """pending/held/charging → releasing/declined: nothing was charged, the order goes.
+
+    True when this caller moved it (the sweeper then releases and deletes what a crash left).
+    """
+    return (
+        execute(
+            "UPDATE transactions SET stock_state = 'releasing', payment_state = 'declined' "
+            "WHERE id = %s AND stock_state = 'held' AND payment_state = 'charging'",
+            (order_id,),
+        ).rowcount
+        == 1
+    )
+
+
+def begin_refund(order_id: int) -> bool:
+    """paid/held/captured → cancelled/releasing/refunding; True when this caller made the move."""
+    return (
+        execute(
+            "UPDATE transactions SET status = 'cancelled', stock_state = 'releasing', payment_state = 'refunding' "
+            "WHERE id = %s AND status = 'paid' AND stock_state = 'held' AND payment_state = 'captured'",
+            (order_id,),
+        ).rowcount
+        == 1
+    )
+
+
+def mark_refunded(order_id: int) -> None:
+    execute(
+        "UPDATE transactions SET payment_state = 'refunded' WHERE id = %s AND payment_state = 'refunding'", (order_id,)
+    )
+
+
+def unsettled_payments(older_than_seconds: int) -> Sequence[Row]:
+    """Checkouts left charging (stock held) or refunding for longer than ``older_than_seconds``."""
+    return execute(
+        "SELECT id, reference, user_id, total_amount, payment_state, payment_method, payment_id FROM transactions "
+        "WHERE ((payment_state = 'charging' AND stock_state = 'held') OR payment_state = 'refunding') "
+        "AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND ORDER BY id",
+        (older_than_seconds,),
+    ).fetchall()

@@ -1,11 +1,13 @@
-"""Routes of the transaction service: ``/api/transactions``.
+"""Routes of the transaction service: ``/api/transactions``, ``/api/cart``, ``/api/checkout``.
 
 | route | who |
 |---|---|
 | POST /api/transactions | the user owning ``customerId``, or admin |
 | GET /<id>, GET /customer/<customerId> | owner, or admin |
-| PUT /<id>/status | admin; the owner may only cancel their own pending order |
+| PUT /<id>/status | admin; the owner may only cancel their own pending order, or paid one (lifecycle.py) |
 | GET /, DELETE /<id> | admin |
+| GET /api/cart, PUT/DELETE /api/cart/items/<productId>, DELETE /api/cart | a logged-in user, their own cart |
+| POST /api/checkout | a logged-in user, their own cart and customer profile |
 | PUT /internal/deleted-customers/<customerId> | services: the customer service before it deletes a profile |
 
 Orders are read from this service's database alone: items carry the product's
@@ -20,12 +22,16 @@ from shop_common.auth import ADMIN, SERVICE, auth_required, current_caller, requ
 from shop_common.errors import ApiError, found
 from shop_common.validation import MAX_ID, Fields, json_body, list_response, order_lines, pagination
 
-from . import business_metrics, idempotency, repository, saga
-from .orders import STATUSES, allowed_from, order_created_body, orders_with_items
+from . import business_metrics, cart, checkout, idempotency, repository, saga
+from .lifecycle import STATUSES, MoveForbidden, MoveNotAllowed, plan_move
+from .orders import order_created_body, orders_with_items
 from .owners import forget_customer, orders_owner
 
 transactions = Blueprint("transactions", __name__, url_prefix="/api/transactions")
 internal = Blueprint("internal_transactions", __name__, url_prefix="/internal")
+carts = Blueprint("cart", __name__, url_prefix="/api/cart")
+checkouts = Blueprint("checkout", __name__, url_prefix="/api/checkout")
+MAX_PAYMENT_METHOD_LENGTH = 64
 
 
 def parse_order(body):
@@ -101,7 +107,9 @@ def get_transaction(transaction_id):
 @transactions.put("/<id:transaction_id>/status")
 @auth_required()
 def update_status(transaction_id):
-    """Move an order: pending → completed (admin), pending → cancelled, completed → cancelled (admin).
+    """Move an order as lifecycle.py allows: without payment pending → completed (admin), pending →
+    cancelled, completed → cancelled (admin); paid at checkout paid → shipped → completed (admin),
+    paid → cancelled (owner or admin: refunded and restocked).
 
     :raise 400: not a known status. :raise 403: the owner asking for more than cancelling a pending order.
     :raise 409: the move is not allowed from the order's current status.
@@ -112,15 +120,28 @@ def update_status(transaction_id):
     if target is not None and target not in STATUSES:
         fields.add("status", "must be one of " + ", ".join(STATUSES))
     fields.check()
-    from_statuses = allowed_from(current_caller(), target, order["status"])
-    if target == "completed":
-        moved = repository.complete_order(transaction_id)
-    else:
-        moved = bool(from_statuses) and saga.cancel_order(order, from_statuses)
+    try:
+        move, from_statuses = plan_move(
+            order["payment_method"] is not None, target, order["status"], current_caller().is_admin
+        )
+    except MoveForbidden as refusal:
+        raise ApiError(403, str(refusal)) from None
+    except MoveNotAllowed as refusal:
+        raise ApiError(409, str(refusal), code="invalid_transition") from None
+    moved = _make_move(order, target, move, from_statuses)
     current = _visible_order(transaction_id)
     if not moved:
         raise ApiError(409, f"A {current['status']} transaction cannot become {target}.", code="invalid_transition")
     return jsonify(message=f"Transaction {target}", transaction=orders_with_items([current])[0])
+
+
+def _make_move(order, target, move, from_statuses):
+    """Make the move with what it must do (lifecycle.Move); True when this request made it."""
+    if move.refunds:
+        return checkout.cancel_paid_order(order)
+    if move.releases_stock:
+        return saga.cancel_order(order, from_statuses)
+    return repository.move_status(order["id"], target, from_statuses)
 
 
 @transactions.delete("/<id:transaction_id>")
@@ -145,3 +166,73 @@ def record_deleted_customer(customer_id):
     """No order is taken for ``customer_id`` from now on (see owners.py). Idempotent."""
     forget_customer(customer_id)
     return jsonify(customer_id=customer_id, deleted=True)
+
+
+def _cart_owner():
+    """The caller's user id: a cart belongs to a user. :raise 403: a service's token (no user)."""
+    caller = current_caller()
+    if caller.user_id is None:
+        raise ApiError(403, "A cart belongs to a logged-in user.")
+    return caller.user_id
+
+
+@carts.get("")
+@auth_required()
+def get_cart():
+    """The caller's cart at today's prices and stock (``{"items": [], "total": "0.00"}`` when empty)."""
+    return jsonify(cart.cart_view(_cart_owner()))
+
+
+@carts.put("/items/<id:product_id>")
+@auth_required()
+def set_cart_item(product_id):
+    """Set a line: ``{"quantity": 0..10000}``, 0 removing it; answers the cart.
+
+    :raise 400: a bad quantity. :raise 404: unknown product. :raise 409: a 101st line, or a checkout settling.
+    """
+    user_id = _cart_owner()
+    fields = Fields(json_body())
+    quantity = fields.integer("quantity", minimum=0, maximum=cart.MAX_QUANTITY)
+    fields.check()
+    cart.set_line(user_id, product_id, quantity)
+    return jsonify(cart.cart_view(user_id))
+
+
+@carts.delete("/items/<id:product_id>")
+@auth_required()
+def remove_cart_item(product_id):
+    """Remove a line (nothing to remove is fine); answers the cart. :raise 409: a checkout settling."""
+    user_id = _cart_owner()
+    cart.set_line(user_id, product_id, 0)
+    return jsonify(cart.cart_view(user_id))
+
+
+@carts.delete("")
+@auth_required()
+def empty_cart():
+    """Remove every line; answers the (empty) cart. :raise 409: a checkout settling."""
+    user_id = _cart_owner()
+    cart.empty(user_id)
+    return jsonify(cart.cart_view(user_id))
+
+
+@checkouts.post("")
+@auth_required()
+@business_metrics.counts_checkouts
+def create_checkout():
+    """Turn the caller's cart into an order and pay for it: ``{"customerId", "paymentMethod"}``.
+
+    ``Idempotency-Key`` is required: a payment retried without one could charge twice.
+    See checkout.py for every answer.
+    """
+    _cart_owner()
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        raise ApiError(400, "POST /api/checkout needs an Idempotency-Key header.", code="idempotency_key_required")
+    body = json_body()
+    fields = Fields(body)
+    customer_id = fields.integer("customerId", minimum=1, maximum=MAX_ID)
+    payment_method = fields.string("paymentMethod", max_length=MAX_PAYMENT_METHOD_LENGTH)
+    fields.check()
+    caller = current_caller()
+    return idempotency.create_once(caller, key, body, partial(checkout.check_out, caller, customer_id, payment_method))

@@ -11,6 +11,11 @@ An order row moves through these states (``status`` / ``stock_state``):
     cancelled/releasing  cancelled; the hold is being given back
     cancelled/released   final
 
+A checkout order (checkout.py) is recorded with ``payment_state`` charging and
+goes through the same stock states; while its payment settles it is
+pending/held, then paid/held, or pending/releasing on its way out when nothing
+was charged. Its status moves are lifecycle.py's.
+
 Every move is one conditional UPDATE (``WHERE stock_state = <expected>``), so
 when a request and the sweeper race for the same order exactly one of them
 moves it. The product service's reserve and release are idempotent per order
@@ -76,6 +81,18 @@ def place_order(caller, customer_id, lines, idempotency=None):
     if order_id is None:
         raise ApiError(404, f"Customer {customer_id} was not found.")
     crash_point("after_record")
+    total, items, item_ids = hold_stock(order_id, reference, lines)
+    return new_order(order_id, customer_id, total, transaction_date, items, item_ids)
+
+
+def hold_stock(order_id, reference, lines):
+    """Reserve ``lines`` for the recorded order and confirm it (reserving → held): ``(total, items, item ids)``.
+
+    A refusal or failure rolls the creation back (nothing stays held) and is raised.
+
+    :raise 404, 409: a product unknown or short of stock. :raise 400: the total is over the maximum.
+    :raise 503, 504: a service is down or slow.
+    """
     try:
         items = _reserve_stock(reference, lines)
         crash_point("after_reserve")
@@ -88,7 +105,7 @@ def place_order(caller, customer_id, lines, idempotency=None):
     if item_ids is None:
         raise ApiError(503, "The order took too long and was rolled back; please try again.")
     crash_point("after_confirm")
-    return new_order(order_id, customer_id, total, transaction_date, items, item_ids)
+    return total, items, item_ids
 
 
 def _order_total(items):
@@ -181,7 +198,12 @@ def delete_order(order):
 
     :return: False when the product service could not take the stock back yet
         (the order then stays, cancelled, for the sweeper to release).
+    :raise 409: a checkout order not cancelled and refunded yet (its money is not settled).
     """
+    if order["payment_method"] is not None and order["payment_state"] != "refunded":
+        raise ApiError(
+            409, "A paid transaction can be deleted only once cancelled and refunded.", code="invalid_transition"
+        )
     repository.begin_cancel(order["id"], ("pending", "completed"))
     current = repository.find_order(order["id"])
     if current is None:

@@ -1,4 +1,5 @@
-"""End-to-end tier: the five real processes under gunicorn, on free ports, with their own databases.
+"""End-to-end tier: the real processes under gunicorn (the services and the payment sandbox), on free ports,
+with their own databases.
 
 The stack is started once per test session with the same launcher as
 ``make run-all`` (tools/stack.py) and stopped at the end, so ``make test``
@@ -39,6 +40,11 @@ SETTINGS = {
     "SAGA_SWEEP_SECONDS": "1",
     "REVOCATION_KEY_PREFIX": TEST_REVOCATION_PREFIX + "e2e:",
     "ERASURE_SWEEP_SECONDS": "1",
+    # A provider slower than this is a 504 (the sandbox is made slow or late by the tests).
+    "PAYMENT_PROVIDER_TIMEOUT": "2.0",
+    # Longer than a payment request can take with that timeout, so the sweeper asks only about abandoned ones.
+    "PAYMENT_STALE_SECONDS": "4",
+    "PAYMENT_SWEEP_SECONDS": "1",
 }
 
 

@@ -31,6 +31,7 @@ PROTECTED_ROUTES = [
     ("GET", "/api/transactions/customer/1", "transaction"),
     ("PUT", "/api/transactions/1/status", "transaction"),
     ("DELETE", "/api/transactions/1", "transaction"),
+    ("GET", "/api/payments", "payment"),
 ]
 
 

@@ -72,7 +72,13 @@ def test_health_asks_every_service_at_once_and_names_those_down(troubled_gateway
     assert response.status_code == 503
     assert response.json() == {
         "status": "unavailable",
-        "services": {"user": "ok", "customer": "unavailable", "product": "unavailable", "transaction": "unavailable"},
+        "services": {
+            "user": "ok",
+            "customer": "unavailable",
+            "product": "unavailable",
+            "transaction": "unavailable",
+            "payment": "ok",
+        },
         "down": ["customer", "product", "transaction"],
     }
     assert seconds < 1.9  # two hung services asked one after the other would take 2 s
@@ -82,6 +88,6 @@ def test_the_root_describes_the_gateway_and_its_links_lead_somewhere(api):
     response = api.get("/")
     assert response.status_code == 200
     described = response.json()
-    assert set(described["routes"]) == {"users", "customers", "products", "transactions"}
+    assert set(described["routes"]) == {"users", "customers", "products", "transactions", "payments"}
     for link in [*described["routes"].values(), described["docs"], described["openapi"], described["health"]]:
         assert api.get(link).status_code in (200, 401), link

@@ -322,11 +322,18 @@ def test_transitions(client, placed, tokens, stock_of, path, allowed):
     assert stock_of(mug) == (10 if cancelled else 6)
 
 
-@pytest.mark.parametrize("body", [{"status": "shipped"}, {"status": 1}, {}])
+@pytest.mark.parametrize("body", [{"status": "refunded"}, {"status": 1}, {}])
 def test_an_unknown_status_is_400(client, placed, tokens, body):
     transaction_id, _, _ = placed
     response = client.put(f"/api/transactions/{transaction_id}/status", json=body, headers=tokens.admin())
     assert_error(response, 400)
+
+
+@pytest.mark.parametrize("status", ["paid", "shipped"])
+def test_an_order_without_payment_is_never_paid_or_shipped(client, placed, tokens, status):
+    transaction_id, _, _ = placed
+    response = client.put(f"/api/transactions/{transaction_id}/status", json={"status": status}, headers=tokens.admin())
+    assert_error(response, 409, "invalid_transition")
 
 
 def test_racing_cancellations_give_the_stock_back_once(app, placed, tokens, stock_of):
