@@ -106,7 +106,8 @@ function csrfToken() {
   return cookie ? decodeURIComponent(cookie.slice("shop_csrf=".length)) : "";
 }
 
-/** Keep a new access token in memory and renew it before it runs out (at two thirds of its life). */
+/** Keep a new access token in memory and renew it before it runs out (at two thirds of its life).
+ * The caller shows the login in the header when it is ready to. */
 function startSession(answer) {
   const claims = claimsOf(answer.access_token);
   session.accessToken = answer.access_token;
@@ -115,7 +116,6 @@ function startSession(answer) {
   clearTimeout(session.refreshTimer);
   const renewInMs = Math.max(2, answer.expires_in * (2 / 3)) * 1000;
   session.refreshTimer = setTimeout(renewSession, renewInMs);
-  showSessionInHeader();
 }
 
 function endSession() {
@@ -138,6 +138,7 @@ async function renewSession() {
     return false;
   }
   startSession(await response.json());
+  showSessionInHeader();
   return true;
 }
 
@@ -151,7 +152,9 @@ async function logIn(username, password) {
   const body = await response.json();
   if (response.ok) {
     startSession(body);
+    // The header shows the login once the visitor's cart has joined the user's.
     await mergeVisitorCart();
+    showSessionInHeader();
   }
   return { ok: response.ok, status: response.status, body };
 }
@@ -701,6 +704,7 @@ let shownRoute = 0;
 /** Render the page the fragment names; a page that finished after a newer one started is dropped. */
 async function route() {
   const current = ++shownRoute;
+  document.getElementById("main").setAttribute("aria-busy", "true");
   const [path, query] = (location.hash.slice(1) || "/").split("?");
   const params = new URLSearchParams(query || "");
   const found = ROUTES.map(([pattern, page]) => [path.match(pattern), page]).find(([match]) => match);

@@ -161,3 +161,10 @@ def log_in(page, username, password):
     page.get_by_test_id("password-input").fill(password)
     page.get_by_test_id("submit-button").click()
     expect(page.get_by_test_id("logout-button")).to_be_visible()
+    expect(page.locator("#main")).not_to_have_attribute("data-page", "/login")
+    settled(page)
+
+
+def settled(page):
+    """Wait until the page has rendered what the last navigation asked for (``main`` not busy)."""
+    expect(page.locator("#main")).to_have_attribute("aria-busy", "false")
