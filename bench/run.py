@@ -16,6 +16,9 @@ through the gateway:
 - ``POST /api/transactions``, 2 lines of quantity 1: wrk, 2 threads, 16
   connections, with bench/orders.lua signing each request as the next customer;
   any status but 201 is an error;
+- ``POST /api/checkout`` of a 2-line cart (bench/checkout.py: 16 Python clients, each its own
+  customer, filling the cart untimed, then checking out with the sandbox's test card; any
+  status but 201 is an error), beside the order row: the same reservation plus the payment;
 - the mixed journey (bench/journey.py: product list, product, log in, order,
   read the order, cancel it) by 16 Python clients;
 - memory: RSS and PSS of the five gunicorn masters and their workers, at idle
@@ -56,6 +59,7 @@ from pathlib import Path
 
 from shop_common.settings import PROJECT_ROOT, load_settings
 
+from .checkout import run_checkouts
 from .journey import run_journeys
 from .measurement import Measurement, median_of
 from .revocation_check import REQUESTS_PER_ROUND, ROUNDS, check_cost
@@ -70,6 +74,7 @@ ORDER_CONNECTIONS = 16
 JOURNEY_CLIENTS = 16
 # A catalog page a storefront asks for: one category, a price floor, in stock, cheapest first.
 FILTERED_CATALOG_PAGE = "/api/products?category=kitchen&minPrice=5&inStock=true&sort=price&limit=20"
+CHECKOUT_CLIENTS = 16
 MIB = 1024 * 1024
 
 # The Express original on the same kind of machine (2 cores, MariaDB local, load
@@ -205,6 +210,10 @@ def _rows(gateway, shop, customers_file, max_journeys, journey_failures):
             ),
             ORIGINAL_ORDERS,
             {ALL: 4.5},
+        ),
+        Row(
+            f"POST /api/checkout, 2 lines, {CHECKOUT_CLIENTS} clients",
+            lambda seconds: run_checkouts(gateway, shop, CHECKOUT_CLIENTS, seconds),
         ),
         Row(f"mixed journey (6 requests), {JOURNEY_CLIENTS} clients", measure_journeys),
     ]

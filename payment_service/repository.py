@@ -72,3 +72,12 @@ def stale_pending_payments(older_than_seconds: int) -> list[Row]:
             (older_than_seconds,),
         ).fetchall()
     )
+
+
+def count_stale_pending_payments(older_than_seconds: int) -> int:
+    row = execute(
+        "SELECT COUNT(*) AS count FROM payments WHERE status = 'pending' "
+        "AND updated_at < UTC_TIMESTAMP() - INTERVAL %s SECOND",
+        (older_than_seconds,),
+    ).fetchone()
+    return int(row["count"]) if row else 0

@@ -115,7 +115,7 @@ def main(command):
             sys.exit(str(error))
         url = f"http://127.0.0.1:{port}"
         print(f"Prometheus is at {url} (log: {RUN_DIR / 'prometheus' / 'prometheus.log'}, stop: make monitor-stop)")
-        print(f"  targets (all five should be UP): {url}/targets")
+        print(f"  targets (all should be UP): {url}/targets")
         print(f"  alerts:                          {url}/alerts")
         print(
             f"  requests per second by service:  {url}/graph?g0.expr="

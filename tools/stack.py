@@ -1,4 +1,5 @@
-"""Start, stop and inspect the five processes (``make run-all``, ``stop-all``, ``status``).
+"""Start, stop and inspect the shop's processes, the payment sandbox among them (``make run-all``, ``stop-all``,
+``status``).
 
 Each service runs under gunicorn in its own session (process group), with a pid
 file and a log file in the run folder (``.run/`` by default). A pid file is

@@ -11,8 +11,8 @@
   ``unsettled`` (503, 504: the payment's outcome unknown, settled by the sweeper),
   ``refused`` (any other refusal: empty cart, stock, ownership, ...);
   ``shop_checkout_duration_seconds``: the latency of ``POST /api/checkout``;
-- ``shop_payments_settled_total{outcome}``: charges settled by a checkout or the sweeper
-  (``paid``, ``dropped``, ``unsettled``); ``shop_refunds_total``: payments refunded on a cancel;
+- ``shop_checkout_charges_settled_total{outcome}``: charges settled by a checkout or the sweeper
+  (``paid``, ``dropped``, ``unsettled``); ``shop_checkout_refunds_total``: paid orders refunded on a cancel;
 - ``shop_saga_orders_stuck``: orders still reserving or releasing after
   ``SAGA_STUCK_SECONDS``, counted in the database at each scrape (so it is right
   even when the sweeper is the thing that is stuck).
@@ -40,8 +40,8 @@ SAGA_STEPS_FAILED = Counter("shop_saga_steps_failed_total", "Saga steps that fai
 SAGA_STEPS_RETRIED = Counter("shop_saga_steps_retried_total", "Saga steps taken up again by the sweeper.", ["step"])
 CHECKOUTS = Counter("shop_checkouts_total", "Checkouts, by outcome.", ["outcome"])
 CHECKOUT_SECONDS = Histogram("shop_checkout_duration_seconds", "Time to answer POST /api/checkout.")
-PAYMENTS_SETTLED = Counter("shop_payments_settled_total", "Checkout charges settled, by outcome.", ["outcome"])
-REFUNDS = Counter("shop_refunds_total", "Payments refunded when a paid order was cancelled.")
+PAYMENTS_SETTLED = Counter("shop_checkout_charges_settled_total", "Checkout charges settled, by outcome.", ["outcome"])
+REFUNDS = Counter("shop_checkout_refunds_total", "Paid orders refunded when cancelled.")
 ORDERS_SETTLED = Counter("shop_saga_orders_settled_total", "Half-way orders the sweeper settled.")
 
 # error code -> reason; otherwise the reason follows the status (REASONS_BY_STATUS).

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from shop_common.errors import ApiError
 from shop_common.http_client import service_client
+from shop_common.validation import MAX_ID
 
 from . import repository
 
@@ -27,6 +28,8 @@ def products_by_id(product_ids):
 
     :raise 503, 504: the product service cannot say.
     """
+    # An id past the column's range names no product (the path converter takes any positive integer).
+    product_ids = [product_id for product_id in product_ids if product_id <= MAX_ID]
     if not product_ids:
         return {}
     ids = ",".join(str(product_id) for product_id in product_ids)

@@ -145,3 +145,8 @@ def test_the_cart_survives_a_killed_transaction_service(shop, stack, buyer):
     time.sleep(0.3)
     stack.start("transaction")
     assert shop.call("GET", "/api/cart", headers=buyer[1]).json()["items"][0]["quantity"] == 3
+
+
+def test_a_product_id_past_the_columns_range_is_404(shop, buyer):
+    assert_error(put_line(shop, buyer[1], 2**32, 1), 404)
+    assert shop.call("DELETE", f"/api/cart/items/{2**32}", headers=buyer[1]).status_code == 200

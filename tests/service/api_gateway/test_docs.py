@@ -10,6 +10,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 import customer_service
+import payment_service
 import product_service
 import transaction_service
 import user_service
@@ -59,7 +60,7 @@ def served_operations():
     Read from the services' own URL maps, so a route added without documenting it fails here.
     """
     operations = set(GATEWAY_OWN_ROUTES)
-    for service in (user_service, customer_service, product_service, transaction_service):
+    for service in (user_service, customer_service, product_service, transaction_service, payment_service):
         for rule in service.create_app(TEST_CONFIG).url_map.iter_rules():
             if rule.rule.startswith("/api/"):
                 path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)

@@ -93,7 +93,7 @@ def test_the_sweeper_settles_a_pending_payment_from_the_providers_ledger(app, pa
     sandbox.behave(late_rate=1, late_seconds=3)
     assert_error(pay(), 504)
     sandbox.behave(late_rate=0)
-    time.sleep(1.1)
+    time.sleep(2.1)  # updated_at has whole seconds: 1 s stale is safely past after 2
     with app.app_context():
         app.config["PAYMENT_STALE_SECONDS"] = 1
         try:
@@ -111,7 +111,7 @@ def test_the_sweeper_never_charges_a_payment_the_provider_never_saw(app, pay, sa
     sandbox.behave(failure_rate=1)
     assert_error(pay(), 503)
     sandbox.behave(failure_rate=0)
-    time.sleep(1.1)
+    time.sleep(2.1)  # updated_at has whole seconds: 1 s stale is safely past after 2
     with app.app_context():
         app.config["PAYMENT_STALE_SECONDS"] = 1
         try:
@@ -191,3 +191,27 @@ def test_admins_list_the_payments_of_an_order(pay, client, tokens):
     assert_error(client.get("/api/payments", headers=tokens.for_user(7)), 403)
     assert_error(client.get("/api/payments"), 401)
     assert_error(client.get("/api/payments?transactionId=x", headers=tokens.admin()), 400, "validation_error")
+
+
+def metric(client, line_start):
+    text = client.get("/metrics").get_data(as_text=True)
+    return next(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(line_start))
+
+
+def test_metrics_count_payments_by_outcome_refunds_and_stale_pending_ones(app, pay, sandbox, client, tokens):
+    scraped = client.get("/metrics").get_data(as_text=True)
+    captured = metric(client, 'shop_payments_total{outcome="captured"}') if 'outcome="captured"' in scraped else 0.0
+    payment_id = pay(key="m-1").get_json()["id"]
+    refund(client, tokens, payment_id, key="m-1-refund")
+    assert metric(client, 'shop_payments_total{outcome="captured"}') == captured + 1
+    assert metric(client, "shop_refunds_total ") >= 1
+    sandbox.behave(failure_rate=1)
+    assert_error(pay(key="m-2"), 503)
+    sandbox.behave(failure_rate=0)
+    assert metric(client, 'shop_payments_total{outcome="unknown"}') >= 1
+    time.sleep(2.1)  # updated_at has whole seconds: 1 s stale is safely past after 2
+    app.config["PAYMENT_STALE_SECONDS"] = 1
+    try:
+        assert metric(client, "shop_payments_pending_stale ") == 1
+    finally:
+        app.config["PAYMENT_STALE_SECONDS"] = 30
