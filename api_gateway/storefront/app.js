@@ -388,7 +388,17 @@ async function productPage(productId) {
   ];
 }
 
+/** A line's product as the cart shows it: a product deleted since has no name or price left. */
+function lineName(item) {
+  return item.name === null ? `Product ${item.productId} (no longer sold)` : item.name;
+}
+
+function lineTotal(item) {
+  return item.lineTotal === null ? "—" : shownPrice(item.lineTotal);
+}
+
 function cartLine(item, errors) {
+  const name = lineName(item);
   const inputId = `quantity-${item.productId}`;
   const quantity = h("input", {
     id: inputId, type: "number", min: "1", max: "10000", value: String(item.quantity), class: "line-quantity", testid: "line-quantity",
@@ -402,10 +412,10 @@ function cartLine(item, errors) {
     },
   });
   return h("li", { class: "line", testid: "cart-line" },
-    h("span", { testid: "line-name" }, item.name),
-    h("div", {}, h("label", { for: inputId }, `Quantity of ${item.name}`), quantity),
-    h("span", { testid: "line-total" }, shownPrice(item.lineTotal), item.available < item.quantity ? h("span", { class: "muted" }, ` (only ${item.available} available)`) : null),
-    h("button", { type: "button", class: "secondary", testid: "line-remove", "aria-label": `Remove ${item.name}`, on: { click: async () => { await setLine(item.productId, 0); route(); } } }, "Remove"));
+    h("span", { testid: "line-name" }, name),
+    h("div", {}, h("label", { for: inputId }, `Quantity of ${name}`), quantity),
+    h("span", { testid: "line-total" }, lineTotal(item), item.available < item.quantity ? h("span", { class: "muted" }, ` (only ${item.available} available)`) : null),
+    h("button", { type: "button", class: "secondary", testid: "line-remove", "aria-label": `Remove ${name}`, on: { click: async () => { await setLine(item.productId, 0); route(); } } }, "Remove"));
 }
 
 async function cartPage() {
@@ -540,7 +550,7 @@ async function checkoutPage() {
   errors, place);
   return [
     h("h1", {}, "Checkout"),
-    h("ul", { class: "lines", "aria-label": "Order summary" }, cart.items.map((item) => h("li", { class: "line" }, `${item.quantity} × ${item.name}`, h("span", {}, shownPrice(item.lineTotal))))),
+    h("ul", { class: "lines", "aria-label": "Order summary" }, cart.items.map((item) => h("li", { class: "line" }, `${item.quantity} × ${lineName(item)}`, h("span", {}, lineTotal(item))))),
     h("p", { class: "total" }, "Total: ", shownPrice(cart.total)),
     form,
   ];
@@ -627,7 +637,7 @@ function productForm(product, errors) {
 
 function adminProductRow(product, errors) {
   return h("li", { class: "row", testid: "admin-product-row" },
-    h("span", { testid: "product-name" }, product.name),
+    h("span", { testid: "admin-product-name" }, product.name),
     h("span", {}, shownPrice(product.price), ` · stock ${product.stock}`),
     h("span", {}, product.category || "no category"),
     h("span", { class: "actions" },
