@@ -88,6 +88,15 @@ def test_the_root_describes_the_gateway_and_its_links_lead_somewhere(api):
     response = api.get("/")
     assert response.status_code == 200
     described = response.json()
-    assert set(described["routes"]) == {"users", "customers", "products", "transactions", "payments"}
+    assert set(described["routes"]) == {
+        "users",
+        "customers",
+        "products",
+        "categories",
+        "transactions",
+        "cart",
+        "checkout",
+        "payments",
+    }
     for link in [*described["routes"].values(), described["docs"], described["openapi"], described["health"]]:
         assert api.get(link).status_code in (200, 401), link

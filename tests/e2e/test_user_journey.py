@@ -17,6 +17,7 @@ def test_every_service_and_the_gateway_report_healthy(stack):
         "customer": "ok",
         "product": "ok",
         "transaction": "ok",
+        "payment": "ok",
     }
 
 
