@@ -93,7 +93,7 @@ bench: install ## throughput, latency, memory through the gateway (own stack; ne
 image: ## build the container image with podman (TEST_IMAGE; base made by mmdebstrap if missing)
 	$(PODMAN_ENV) deploy/podman/build-image.sh $(TEST_IMAGE)
 
-container-test: install node_modules/.package-lock.json image ## the image as five containers (podman, host network): e2e journey and Postman
+container-test: install node_modules/.package-lock.json image ## the image as containers, one per process (podman, host network): e2e journey and Postman
 	$(PODMAN_ENV) SHOP_TEST_IMAGE=$(TEST_IMAGE) $(PYTHON) -m pytest tests/containers
 
 replicas-test: install node_modules/.package-lock.json ## two of every service behind HAProxy, two gateways: races, SIGKILL, SIGTERM under load

@@ -89,30 +89,47 @@ def check_out(caller: Caller, customer_id, payment_method, idempotency_link):
 
     :raise 403: not the caller's customer profile. :raise 404: unknown customer or product.
     :raise 409: the cart is empty, short of stock, or being checked out already.
-    :raise 402, 400: :class:`PaymentRefused`. :raise 503, 504: a service down (nothing held),
-        or :class:`PaymentUnsettled`.
+    :raise 400: nothing to pay (a total of 0.00). :raise 402, 400: :class:`PaymentRefused`.
+    :raise 503, 504: a service down (nothing held), or :class:`PaymentUnsettled`.
     """
     owner = order_owner(customer_id)
     if owner != caller.user_id:
         raise ApiError(403, "You may only check out with your own customer profile.")
-    reference = str(uuid.uuid4())
+    row = {"reference": str(uuid.uuid4()), "user_id": owner, "payment_method": payment_method}
     transaction_date = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+    row["id"], lines = _record_checkout(row, customer_id, transaction_date, idempotency_link)
+    saga.crash_point("after_record")
+    total, items, item_ids = saga.hold_stock(row["id"], row["reference"], lines)
+    row["total_amount"] = total
+    if total <= 0:
+        _drop(row)
+        raise ApiError(400, "There is nothing to pay: the cart's total is 0.00.", code="nothing_to_pay")
+    _answer_outcome(settle_charge(row))
+    order = new_order(row["id"], customer_id, total, transaction_date, items, item_ids)
+    return dict(order, status="paid", payment={"status": "captured", "amount": total})
+
+
+def _record_checkout(row, customer_id, transaction_date, idempotency_link):
+    """Record the order for the user's cart: ``(order id, {product id: quantity})``.
+
+    :raise 409: the cart is empty, or being checked out. :raise 404: the customer was deleted.
+    """
     with cart_unlocked():
         order_id, lines = repository.insert_checkout(
-            reference, customer_id, owner, transaction_date, payment_method, idempotency_link
+            row["reference"], customer_id, row["user_id"], transaction_date, row["payment_method"], idempotency_link
         )
     if order_id is None:
         if not lines:
             raise ApiError(409, "The cart is empty.", code="cart_empty")
         raise ApiError(404, f"Customer {customer_id} was not found.")
-    saga.crash_point("after_record")
-    total, items, item_ids = saga.hold_stock(
-        order_id, reference, {line["product_id"]: line["quantity"] for line in lines}
-    )
-    order = new_order(order_id, customer_id, total, transaction_date, items, item_ids)
-    row = {"id": order_id, "reference": reference, "user_id": owner, "total_amount": total}
-    _answer_outcome(settle_charge(dict(row, payment_method=payment_method)))
-    return dict(order, status="paid", payment={"status": "captured", "amount": total})
+    return order_id, {line["product_id"]: line["quantity"] for line in lines}
+
+
+def _drop(order):
+    """Give up a checkout order nothing was charged for: release its stock and delete it (or leave both to
+    the sweeper when another mover has it, or the release fails)."""
+    if repository.begin_drop(order["id"]) and saga.release_stock(order["reference"]):
+        repository.delete_order(order["id"])
 
 
 def _answer_outcome(settled):

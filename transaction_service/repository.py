@@ -443,3 +443,13 @@ def unsettled_payments(older_than_seconds: int) -> Sequence[Row]:
         "AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND ORDER BY id",
         (older_than_seconds,),
     ).fetchall()
+
+
+def count_unsettled_payments(older_than_seconds: int) -> int:
+    """How many checkouts :func:`unsettled_payments` would give: charges and refunds the sweeper has not settled."""
+    return execute(
+        "SELECT COUNT(*) AS unsettled FROM transactions "
+        "WHERE ((payment_state = 'charging' AND stock_state = 'held') OR payment_state = 'refunding') "
+        "AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND",
+        (older_than_seconds,),
+    ).fetchone()["unsettled"]

@@ -168,9 +168,15 @@ def _log_failure(reference, message, *args):
 
 
 def health_details():
-    """For the service's ``/health``: orders the sweeper has not settled yet (``make reconcile`` tries too)."""
+    """For the service's ``/health``: orders, and checkouts' charges or refunds, the sweeper has not settled yet
+    (``make reconcile`` tries too)."""
     stale = current_app.config["SAGA_STALE_SECONDS"]
-    return {"saga": {"unsettledOrders": repository.count_unsettled_orders(stale)}}
+    return {
+        "saga": {
+            "unsettledOrders": repository.count_unsettled_orders(stale),
+            "unsettledPayments": repository.count_unsettled_payments(stale),
+        }
+    }
 
 
 def roll_back_creation(order_id, reference):

@@ -1,7 +1,7 @@
 """Container tier (``make container-test``): the image, run by podman, passes the end-to-end tests.
 
 ``SHOP_TEST_IMAGE`` names an image built from this checkout (the make target
-builds it). ``migrate`` and the five services run as containers on the host's
+builds it). ``migrate`` and every service (the payment sandbox too) run as containers on the host's
 network (never a container network: the tests talk to loopback addresses only),
 on free ports, against this machine's MariaDB with databases of their own. The
 containers are named ``shoptest-<pid>-<service>``: this run stops and removes
@@ -34,7 +34,7 @@ def podman(*arguments, check=True):
 
 
 class ContainerStack:
-    """The five containers; what tests/e2e's tests use of a stack (urls, gateway, log)."""
+    """The containers, one per service; what tests/e2e's tests use of a stack (urls, gateway, log)."""
 
     def __init__(self, image, environments, urls):
         self.image, self.environments, self.urls = image, environments, urls

@@ -7,6 +7,7 @@ no charge without a paid order, no paid order without its one charge.
 
 import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 
@@ -111,6 +112,15 @@ def test_a_payment_method_the_provider_does_not_know_is_400_and_changes_nothing(
     shop.fill_cart(headers, [(mug, 1)])
     assert_error(shop.check_out(customer_id, headers, "pm_card_nonsense"), 400, "unknown_payment_method")
     assert len(shop.cart(headers)["items"]) == 1 and shop.stock(mug) == 10
+
+
+def test_a_cart_that_costs_nothing_is_400_and_holds_nothing(shop, buyer):
+    customer_id, headers = buyer
+    gift = shop.create_product(stock=5, price="0.00")
+    shop.fill_cart(headers, [(gift, 2)])
+    assert_error(shop.check_out(customer_id, headers), 400, "nothing_to_pay")
+    assert shop.stock(gift) == 5 and len(shop.cart(headers)["items"]) == 1
+    assert shop.call("GET", f"/api/transactions/customer/{customer_id}", headers=headers).json() == []
 
 
 def test_an_empty_cart_is_409(shop, buyer):
@@ -270,3 +280,58 @@ def test_a_paid_order_is_deleted_only_once_cancelled_and_refunded(shop, buyer):
     assert_error(shop.call("DELETE", f"/api/transactions/{order_id}", headers=shop.admin), 409, "invalid_transition")
     shop.set_status(order_id, "cancelled")
     assert shop.call("DELETE", f"/api/transactions/{order_id}", headers=shop.admin).status_code == 200
+
+
+@contextmanager
+def crashing_at(stack, step):
+    """The transaction service, started with FAULT_CRASH_AT=step (its worker exits there); normal again after."""
+    normal = dict(stack.environments["transaction"])
+    stack.stop("transaction")
+    stack.environments["transaction"] = dict(normal, FAULT_CRASH_AT=step)
+    try:
+        stack.start("transaction")
+        yield
+    finally:
+        stack.stop("transaction")
+        stack.environments["transaction"] = normal
+        stack.start("transaction")
+
+
+@pytest.mark.parametrize("step", ["after_record", "after_reserve", "after_confirm", "before_charge"])
+def test_a_checkout_crashed_at_any_step_ends_paid_once_or_dropped_with_nothing_charged(shop, stack, buyer, step):
+    """Before the stock is confirmed: rolled back, the cart kept. After: the sweeper asks for the charge
+    with the order's key, so the order is paid exactly once and the cart emptied."""
+    customer_id, headers = buyer
+    mug = shop.create_product(stock=10, price="2.00")
+    shop.fill_cart(headers, [(mug, 3)])
+    key = str(uuid.uuid4())
+    with crashing_at(stack, step):
+        assert shop.check_out(customer_id, headers, key=key).status_code in (502, 503, 504)
+    confirmed = step in ("after_confirm", "before_charge")
+    orders_url = f"/api/transactions/customer/{customer_id}"
+    if confirmed:
+        (order,) = shop.wait_for(
+            lambda: [o for o in shop.call("GET", orders_url, headers=headers).json() if o["status"] == "paid"]
+        )
+        assert [c["amount_captured"] for c in shop.charges_of(order["id"]) if c["status"] == "succeeded"] == ["6.00"]
+        assert shop.cart(headers)["items"] == []
+    else:
+        shop.wait_for(lambda: shop.check_out(customer_id, headers, key=key).status_code == 201)
+    assert shop.stock(mug) == 7
+    assert [o["status"] for o in shop.call("GET", orders_url, headers=headers).json()] == ["paid"]
+
+
+def test_a_cancel_crashed_before_its_refund_is_refunded_and_restocked_once_by_the_sweeper(shop, stack, buyer):
+    customer_id, headers = buyer
+    mug = shop.create_product(stock=10, price="2.00")
+    shop.fill_cart(headers, [(mug, 4)])
+    order_id = shop.check_out(customer_id, headers).json()["id"]
+    with crashing_at(stack, "after_cancel"):
+        assert shop.set_status(order_id, "cancelled", headers).status_code in (502, 503, 504)
+    order = shop.wait_for(lambda: (o := shop.order(order_id))["payment"]["status"] == "refunded" and o)
+    assert order["status"] == "cancelled"
+    shop.wait_for(lambda: shop.stock(mug) == 10, what="the stock release")
+    (charge,) = shop.charges_of(order_id)
+    assert (charge["amount_captured"], charge["amount_refunded"]) == ("8.00", "8.00")
+    assert_error(shop.set_status(order_id, "cancelled", headers), 409, "invalid_transition")
+    assert shop.stock(mug) == 10

@@ -1,4 +1,4 @@
-"""Register, log in and read oneself through the gateway, against the five real processes."""
+"""Register, log in and read oneself through the gateway, against the real processes."""
 
 import uuid
 
