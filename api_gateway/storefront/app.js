@@ -74,7 +74,8 @@ function shownPrice(price) {
 function errorText(body, status) {
   if (body && typeof body === "object" && body.message) {
     const fields = body.fields ? Object.entries(body.fields).map(([name, problem]) => `${name} ${problem}`) : [];
-    return [body.message, ...fields].join(" ");
+    const reason = body.reason ? [`Reason: ${body.reason.replace(/_/g, " ")}.`] : [];
+    return [body.message, ...reason, ...fields].join(" ");
   }
   return `The shop answered ${status}. Try again.`;
 }

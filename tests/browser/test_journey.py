@@ -109,6 +109,7 @@ def a_declined_card_keeps_the_cart(page, steps):
     expect(page.get_by_test_id("cart-count")).to_have_text("1")
     check_out(page, steps, "pm_card_chargeDeclined", with_profile=False)
     expect(page.get_by_test_id("error-message")).to_contain_text("declined")
+    expect(page.get_by_test_id("error-message")).to_contain_text("Reason: generic decline.")
     steps("declined")
     page.get_by_test_id("cart-link").click()
     expect(page.get_by_test_id("cart-line")).to_have_count(1)
@@ -144,6 +145,10 @@ def the_admin_creates_a_product_and_ships_the_order(page, steps, order_id):
     shipped = page.get_by_test_id("admin-order-row").filter(has_text=f"Order {order_id} ")
     expect(shipped.get_by_test_id("order-status")).to_have_text("shipped")
     steps("admin-shipped")
+    shipped.get_by_test_id("status-select").select_option("completed")
+    page.get_by_test_id("status-filter").select_option("completed")
+    completed = page.get_by_test_id("admin-order-row").filter(has_text=f"Order {order_id} ")
+    expect(completed.get_by_test_id("order-status")).to_have_text("completed")
 
     page.goto(f"/#/?q={name}")
     expect(page.get_by_test_id("product-card")).to_have_count(1)
