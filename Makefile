@@ -11,7 +11,7 @@ MONITOR_PORT ?= 9090
 setting = $(shell $(PYTHON) -c 'from shop_common.settings import load_settings; print(load_settings("user")["$(1)"])')
 
 .DEFAULT_GOAL := help
-.PHONY: help install env db-init schema-check admin run-all stop-all status logs reconcile forget test unit-tests service-tests e2e-tests lint newman fuzz bench bench-observability monitor monitor-stop clean
+.PHONY: help install env db-init schema-check admin run-all stop-all status logs reconcile forget test unit-tests service-tests e2e-tests browser-tests lint newman fuzz bench bench-observability monitor monitor-stop clean
 .PHONY: image container-test deploy-check replicas-test
 # The image make container-test builds and runs: one tag per checkout, so parallel checkouts never clash.
 TEST_IMAGE ?= localhost/shop-test-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-10):latest
@@ -71,6 +71,9 @@ service-tests: install ## each service's app in process against real MariaDB tes
 
 e2e-tests: install node_modules/.package-lock.json ## the five processes through the gateway (they start their own stack)
 	$(PYTHON) -m pytest tests/e2e
+
+browser-tests: install node_modules/.package-lock.json ## the storefront in Debian's Chromium (Playwright), axe-core, screenshots (own stack)
+	$(PYTHON) -m pytest tests/browser
 
 lint: $(VENV)/.installed-dev ## ruff (lint and format), mypy, hadolint on the Dockerfile
 	$(VENV)/bin/ruff check .

@@ -75,10 +75,18 @@ CREATE TABLE IF NOT EXISTS products (
     price DECIMAL(10, 2) NOT NULL,
     stock INT NOT NULL DEFAULT 0,
     image_url VARCHAR(2048) NULL,
+    category VARCHAR(64) NULL,
     created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
     CONSTRAINT chk_products_price CHECK (price >= 0),
     CONSTRAINT chk_products_stock CHECK (stock >= 0),
-    KEY ix_products_name (name)
+    KEY ix_products_name (name),
+    -- A catalog page is one index range read in the order asked (docs/catalog.md): by price or
+    -- name, within a category or not; newest first is the primary key (InnoDB ends every
+    -- secondary key with it, so "category, id" is ix_products_category itself).
+    KEY ix_products_price (price),
+    KEY ix_products_category (category),
+    KEY ix_products_category_price (category, price),
+    KEY ix_products_category_name (category, name)
 ) ENGINE=InnoDB;
 
 -- Stock held for an order, under the order's reference. `released` is final:

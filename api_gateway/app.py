@@ -2,11 +2,12 @@
 
 from shop_common.app import create_service_app
 
-from . import docs, proxy, rate_limits, status
+from . import docs, proxy, rate_limits, session, status, storefront
 
 
 def create_app(test_config=None):
-    """``/`` and ``/health``, the API reference, forwarding behind the token check, rate limits.
+    """``/`` and ``/health``, the API reference, the storefront and its login, forwarding behind
+    the token check, rate limits.
 
     The order matters: the token check's before-request hook (``proxy``) must run
     before the limiter's, which counts per caller.
@@ -14,6 +15,8 @@ def create_app(test_config=None):
     app = create_service_app("gateway", __name__, test_config, with_health=False)
     status.init_app(app)
     app.register_blueprint(docs.docs)
+    app.register_blueprint(storefront.storefront)
+    app.register_blueprint(session.session)
     proxy.init_app(app)
     rate_limits.init_app(app)
     return app

@@ -30,6 +30,7 @@ SERVICE_OF_PREFIX = {
     "users": "user",
     "customers": "customer",
     "products": "product",
+    "categories": "product",
     "transactions": "transaction",
     # The cart and checkout live in the transaction service, beside the orders they become.
     "cart": "transaction",
@@ -40,7 +41,7 @@ SERVICE_OF_PREFIX = {
 ADMIN_PREFIXES = frozenset({"payments"})
 FORWARDED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # Open to anyone besides login and register (which have their own view): reading the catalog.
-PUBLIC_READS = frozenset({("GET", "products"), ("HEAD", "products")})
+PUBLIC_READS = frozenset({("GET", "products"), ("HEAD", "products"), ("GET", "categories"), ("HEAD", "categories")})
 # Login, register and trading a refresh token for a new pair (the refresh token is the credential,
 # in the body), by any method: the user service answers POST, and any other method with its own
 # 405 and Allow, which a token check here would hide behind a 401.
@@ -111,7 +112,7 @@ def check_token():
         caller = identify_caller()
     else:
         # Here the caller is found only to be counted by the rate limit: whether their token
-        # was revoked changes nothing, so the revocation store is not asked (README, Sessions).
+        # was revoked changes nothing, so the revocation store is not asked (docs/sessions.md).
         revocation.skip_check()
         try:
             caller = identify_caller(optional=True)
@@ -128,7 +129,7 @@ def check_token():
 
 
 def is_public():
-    """Login, register, refresh and reading the catalog are open to anyone (README, API); so is
+    """Login, register, refresh and reading the catalog are open to anyone (docs/api.md); so is
     ``OPTIONS``, which tells the methods of a route and reaches no data."""
     return (
         request.endpoint == "forwarding.login_or_register"

@@ -13,8 +13,12 @@ from shop_common.errors import ApiError
 from shop_common.http_client import service_client
 from shop_common.observability import REQUEST_ID_HEADER, current_request_id
 
+from . import storefront
 from .proxy import SERVICE_OF_PREFIX
 from .rate_limits import limiter
+
+# Each service once, though it may own several route prefixes (the product service: products, categories).
+SERVICES_BEHIND = tuple(dict.fromkeys(SERVICE_OF_PREFIX.values()))
 
 status = Blueprint("status", __name__)
 
@@ -26,7 +30,7 @@ HEALTH_CHECKS_AT_ONCE = 8
 def init_app(app):
     """The routes, and threads to ask the services at once."""
     app.extensions["health_checks"] = ThreadPoolExecutor(
-        max_workers=len(SERVICE_OF_PREFIX) * HEALTH_CHECKS_AT_ONCE,
+        max_workers=len(SERVICES_BEHIND) * HEALTH_CHECKS_AT_ONCE,
         thread_name_prefix="health",
     )
     app.register_blueprint(status)
@@ -35,7 +39,9 @@ def init_app(app):
 @status.get("/")
 @limiter.exempt
 def describe():
-    """What this is, and where the route families live."""
+    """What this is, and where the route families live; a browser gets the storefront instead (storefront.py)."""
+    if storefront.wants_page():
+        return storefront.page()
     return jsonify(
         name="shop API gateway",
         description="The one public entry point of the shop backend: it checks tokens, "
@@ -43,6 +49,7 @@ def describe():
         routes={prefix: f"/api/{prefix}" for prefix in SERVICE_OF_PREFIX},
         authentication="Authorization: Bearer <access_token from POST /api/users/login>",
         docs="/docs",
+        storefront="/ (with Accept: text/html, as a browser sends)",
         openapi="/openapi.json",
         health="/health",
     )
@@ -60,8 +67,7 @@ def health():
     request_id = current_request_id()
     timeout = current_app.config["SERVICE_TIMEOUT"]
     readiness = {
-        service: checks.submit(is_ready, service_client(service), request_id, timeout)
-        for service in SERVICE_OF_PREFIX.values()
+        service: checks.submit(is_ready, service_client(service), request_id, timeout) for service in SERVICES_BEHIND
     }
     services = {service: "ok" if ready.result() else "unavailable" for service, ready in readiness.items()}
     down = [service for service, state in services.items() if state != "ok"]

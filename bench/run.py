@@ -8,6 +8,8 @@ through the gateway:
 
 - ``GET /api/products/<id>`` and ``GET /api/products?limit=100``: wrk, 2 threads,
   32 connections; a status outside 2xx/3xx or a socket error is an error;
+- a filtered, sorted catalog page (``?category=&minPrice=&inStock=true&sort=price&limit=20``,
+  one index range read: docs/catalog.md): wrk as above;
 - the same product read with a customer's token (the gateway checks it, and whether
   it was revoked), and ``GET /api/customers/<id>`` by its owner (checked at the
   gateway and again by the customer service): wrk as above;
@@ -70,6 +72,8 @@ ORDERS_SCRIPT = Path(__file__).resolve().parent / "orders.lua"
 READ_CONNECTIONS = 32
 ORDER_CONNECTIONS = 16
 JOURNEY_CLIENTS = 16
+# A catalog page a storefront asks for: one category, a price floor, in stock, cheapest first.
+FILTERED_CATALOG_PAGE = "/api/products?category=kitchen&minPrice=5&inStock=true&sort=price&limit=20"
 CHECKOUT_CLIENTS = 16
 MIB = 1024 * 1024
 
@@ -190,6 +194,10 @@ def _rows(gateway, shop, customers_file, max_journeys, journey_failures):
             lambda seconds: run_wrk(f"{gateway}/api/products?limit=100", READ_CONNECTIONS, seconds),
             ORIGINAL_PRODUCT_LIST,
             {"gateway": 0.45, "product": 0.50},
+        ),
+        Row(
+            "GET /api/products, filtered and sorted page of 20",
+            lambda seconds: run_wrk(f"{gateway}{FILTERED_CATALOG_PAGE}", READ_CONNECTIONS, seconds),
         ),
         Row(
             f"POST /api/transactions, 2 lines, {ORDER_CONNECTIONS} clients",

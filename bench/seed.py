@@ -13,6 +13,8 @@ import requests
 PRODUCT_COUNT = 100
 CUSTOMER_COUNT = 32
 STOCK_PER_PRODUCT = 1_000_000
+# Each product is in one of these, so a category holds a fifth of the catalog (the filtered page's row).
+CATEGORIES = ("kitchen", "books", "garden", "toys", "prints")
 CUSTOMER_PASSWORD = "bench-password-1"
 # Registering hashes a password with bcrypt: a few at a time keep both cores busy.
 REGISTRATIONS_AT_ONCE = 4
@@ -60,6 +62,7 @@ def _create_product(session, gateway, admin_token, number):
             "description": _description(number),
             "price": f"{number % 50 + 1}.99",
             "stock": STOCK_PER_PRODUCT,
+            "category": CATEGORIES[number % len(CATEGORIES)],
         },
     )
     return _expect(response, 201).json()["id"]

@@ -8,6 +8,8 @@ from pymysql.cursors import DictCursor
 
 from shop_common.db import Row, execute, transaction, update_columns
 
+from .catalog import CatalogFilter
+
 # A product as the API shows it: each field and the SQL that gives it. Price and time leave
 # the database already as the API writes them ("19.99", ISO 8601 in UTC, the session's
 # zone), and a product read by id or a catalog page leaves it as JSON text: parsing them into Python
@@ -21,32 +23,65 @@ _PRODUCT_FIELDS = {
     "price": "CAST(price AS CHAR)",
     "stock": "stock",
     "image_url": "image_url",
+    "category": "category",
     "created_at": "DATE_FORMAT(created_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ')",
 }
 PRODUCT_COLUMNS = ", ".join(f"{sql} AS {field}" for field, sql in _PRODUCT_FIELDS.items())
 # The same, as the text of a JSON object written by the database.
 PRODUCT_JSON = "JSON_OBJECT(" + ", ".join(f"'{field}', {sql}" for field, sql in _PRODUCT_FIELDS.items()) + ")"
-UPDATABLE_COLUMNS = ("name", "description", "price", "stock", "image_url")
+UPDATABLE_COLUMNS = ("name", "description", "price", "stock", "image_url", "category")
+ALL_PRODUCTS = CatalogFilter()
 # The largest value of the stock column's INT: for a product's stock and what orders hold of it together.
 MAX_STOCK = 2_147_483_647
 
 
-def _name_filter(name_query: str) -> tuple[str, tuple[str, ...]]:
-    """A WHERE clause keeping names that contain ``name_query`` literally, and its parameters.
+# sort= of a catalog page and its ORDER BY: each one an index read in order (db_init.sql), the id
+# breaking ties the way InnoDB's secondary keys already end with it.
+ORDER_BY = {
+    "-created": "id DESC",
+    "price": "price, id",
+    "-price": "price DESC, id DESC",
+    "name": "name, id",
+}
+
+
+def _catalog_where(catalog_filter: CatalogFilter) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause keeping the products ``catalog_filter`` asks for, and its parameters.
 
     ``%``, ``_`` and ``\\`` are LIKE's wildcards and escape character, so they
     are escaped: a search for ``50%`` finds "50% off", not "500 mugs".
     """
-    if not name_query:
-        return "", ()
-    escaped = name_query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return " WHERE name LIKE %s", (f"%{escaped}%",)
+    conditions: list[str] = []
+    params: list[Any] = []
+    if catalog_filter.name_query:
+        escaped = catalog_filter.name_query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append("name LIKE %s")
+        params.append(f"%{escaped}%")
+    if catalog_filter.category is not None:
+        conditions.append("category = %s")
+        params.append(catalog_filter.category)
+    if catalog_filter.min_price is not None:
+        conditions.append("price >= %s")
+        params.append(catalog_filter.min_price)
+    if catalog_filter.max_price is not None:
+        conditions.append("price <= %s")
+        params.append(catalog_filter.max_price)
+    if catalog_filter.in_stock:
+        conditions.append("stock > 0")
+    return (" WHERE " + " AND ".join(conditions) if conditions else ""), tuple(params)
 
 
-def insert_product(name: str, description: str | None, price: Decimal, stock: int, image_url: str | None) -> int:
+def insert_product(
+    name: str,
+    description: str | None,
+    price: Decimal,
+    stock: int,
+    image_url: str | None,
+    category: str | None = None,
+) -> int:
     return execute(
-        "INSERT INTO products (name, description, price, stock, image_url) VALUES (%s, %s, %s, %s, %s)",
-        (name, description, price, stock, image_url),
+        "INSERT INTO products (name, description, price, stock, image_url, category) VALUES (%s, %s, %s, %s, %s, %s)",
+        (name, description, price, stock, image_url, category),
     ).lastrowid
 
 
@@ -68,27 +103,35 @@ def product_json(product_id: int) -> str | None:
     return None if row is None else row["product"]
 
 
-def list_products(limit: int, offset: int, name_query: str = "") -> tuple[str, int]:
-    """A page of the catalog, newest first, as the text of a JSON array; and how many products match.
+def list_products(limit: int, offset: int, catalog_filter: CatalogFilter = ALL_PRODUCTS) -> tuple[str, int]:
+    """A page of the catalog in the filter's order, as the text of a JSON array; and how many products match.
 
     One round trip: the count rides on every row of the page (MariaDB runs the uncorrelated
     subquery once). Only a page past the end, which has no rows to carry it, asks again.
     """
-    where, params = _name_filter(name_query)
+    where, params = _catalog_where(catalog_filter)
     rows = execute(
         f"SELECT {PRODUCT_JSON} AS product, (SELECT COUNT(*) FROM products{where}) AS total "
-        f"FROM products{where} ORDER BY id DESC LIMIT %s OFFSET %s",
+        f"FROM products{where} ORDER BY {ORDER_BY[catalog_filter.sort]} LIMIT %s OFFSET %s",
         (*params, *params, limit, offset),
     ).fetchall()
     page = "[" + ",".join(row["product"] for row in rows) + "]"
     if rows:
         return page, rows[0]["total"]
-    return page, count_products(name_query) if offset else 0
+    return page, count_products(catalog_filter) if offset else 0
 
 
-def count_products(name_query: str = "") -> int:
-    where, params = _name_filter(name_query)
+def count_products(catalog_filter: CatalogFilter = ALL_PRODUCTS) -> int:
+    where, params = _catalog_where(catalog_filter)
     return execute(f"SELECT COUNT(*) AS total FROM products{where}", params).fetchone()["total"]
+
+
+def list_categories() -> list[Row]:
+    """Every category products have, by name, with how many products are in it (one read of ix_products_category)."""
+    return execute(
+        "SELECT category AS name, COUNT(*) AS product_count FROM products "
+        "WHERE category IS NOT NULL GROUP BY category ORDER BY category"
+    ).fetchall()
 
 
 def update_product(product_id: int, changes: Mapping[str, Any]) -> None:

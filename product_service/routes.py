@@ -4,6 +4,7 @@
 |---|---|
 | GET /, GET /<id> | anyone |
 | POST /, PUT /<id>, DELETE /<id> | admin |
+| GET /api/categories | anyone |
 | GET /internal/products?ids=1,2 | services: the transaction service pricing a cart |
 """
 
@@ -16,11 +17,12 @@ from shop_common.errors import ApiError, ValidationError, found
 from shop_common.validation import MAX_ID, TEXT_LAYOUT, Fields, json_body, list_response, pagination
 
 from . import repository
+from .catalog import MAX_CATEGORY_LENGTH, catalog_filter
 
 products = Blueprint("products", __name__, url_prefix="/api/products")
+categories = Blueprint("categories", __name__, url_prefix="/api/categories")
 internal_products = Blueprint("internal_products", __name__, url_prefix="/internal/products")
 
-MAX_NAME_QUERY_LENGTH = 255
 MAX_LOOKUP_IDS = 100
 MAX_DESCRIPTION_LENGTH = 10000
 MAX_IMAGE_URL_LENGTH = 2048
@@ -32,9 +34,9 @@ def _product_columns(body, partial):
     """The checked columns of a product from a request body, keyed by column name.
 
     On create every field is read: ``name`` and ``price`` are required, ``stock``
-    defaults to 0, and ``description`` and ``imageUrl`` to null. On a partial
-    update only the fields sent are read; ``description`` and ``imageUrl`` may
-    be null (cleared), ``name``, ``price`` and ``stock`` may not.
+    defaults to 0, and ``description``, ``imageUrl`` and ``category`` to null. On a
+    partial update only the fields sent are read; ``description``, ``imageUrl`` and
+    ``category`` may be null (cleared), ``name``, ``price`` and ``stock`` may not.
 
     :raise 400: with every invalid field, or, on update, when no field is sent.
     """
@@ -52,30 +54,23 @@ def _product_columns(body, partial):
         stock = fields.integer("stock", required=partial, minimum=0, maximum=MAX_STOCK)
         columns["stock"] = 0 if stock is None else stock
     if fields.sent("imageUrl"):
-        columns["image_url"] = fields.string(
-            "imageUrl",
-            required=False,
-            max_length=MAX_IMAGE_URL_LENGTH,
-            pattern=HTTP_URL,
-            hint="must be an http:// or https:// URL",
-        )
+        columns["image_url"] = _image_url(fields)
+    if fields.sent("category"):
+        columns["category"] = fields.string("category", required=False, max_length=MAX_CATEGORY_LENGTH)
     if not columns:
-        fields.add("body", "send at least one of name, description, price, stock, imageUrl")
+        fields.add("body", "send at least one of name, description, price, stock, imageUrl, category")
     fields.check()
     return columns
 
 
-def _name_query():
-    """``?q=``: the text product names must contain; empty keeps every product.
-
-    :raise 400: longer than 255 characters.
-    """
-    name_query = request.args.get("q", "")
-    if len(name_query) > MAX_NAME_QUERY_LENGTH:
-        raise ValidationError(
-            {"q": f"must be at most {MAX_NAME_QUERY_LENGTH} characters"}, "Invalid search parameters."
-        )
-    return name_query
+def _image_url(fields):
+    return fields.string(
+        "imageUrl",
+        required=False,
+        max_length=MAX_IMAGE_URL_LENGTH,
+        pattern=HTTP_URL,
+        hint="must be an http:// or https:// URL",
+    )
 
 
 def _product_or_404(product_id):
@@ -84,13 +79,19 @@ def _product_or_404(product_id):
 
 @products.get("")
 def list_products():
-    """The catalog, newest first; ``?q=`` keeps the products whose name contains it.
+    """A page of the catalog: ``q`` (in the name), ``category``, ``minPrice``, ``maxPrice`` and
+    ``inStock`` keep products, ``sort`` orders them (newest first unless asked).
 
-    :raise 400: invalid ``limit``, ``offset`` or ``q``.
+    :raise 400: naming each invalid parameter (product_service/catalog.py).
     """
     limit, offset = pagination()
-    name_query = _name_query()
-    return list_response(*repository.list_products(limit, offset, name_query))
+    return list_response(*repository.list_products(limit, offset, catalog_filter(request.args)))
+
+
+@categories.get("")
+def list_categories():
+    """The categories products have, by name, each with its number of products, for a catalog's filter."""
+    return jsonify(repository.list_categories())
 
 
 @products.get("/<id:product_id>")

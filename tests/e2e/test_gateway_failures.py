@@ -92,6 +92,7 @@ def test_the_root_describes_the_gateway_and_its_links_lead_somewhere(api):
         "users",
         "customers",
         "products",
+        "categories",
         "transactions",
         "cart",
         "checkout",

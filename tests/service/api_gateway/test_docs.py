@@ -27,6 +27,9 @@ GATEWAY_OWN_ROUTES = {
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("GET", "/metrics"),
+    ("POST", "/api/session"),
+    ("POST", "/api/session/refresh"),
+    ("DELETE", "/api/session"),
 }
 TEST_CONFIG = {"TESTING": True, "JWT_SECRET_KEY": TEST_JWT_SECRET, "RATELIMIT_ENABLED": False}
 

@@ -8,6 +8,7 @@ import pymysql
 import pytest
 
 from product_service import repository
+from product_service.catalog import CatalogFilter
 from shop_common.db import get_db
 
 
@@ -17,8 +18,8 @@ def app_context(app):
         yield
 
 
-def insert(name="Mug", price=Decimal("9.50"), stock=3, description=None, image_url=None):
-    return repository.insert_product(name, description, price, stock, image_url)
+def insert(name="Mug", price=Decimal("9.50"), stock=3, description=None, image_url=None, category=None):
+    return repository.insert_product(name, description, price, stock, image_url, category)
 
 
 def test_insert_and_find_give_price_and_time_as_the_api_writes_them():
@@ -44,8 +45,9 @@ def test_the_database_itself_refuses_negative_stock():
 
 
 def listed(limit=10, offset=0, name_query=""):
-    page, total = repository.list_products(limit, offset, name_query)
-    assert total == repository.count_products(name_query)
+    catalog_filter = CatalogFilter(name_query=name_query)
+    page, total = repository.list_products(limit, offset, catalog_filter)
+    assert total == repository.count_products(catalog_filter)
     return json.loads(page)
 
 
@@ -60,7 +62,7 @@ def test_list_is_newest_first_and_paginated_with_the_total_of_every_page():
 
 def test_an_empty_catalog_is_an_empty_page_of_none():
     assert repository.list_products(10, 0) == ("[]", 0)
-    assert repository.list_products(10, 5, "mug") == ("[]", 0)
+    assert repository.list_products(10, 5, CatalogFilter(name_query="mug")) == ("[]", 0)
 
 
 @pytest.mark.parametrize(
@@ -99,7 +101,7 @@ def test_name_search_takes_wildcards_literally(name_query, expected):
         insert(name)
     found = [product["name"] for product in listed(10, 0, name_query)]
     assert sorted(found) == sorted(expected)
-    assert repository.count_products(name_query) == len(expected)
+    assert repository.count_products(CatalogFilter(name_query=name_query)) == len(expected)
 
 
 def test_update_changes_only_the_given_columns_and_none_clears():

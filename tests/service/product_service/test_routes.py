@@ -12,7 +12,7 @@ VALID = {
     "stock": 5,
     "imageUrl": "https://example.com/mug.png",
 }
-PRODUCT_KEYS = {"id", "name", "description", "price", "stock", "image_url", "created_at"}
+PRODUCT_KEYS = {"id", "name", "description", "price", "stock", "image_url", "category", "created_at"}
 
 # Refused on create (merged into a valid body) and on update (sent alone).
 INVALID_FIELDS = [
@@ -41,6 +41,10 @@ INVALID_FIELDS = [
     ({"imageUrl": ""}, "imageUrl"),
     ({"imageUrl": 5}, "imageUrl"),
     ({"imageUrl": "https://example.com/" + "a" * 2029}, "imageUrl"),
+    ({"category": ""}, "category"),
+    ({"category": "c" * 65}, "category"),
+    ({"category": 5}, "category"),
+    ({"category": "tab\there"}, "category"),
 ]
 
 NOT_JSON_OBJECTS = [
