@@ -87,7 +87,8 @@ def is_revoked(header: Mapping[str, Any], claims: Mapping[str, Any]) -> bool:
         return _unchecked(claims, error)
     if records.get("login") is not None:
         return True
-    if records.get("revoked_at") is not None and float(claims.get("iat", 0)) < float(records["revoked_at"]):
+    revoked_at = records.get("revoked_at")
+    if revoked_at is not None and float(claims.get("iat", 0)) < float(revoked_at):
         return True
     return records["epoch"] is not None and epoch < int(records["epoch"])
 
