@@ -42,6 +42,9 @@ class RecordingService(ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
 
+    def __exit__(self, *exception):
+        self.close()
+
 
 def answer_header_values(name):
     return [value for header, value in RecordingService.ANSWER_HEADERS if header == name]
@@ -84,6 +87,9 @@ class HungService(socketserver.ThreadingTCPServer):
         self.closing.set()
         self.shutdown()
         self.server_close()
+
+    def __exit__(self, *exception):
+        self.close()
 
 
 class _SilentHandler(socketserver.BaseRequestHandler):
