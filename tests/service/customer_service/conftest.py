@@ -2,7 +2,7 @@ import pytest
 import requests
 
 from customer_service import create_app
-from shop_common.db import get_db
+from tests.service.conftest import empty_tables
 from tests.support import app_test_config, unique_name
 
 
@@ -28,8 +28,7 @@ def app(app_with):
 
 @pytest.fixture(autouse=True)
 def empty_customers(app):
-    with app.app_context(), get_db().cursor() as cursor:
-        cursor.execute("DELETE FROM customers")
+    empty_tables(app, "customers")
 
 
 @pytest.fixture
