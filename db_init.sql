@@ -5,8 +5,7 @@
 -- not what the migrations build. Timestamps are stored in UTC (each connection sets '+00:00').
 
 -- ------------------------------------------------------------------ user
-CREATE DATABASE IF NOT EXISTS user_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-USE user_db;
+CREATE DATABASE IF NOT EXISTS user_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; USE user_db;
 
 CREATE TABLE IF NOT EXISTS `profile_erasures` (
   `user_id` int(10) unsigned NOT NULL,
@@ -44,8 +43,7 @@ CREATE TABLE IF NOT EXISTS `refresh_tokens` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- -------------------------------------------------------------- customer
-CREATE DATABASE IF NOT EXISTS customer_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-USE customer_db;
+CREATE DATABASE IF NOT EXISTS customer_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; USE customer_db;
 
 CREATE TABLE IF NOT EXISTS `customers` (
   `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
@@ -61,8 +59,7 @@ CREATE TABLE IF NOT EXISTS `customers` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- --------------------------------------------------------------- product
-CREATE DATABASE IF NOT EXISTS product_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-USE product_db;
+CREATE DATABASE IF NOT EXISTS product_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; USE product_db;
 
 CREATE TABLE IF NOT EXISTS `products` (
   `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
@@ -97,8 +94,7 @@ CREATE TABLE IF NOT EXISTS `stock_reservation_lines` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- ----------------------------------------------------------- transaction
-CREATE DATABASE IF NOT EXISTS transaction_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-USE transaction_db;
+CREATE DATABASE IF NOT EXISTS transaction_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; USE transaction_db;
 
 CREATE TABLE IF NOT EXISTS `carts` (
   `user_id` int(10) unsigned NOT NULL,
@@ -171,8 +167,7 @@ CREATE TABLE IF NOT EXISTS `transaction_items` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- --------------------------------------------------------------- payment
-CREATE DATABASE IF NOT EXISTS payment_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-USE payment_db;
+CREATE DATABASE IF NOT EXISTS payment_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; USE payment_db;
 
 CREATE TABLE IF NOT EXISTS `payments` (
   `id` int(10) unsigned NOT NULL AUTO_INCREMENT,
@@ -196,8 +191,7 @@ CREATE TABLE IF NOT EXISTS `payments` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- --------------------------------------------------------------- sandbox
-CREATE DATABASE IF NOT EXISTS payment_sandbox_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-USE payment_sandbox_db;
+CREATE DATABASE IF NOT EXISTS payment_sandbox_db CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci; USE payment_sandbox_db;
 
 CREATE TABLE IF NOT EXISTS `behaviour` (
   `id` tinyint(3) unsigned NOT NULL,

@@ -60,7 +60,7 @@ def _section(server, service: str, database: str) -> str:
             created = _COUNTER.sub("", cursor.fetchone()[1])
             tables.append(created.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1) + ";\n")
     rule = f"-- {'-' * (70 - len(service))} {service}\n"
-    head = f"CREATE DATABASE IF NOT EXISTS {default} CHARACTER SET {charset} COLLATE {collation};\nUSE {default};\n"
+    head = f"CREATE DATABASE IF NOT EXISTS {default} CHARACTER SET {charset} COLLATE {collation}; USE {default};\n"
     return "\n" + rule + head + "".join("\n" + table for table in tables)
 
 
