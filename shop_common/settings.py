@@ -281,7 +281,8 @@ SETTINGS = (
     Setting(
         "FAULT_CRASH_AT",
         "",
-        "tests only: the process exits at this step (shop_common/faults.py: `after_record`, `after_reserve`, `after_confirm`, `before_charge`, `after_cancel`)",
+        "tests only: the process exits at this step (shop_common/faults.py: `after_record`, `after_reserve`,"
+        " `after_confirm`, `before_charge`, `after_cancel`)",
         services=("transaction",),
     ),
 )
