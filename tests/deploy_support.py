@@ -7,9 +7,14 @@ HAProxy frontends, the container tier's containers).
 """
 
 from tests.e2e.conftest import SETTINGS as E2E_SETTINGS
+from tests.support import TEST_REVOCATION_PREFIX
 from tools.throwaway_stack import service_environment as stack_environment
+
+# Revocation records of this run's own: another stack's user with the same id (a developer's,
+# a parallel test run's) must not share a session epoch with ours.
+OWN_SETTINGS = {**E2E_SETTINGS, "REVOCATION_KEY_PREFIX": f"{TEST_REVOCATION_PREFIX}deploy:"}
 
 
 def service_environment(service, port, databases, service_urls, **settings):
     """The environment of one process of ``service`` listening on ``port``; ``settings`` win."""
-    return stack_environment(service, port, databases, service_urls, {**E2E_SETTINGS, **settings})
+    return stack_environment(service, port, databases, service_urls, {**OWN_SETTINGS, **settings})
