@@ -12,7 +12,7 @@ from . import business_metrics, checkout, cli, routes, saga
 
 def create_app(test_config=None):
     app = create_service_app("transaction", __name__, test_config)
-    app.register_blueprint(routes.transactions)
+    app.register_blueprint(routes.orders)
     app.register_blueprint(routes.internal)
     app.register_blueprint(routes.carts)
     app.register_blueprint(routes.checkouts)

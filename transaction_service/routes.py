@@ -10,7 +10,9 @@
 | POST /api/checkout | a logged-in user, their own cart and customer profile |
 | PUT /internal/deleted-customers/<customerId> | services: the customer service before it deletes a profile |
 
-Orders are read from this service's database alone: items carry the product's
+An order is still a "transaction" in the API (``/api/transactions``, ``transactionId``,
+``transaction_date``, the ``transactions`` table), as the original's clients know it; in the code
+it is an order. Orders are read from this service's database alone: items carry the product's
 name and price as they were at order time.
 """
 
@@ -27,7 +29,7 @@ from .lifecycle import STATUSES, MoveForbidden, MoveNotAllowed, plan_move
 from .orders import order_created_body, orders_with_items
 from .owners import forget_customer, owner_of_orders
 
-transactions = Blueprint("transactions", __name__, url_prefix="/api/transactions")
+orders = Blueprint("orders", __name__, url_prefix="/api/transactions")
 internal = Blueprint("internal_transactions", __name__, url_prefix="/internal")
 carts = Blueprint("cart", __name__, url_prefix="/api/cart")
 checkouts = Blueprint("checkout", __name__, url_prefix="/api/checkout")
@@ -53,10 +55,10 @@ def _visible_order(order_id):
     return order
 
 
-@transactions.post("")
+@orders.post("")
 @auth_required()
 @business_metrics.counts_orders
-def create_transaction():
+def place_order():
     """Place an order; with ``Idempotency-Key``, a retry answers the first result again.
 
     :raise 400: invalid body or key. :raise 403: not the caller's customer.
@@ -74,16 +76,16 @@ def create_transaction():
     return jsonify(order_created_body(place_order())), 201
 
 
-@transactions.get("")
+@orders.get("")
 @auth_required(ADMIN)
-def list_transactions():
+def list_orders():
     limit, offset = pagination()
     return list_response(orders_with_items(repository.list_orders(limit, offset)), repository.count_orders())
 
 
-@transactions.get("/customer/<id:customer_id>")
+@orders.get("/customer/<id:customer_id>")
 @auth_required()
-def list_customer_transactions(customer_id):
+def list_customer_orders(customer_id):
     """The customer's orders, newest first; ``[]`` when there are none.
 
     A deleted profile's orders stay listable, by an admin and by the user who placed
@@ -98,15 +100,15 @@ def list_customer_transactions(customer_id):
     )
 
 
-@transactions.get("/<id:transaction_id>")
+@orders.get("/<id:order_id>")
 @auth_required()
-def get_transaction(transaction_id):
-    return jsonify(orders_with_items([_visible_order(transaction_id)])[0])
+def get_order(order_id):
+    return jsonify(orders_with_items([_visible_order(order_id)])[0])
 
 
-@transactions.put("/<id:transaction_id>/status")
+@orders.put("/<id:order_id>/status")
 @auth_required()
-def update_status(transaction_id):
+def update_status(order_id):
     """Move an order as lifecycle.py allows: without payment pending → completed (admin), pending →
     cancelled, completed → cancelled (admin); paid at checkout paid → shipped → completed (admin),
     paid → cancelled (owner or admin: refunded and restocked).
@@ -114,7 +116,7 @@ def update_status(transaction_id):
     :raise 400: not a known status. :raise 403: the owner asking for more than cancelling a pending order.
     :raise 409: the move is not allowed from the order's current status.
     """
-    order = _visible_order(transaction_id)
+    order = _visible_order(order_id)
     fields = Fields(json_body())
     target = fields.string("status", max_length=20)
     if target is not None and target not in STATUSES:
@@ -129,7 +131,7 @@ def update_status(transaction_id):
     except MoveNotAllowed as refusal:
         raise ApiError(409, str(refusal), code="invalid_transition") from None
     moved = _make_move(order, target, move, from_statuses)
-    current = _visible_order(transaction_id)
+    current = _visible_order(order_id)
     if not moved:
         raise ApiError(409, f"A {current['status']} transaction cannot become {target}.", code="invalid_transition")
     return jsonify(message=f"Transaction {target}", transaction=orders_with_items([current])[0])
@@ -144,20 +146,20 @@ def _make_move(order, target, move, from_statuses):
     return repository.move_status(order["id"], target, from_statuses)
 
 
-@transactions.delete("/<id:transaction_id>")
+@orders.delete("/<id:order_id>")
 @auth_required(ADMIN)
-def delete_transaction(transaction_id):
+def delete_order(order_id):
     """Delete an order, giving its stock back first if it still holds any.
 
     :raise 503: the stock could not be given back yet; the order stays, cancelled.
     """
-    if not saga.delete_order(_visible_order(transaction_id)):
+    if not saga.delete_order(_visible_order(order_id)):
         raise ApiError(
             503,
             "The stock of this transaction could not be released yet; it is cancelled "
             "and will be released shortly. Try the deletion again later.",
         )
-    return jsonify(message="Transaction deleted successfully", transactionId=transaction_id)
+    return jsonify(message="Transaction deleted successfully", transactionId=order_id)
 
 
 @internal.put("/deleted-customers/<id:customer_id>")
