@@ -37,7 +37,7 @@ schema-check: install ## the migrations build exactly db_init.sql's schema (thro
 	$(PYTHON) -m tools.schema_check
 
 admin: db-init ## create the admin from ADMIN_USERNAME / ADMIN_PASSWORD if missing
-	$(PYTHON) -m flask --app user_service bootstrap-admin
+	$(PYTHON) -m tools.stack admin
 
 run-all: admin ## set everything up, start what is not running, wait for /health
 	$(PYTHON) -m tools.stack start

@@ -11,12 +11,10 @@ tuning in ``.env`` counts, as it does for ``make run-all``.
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from shop_common.settings import PROJECT_ROOT, SERVICES, service_defaults
+from shop_common.settings import SERVICES, service_defaults
 from tools import stack as launcher
 
 
@@ -69,13 +67,7 @@ class ThrowawayStack:
         return environment
 
     def bootstrap_admin(self):
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
-            cwd=PROJECT_ROOT,
-            env=self.environments["user"],
-            check=True,
-            capture_output=True,
-        )
+        launcher.bootstrap_admin(self.environments["user"], quiet=True)
 
     def start(self, service):
         """Start ``service`` unless it runs, and wait until it is healthy."""

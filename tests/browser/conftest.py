@@ -14,7 +14,7 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from shop_common.settings import PROJECT_ROOT
-from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, started_stack
+from tests.stacks import ADMIN_PASSWORD, ADMIN_USERNAME, started_stack
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

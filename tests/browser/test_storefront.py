@@ -8,7 +8,7 @@ import time
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ACCESS_TOKEN_TTL_SECONDS, CATALOG, log_in, prices, settled
-from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.stacks import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.support import unique_name
 
 

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api_gateway.docs import OPENAPI_DOCUMENT
 from shop_common.settings import PROJECT_ROOT, load_settings
-from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.stacks import ADMIN_PASSWORD, ADMIN_USERNAME
 
 NEWMAN = PROJECT_ROOT / "node_modules" / ".bin" / "newman"  # npm ci (make test, .ci/run)
 POSTMAN = PROJECT_ROOT / "docs" / "postman"

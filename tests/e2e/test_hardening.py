@@ -12,7 +12,7 @@ import jwt
 import pytest
 import requests
 
-from tests.e2e.test_orders import Shop
+from tests.stacks import Shop
 from tests.support import TEST_JWT_SECRET, unique_name
 
 MAX_STOCK = 2_147_483_647

@@ -4,7 +4,7 @@ import uuid
 
 import requests
 
-from tests.e2e.conftest import ADMIN_PASSWORD
+from tests.stacks import ADMIN_PASSWORD
 from tests.support import unique_name
 
 
