@@ -1,12 +1,9 @@
-"""What the gateway tests share: a gateway process of a test's own, tokens and users, error checks."""
+"""What the gateway tests share: a gateway process of a test's own, bad tokens, error checks."""
 
-import time
 import uuid
 from contextlib import contextmanager
 
-import jwt
-
-from tests.support import TEST_JWT_SECRET, free_port
+from tests.support import free_port, signed_token
 from tools import stack as launcher
 
 MIB = 1024 * 1024
@@ -33,26 +30,10 @@ def gateway_log(run_dir):
     return launcher.log_file(run_dir, "gateway").read_text(errors="replace")
 
 
-def token(key=TEST_JWT_SECRET, algorithm="HS256", lifetime=600):
-    """An admin's JWT shaped like the user service's, for the gateway to judge."""
-    now = int(time.time())
-    payload = {
-        "sub": "1",
-        "role": "admin",
-        "type": "access",
-        "fresh": False,
-        "jti": uuid.uuid4().hex,
-        "iat": now - 10,
-        "nbf": now - 10,
-        "exp": now + lifetime,
-    }
-    return jwt.encode(payload, key, algorithm=algorithm)
-
-
 BAD_TOKENS = {
-    "forged": lambda: token(key="not-the-secret-but-just-as-long-0123456789abcdef"),
-    "alg_none": lambda: token(key=None, algorithm="none"),
-    "expired": lambda: token(lifetime=-60),
+    "forged": lambda: signed_token(key="not-the-secret-but-just-as-long-0123456789abcdef"),
+    "alg_none": lambda: signed_token(key=None, algorithm="none"),
+    "expired": lambda: signed_token(lifetime=-60),
 }
 
 
