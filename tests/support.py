@@ -8,10 +8,10 @@ import uuid
 import jwt
 from flask_jwt_extended import create_access_token
 
+from shop_common import schema
 from shop_common.auth import create_user_token, service_token
-from shop_common.schema import apply_schema, drop_databases, server_connection
 from shop_common.settings import SERVICES
-from tools.throwaway_stack import free_port
+from tools.throwaway_stack import create_databases, drop_databases, free_port
 
 __all__ = ["free_port"]  # tests import it from here
 
@@ -34,16 +34,14 @@ def create_test_databases(tag):
     Returns ``{default name: test name}``.
     """
     names = {database: f"shoptest_{os.getpid()}_{tag}_{database}" for _, _, database in SERVICES.values() if database}
-    with server_connection(**DB_SERVER) as connection:
+    with schema.server_connection(**DB_SERVER) as connection:
         _drop_stale(connection)
-        drop_databases(connection, names.values())
-        apply_schema(connection, names)
+    create_databases(DB_SERVER, names)
     return names
 
 
 def drop_test_databases(names):
-    with server_connection(**DB_SERVER) as connection:
-        drop_databases(connection, names.values())
+    drop_databases(DB_SERVER, names)
 
 
 def _drop_stale(connection):
@@ -54,7 +52,7 @@ def _drop_stale(connection):
             for (name,) in cursor.fetchall()
             if (match := _TEST_DATABASE.fullmatch(name)) and not _pid_alive(int(match.group(1)))
         ]
-    drop_databases(connection, stale)
+    schema.drop_databases(connection, stale)
 
 
 def _pid_alive(pid):

@@ -14,6 +14,7 @@ import socket
 import tempfile
 from pathlib import Path
 
+from shop_common import schema
 from shop_common.settings import SERVICES, service_defaults
 from tools import stack as launcher
 
@@ -35,6 +36,21 @@ def service_environment(service, port, databases, service_urls, settings, isolat
     if database:
         environment["DB_NAME"] = databases[database]
     return environment
+
+
+def create_databases(server, databases):
+    """Fresh databases of a stack from ``db_init.sql``: ``databases`` maps each default name to its own.
+
+    Any left under those names is dropped first. ``server``: host, port, user, password.
+    """
+    with schema.server_connection(**server) as connection:
+        schema.drop_databases(connection, databases.values())
+        schema.apply_schema(connection, databases)
+
+
+def drop_databases(server, databases):
+    with schema.server_connection(**server) as connection:
+        schema.drop_databases(connection, databases.values())
 
 
 def free_port():
