@@ -11,7 +11,7 @@ MONITOR_PORT ?= 9090
 setting = $(shell $(PYTHON) -c 'from shop_common.settings import load_settings; print(load_settings("user")["$(1)"])')
 
 .DEFAULT_GOAL := help
-.PHONY: help install env db-init schema-check admin run-all stop-all status logs reconcile forget test unit-tests service-tests e2e-tests browser-tests lint newman fuzz bench bench-observability monitor monitor-stop clean
+.PHONY: help install env db-init schema schema-check admin run-all stop-all status logs reconcile forget test unit-tests service-tests e2e-tests browser-tests lint newman fuzz bench bench-observability monitor monitor-stop clean
 .PHONY: image container-test deploy-check replicas-test
 # The image make container-test builds and runs: one tag per checkout, so parallel checkouts never clash.
 TEST_IMAGE ?= localhost/shop-test-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-10):latest
@@ -33,7 +33,10 @@ env: install ## create missing .env files from their examples (never overwrites)
 db-init: env ## bring the configured databases to the latest schema: each service's migrations (idempotent)
 	$(PYTHON) -m tools.db_init
 
-schema-check: install ## the migrations build exactly db_init.sql's schema (throw-away databases)
+schema: install ## write db_init.sql from the migrations (throw-away databases; never edit it by hand)
+	$(PYTHON) -m tools.schema_dump
+
+schema-check: install ## db_init.sql is what the migrations generate, and builds their schema (throw-away databases)
 	$(PYTHON) -m tools.schema_check
 
 admin: db-init ## create the admin from ADMIN_USERNAME / ADMIN_PASSWORD if missing

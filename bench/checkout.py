@@ -8,15 +8,10 @@ service and the sandbox, and empties the cart. Anything but 201 is an error.
 """
 
 import itertools
-import statistics
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
-import requests
-
-from .journey import FAILURES_KEPT, JourneyFailed, _call
-from .measurement import Measurement
+from .journey import JourneyFailed, _call, run_clients
 
 
 def run_checkouts(gateway, shop, clients, seconds):
@@ -26,32 +21,17 @@ def run_checkouts(gateway, shop, clients, seconds):
     """
     deadline = time.monotonic() + seconds
     numbers = itertools.count()
-    durations, failures = [], []  # list.append is atomic: the threads share them without a lock
 
-    def client(client_number):
-        customer = shop.customers[client_number % len(shop.customers)]
-        with requests.Session() as session:
-            session.headers["Authorization"] = f"Bearer {customer.token}"
-            while time.monotonic() < deadline:
-                try:
-                    durations.append(_check_out(session, gateway, customer, shop.product_ids, next(numbers)))
-                except JourneyFailed as failure:
-                    failures.append(str(failure))
+    def checkouts(session, customer, durations, failures):
+        session.headers["Authorization"] = f"Bearer {customer.token}"
+        while time.monotonic() < deadline:
+            try:
+                durations.append(_check_out(session, gateway, customer, shop.product_ids, next(numbers)))
+            except JourneyFailed as failure:
+                failures.append(str(failure))
 
-    started = time.monotonic()
-    with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(client, range(min(clients, len(shop.customers)))))
-    elapsed = time.monotonic() - started
-    if len(durations) < 2:
-        raise JourneyFailed(f"only {len(durations)} checkout(s) completed; failures: {failures[:FAILURES_KEPT]}")
-    percentiles = statistics.quantiles(durations, n=100, method="inclusive")
-    return Measurement(
-        per_second=len(durations) / elapsed,
-        p50_ms=percentiles[49] * 1000,
-        p99_ms=percentiles[98] * 1000,
-        errors=len(failures),
-        completed=len(durations),
-    )
+    measurement, _ = run_clients(shop.customers[:clients], "checkout", checkouts)
+    return measurement
 
 
 def _check_out(session, gateway, customer, product_ids, number):

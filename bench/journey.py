@@ -32,26 +32,40 @@ def run_journeys(gateway, shop, clients, seconds, max_journeys):
     """
     deadline = time.monotonic() + seconds
     journey_numbers = itertools.count()
+
+    def journeys(session, customer, durations, failures):
+        while time.monotonic() < deadline and (journey_number := next(journey_numbers)) < max_journeys:
+            started = time.monotonic()
+            try:
+                _journey(session, gateway, customer, shop.product_ids, journey_number)
+            except JourneyFailed as failure:
+                failures.append(str(failure))
+            else:
+                durations.append(time.monotonic() - started)
+
+    customers = [shop.customers[number % len(shop.customers)] for number in range(clients)]
+    return run_clients(customers, "journey", journeys)
+
+
+def run_clients(customers, what, work):
+    """Run ``work(session, customer, durations, failures)`` in a thread per customer, each with its own
+    ``requests.Session``; ``work`` adds the seconds each ``what`` took, or its failure, described.
+
+    :return: the :class:`Measurement` of the durations and the first failures.
+    :raise JourneyFailed: fewer than two completed.
+    """
     durations, failures = [], []  # list.append is atomic: the threads share them without a lock
 
-    def client(client_number):
-        customer = shop.customers[client_number % len(shop.customers)]
+    def client(customer):
         with requests.Session() as session:
-            while time.monotonic() < deadline and (journey_number := next(journey_numbers)) < max_journeys:
-                started = time.monotonic()
-                try:
-                    _journey(session, gateway, customer, shop.product_ids, journey_number)
-                except JourneyFailed as failure:
-                    failures.append(str(failure))
-                else:
-                    durations.append(time.monotonic() - started)
+            work(session, customer, durations, failures)
 
     started = time.monotonic()
-    with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(client, range(clients)))
+    with ThreadPoolExecutor(len(customers)) as pool:
+        list(pool.map(client, customers))
     elapsed = time.monotonic() - started
     if len(durations) < 2:
-        raise JourneyFailed(f"only {len(durations)} journey(s) completed; failures: {failures[:FAILURES_KEPT]}")
+        raise JourneyFailed(f"only {len(durations)} {what}(s) completed; failures: {failures[:FAILURES_KEPT]}")
     percentiles = statistics.quantiles(durations, n=100, method="inclusive")
     measurement = Measurement(
         per_second=len(durations) / elapsed,

@@ -306,32 +306,20 @@ def _measure(row, options, stack):
     return Result(replace(result, errors=result.errors + warm_up_errors), cpu_ms)
 
 
+# The counts and durations: option, environment variable, default, meaning.
+_COUNT_OPTIONS = (
+    ("--runs", "BENCH_RUNS", "1", "measured runs per row; figures are their medians"),
+    ("--warmup-seconds", "BENCH_WARMUP_SECONDS", "5", "load before each measured run, not counted"),
+    ("--seconds", "BENCH_SECONDS", "20", "length of each measured run"),
+    ("--max-journeys", "BENCH_MAX_JOURNEYS", "20000", "mixed journeys per run at most"),
+)
+
+
 def _options():
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--runs",
-        type=int,
-        default=int(os.environ.get("BENCH_RUNS", "1")),
-        help="measured runs per row; figures are their medians (BENCH_RUNS, 1)",
-    )
-    parser.add_argument(
-        "--warmup-seconds",
-        type=int,
-        default=int(os.environ.get("BENCH_WARMUP_SECONDS", "5")),
-        help="load before each measured run, not counted (BENCH_WARMUP_SECONDS, 5)",
-    )
-    parser.add_argument(
-        "--seconds",
-        type=int,
-        default=int(os.environ.get("BENCH_SECONDS", "20")),
-        help="length of each measured run (BENCH_SECONDS, 20)",
-    )
-    parser.add_argument(
-        "--max-journeys",
-        type=int,
-        default=int(os.environ.get("BENCH_MAX_JOURNEYS", "20000")),
-        help="mixed journeys per run at most (BENCH_MAX_JOURNEYS, 20000)",
-    )
+    for option, variable, default, meaning in _COUNT_OPTIONS:
+        value = int(os.environ.get(variable, default))
+        parser.add_argument(option, type=int, default=value, help=f"{meaning} ({variable}, {default})")
     parser.add_argument(
         "--rows",
         default=os.environ.get("BENCH_ROWS", ""),

@@ -21,11 +21,16 @@ def insert_customer(user_id: int, name: str, email: str, phone: str | None, addr
 
 
 def find_customer(customer_id: int) -> Row | None:
-    return execute(f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = %s", (customer_id,)).fetchone()
+    return _customer_where("id", customer_id)
 
 
 def find_customer_by_user_id(user_id: int) -> Row | None:
-    return execute(f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE user_id = %s", (user_id,)).fetchone()
+    return _customer_where("user_id", user_id)
+
+
+def _customer_where(key: str, value: int) -> Row | None:
+    """The customer whose ``key`` (``id`` or ``user_id``, both unique) is ``value``."""
+    return execute(f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {key} = %s", (value,)).fetchone()
 
 
 def list_customers(limit: int, offset: int) -> Sequence[Row]:

@@ -37,22 +37,24 @@ EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 PHONE = re.compile(r"[0-9+()\-. ]{3,32}")
 
 
+# The rules of each profile column (Fields.string), in the order its problems are listed.
+_PROFILE_RULES = {
+    "name": {"max_length": 255},
+    "email": {"max_length": 254, "pattern": EMAIL, "hint": "must be an email address like name@example.com"},
+    "phone": {
+        "required": False,
+        "max_length": 32,
+        "pattern": PHONE,
+        "hint": "may contain only digits, spaces and + ( ) - .",
+    },
+    "address": {"required": False, "max_length": 500, "allowed_controls": TEXT_LAYOUT},
+}
+
+
 def _profile_fields(body, partial):
     """The profile columns of ``body``, checked; on a partial update only those sent."""
     fields = Fields(body, partial)
-    values = {}
-    if fields.sent("name"):
-        values["name"] = fields.string("name", max_length=255)
-    if fields.sent("email"):
-        values["email"] = fields.string(
-            "email", max_length=254, pattern=EMAIL, hint="must be an email address like name@example.com"
-        )
-    if fields.sent("phone"):
-        values["phone"] = fields.string(
-            "phone", required=False, max_length=32, pattern=PHONE, hint="may contain only digits, spaces and + ( ) - ."
-        )
-    if fields.sent("address"):
-        values["address"] = fields.string("address", required=False, max_length=500, allowed_controls=TEXT_LAYOUT)
+    values = {name: fields.string(name, **rules) for name, rules in _PROFILE_RULES.items() if fields.sent(name)}
     return fields, values
 
 

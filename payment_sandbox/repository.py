@@ -9,6 +9,21 @@ CHARGE_COLUMNS = (
     "decline_code, payment_method, metadata, created"
 )
 REFUND_COLUMNS = "id, charge_id, idempotency_key, request_hash, amount, created"
+# What an insert writes (amount_refunded starts at its default, 0).
+_CHARGE_INSERTED = (
+    "id",
+    "idempotency_key",
+    "request_hash",
+    "amount",
+    "amount_captured",
+    "currency",
+    "status",
+    "decline_code",
+    "payment_method",
+    "metadata",
+    "created",
+)
+_REFUND_INSERTED = tuple(REFUND_COLUMNS.split(", "))
 
 
 def insert_charge(charge: Row) -> None:
@@ -16,23 +31,13 @@ def insert_charge(charge: Row) -> None:
 
     :raise DuplicateKey: ``uq_charges_idempotency_key``, a charge with this key exists.
     """
-    execute(
-        "INSERT INTO charges (id, idempotency_key, request_hash, amount, amount_captured, currency, status, "
-        "decline_code, payment_method, metadata, created) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            charge["id"],
-            charge["idempotency_key"],
-            charge["request_hash"],
-            charge["amount"],
-            charge["amount_captured"],
-            charge["currency"],
-            charge["status"],
-            charge["decline_code"],
-            charge["payment_method"],
-            charge["metadata"],
-            charge["created"],
-        ),
-    )
+    _insert("charges", _CHARGE_INSERTED, charge)
+
+
+def _insert(table: str, columns: tuple[str, ...], row: Row) -> None:
+    """``INSERT`` of ``row``'s ``columns`` into ``table`` (both named by this module, never by a caller)."""
+    placeholders = ", ".join(["%s"] * len(columns))
+    execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", tuple(row[name] for name in columns))
 
 
 def find_charge(charge_id: str) -> Row | None:
@@ -55,18 +60,7 @@ def list_charges() -> list[Row]:
 
 def insert_refund(refund: Row) -> None:
     """:raise DuplicateKey: ``uq_refunds_idempotency_key``, a refund with this key exists."""
-    execute(
-        "INSERT INTO refunds (id, charge_id, idempotency_key, request_hash, amount, created) "
-        "VALUES (%s, %s, %s, %s, %s, %s)",
-        (
-            refund["id"],
-            refund["charge_id"],
-            refund["idempotency_key"],
-            refund["request_hash"],
-            refund["amount"],
-            refund["created"],
-        ),
-    )
+    _insert("refunds", _REFUND_INSERTED, refund)
 
 
 def find_refund_by_key(idempotency_key: str) -> Row | None:

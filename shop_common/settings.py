@@ -16,7 +16,7 @@ The settings table of docs/operations.md is printed from :data:`SETTINGS` by
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,8 @@ SERVICES = {
     "sandbox": ("payment_sandbox", 3006, "payment_sandbox_db"),
 }
 ALL = tuple(SERVICES)
-WITH_DATABASE = tuple(service for service, (_, _, database) in SERVICES.items() if database)
+DEFAULT_DATABASES = {service: database for service, (_, _, database) in SERVICES.items() if database}
+WITH_DATABASE = tuple(DEFAULT_DATABASES)
 GATEWAY = ("gateway",)
 PAYMENT = ("payment",)
 SANDBOX = ("sandbox",)
@@ -63,6 +64,11 @@ class Setting:
         return self.per_service.get(service, self.default)
 
 
+def _read_by(services: tuple[str, ...], *settings: Setting) -> tuple[Setting, ...]:
+    """``settings``, each read by ``services``: a group of settings names its readers once."""
+    return tuple(replace(setting, services=services) for setting in settings)
+
+
 SETTINGS = (
     Setting("HOST", "127.0.0.1", "where a service listens"),
     Setting(
@@ -72,23 +78,17 @@ SETTINGS = (
         int,
         per_service={service: str(port) for service, (_, port, _) in SERVICES.items()},
     ),
-    Setting("DB_HOST", "127.0.0.1", "the MySQL/MariaDB server", services=WITH_DATABASE),
-    Setting("DB_PORT", "3306", "the database server's port", int, WITH_DATABASE),
-    Setting("DB_USER", "root", "the database user", services=WITH_DATABASE),
-    Setting("DB_PASSWORD", "", "the database user's password", services=WITH_DATABASE),
-    Setting(
-        "DB_NAME",
-        "",
-        "the service's database",
-        services=WITH_DATABASE,
-        per_service={service: database for service, (_, _, database) in SERVICES.items() if database},
-    ),
-    Setting("DB_POOL_SIZE", "16", "pooled connections per worker process", int, WITH_DATABASE),
-    Setting(
-        "DB_SSL_CA",
-        "",
-        "a CA file: connections to the database then require TLS, verified with it; empty: no TLS",
-        services=WITH_DATABASE,
+    *_read_by(
+        WITH_DATABASE,
+        Setting("DB_HOST", "127.0.0.1", "the MySQL/MariaDB server"),
+        Setting("DB_PORT", "3306", "the database server's port", int),
+        Setting("DB_USER", "root", "the database user"),
+        Setting("DB_PASSWORD", "", "the database user's password"),
+        Setting("DB_NAME", "", "the service's database", per_service=DEFAULT_DATABASES),
+        Setting("DB_POOL_SIZE", "16", "pooled connections per worker process", int),
+        Setting(
+            "DB_SSL_CA", "", "a CA file: connections to the database then require TLS, verified with it; empty: no TLS"
+        ),
     ),
     *(
         Setting(f"{service.upper()}_SERVICE_URL", f"http://127.0.0.1:{port}", "where services find each other")
@@ -188,20 +188,21 @@ SETTINGS = (
         "compose and Kubernetes set 3-5)",
         int,
     ),
-    Setting("RATELIMIT_ENABLED", "true", "`false` turns rate limits off (benchmarks, `make fuzz`)", flag, GATEWAY),
-    Setting("RATELIMIT_DEFAULT", "300 per minute", "limit per client on every forwarded route", services=GATEWAY),
-    Setting("RATELIMIT_LOGIN", "10 per minute", "limit per address on login and register", services=GATEWAY),
-    Setting(
-        "RATELIMIT_STORAGE_URI",
-        "memory://",
-        "where counters live (`redis://127.0.0.1:6379` to share them between gateway processes)",
-        services=GATEWAY,
-    ),
-    Setting(
-        "RATELIMIT_KEY_PREFIX",
-        "",
-        "prefix of every counter's key, so stacks sharing one Redis keep their counts apart",
-        services=GATEWAY,
+    *_read_by(
+        GATEWAY,
+        Setting("RATELIMIT_ENABLED", "true", "`false` turns rate limits off (benchmarks, `make fuzz`)", flag),
+        Setting("RATELIMIT_DEFAULT", "300 per minute", "limit per client on every forwarded route"),
+        Setting("RATELIMIT_LOGIN", "10 per minute", "limit per address on login and register"),
+        Setting(
+            "RATELIMIT_STORAGE_URI",
+            "memory://",
+            "where counters live (`redis://127.0.0.1:6379` to share them between gateway processes)",
+        ),
+        Setting(
+            "RATELIMIT_KEY_PREFIX",
+            "",
+            "prefix of every counter's key, so stacks sharing one Redis keep their counts apart",
+        ),
     ),
     Setting(
         "SAGA_STALE_SECONDS",
@@ -280,7 +281,8 @@ SETTINGS = (
     Setting(
         "FAULT_CRASH_AT",
         "",
-        "tests only: the process exits at this step (shop_common/faults.py: `after_record`, `after_reserve`, `after_confirm`, `before_charge`, `after_cancel`)",
+        "tests only: the process exits at this step (shop_common/faults.py: `after_record`, `after_reserve`,"
+        " `after_confirm`, `before_charge`, `after_cancel`)",
         services=("transaction",),
     ),
 )

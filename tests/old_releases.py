@@ -1,22 +1,27 @@
 """Databases as earlier releases made them, with rows in them, for the upgrade tests.
 
-``tests/fixtures/db_init_<commit>.sql`` are copies of the ``db_init.sql`` of two releases: the
-first (c6aef08, the last commit of 2026-11-24) and the last one before migrations (5f71446).
-Kept as files so the tests need no git history. :data:`OLD_ROWS` is what those releases wrote,
-including a product over the stock limit (its stock plus what orders hold passes the INT).
+Each release's ``db_init.sql`` is read from the git history (``git show <commit>:db_init.sql``):
+the first release (c6aef08, the last commit of 2026-11-24) and the last one before migrations
+(5f71446). CI runs in a full clone; in a shallow one the tests fail and say to fetch the history.
+:data:`OLD_ROWS` is what those releases wrote, including a product over the stock limit (its
+stock plus what orders hold passes the INT).
 """
 
 import os
-from pathlib import Path
+import subprocess
 
 import bcrypt
+import pytest
 
 from shop_common.schema import apply_schema, drop_databases, server_connection
-from shop_common.settings import SERVICES
+from shop_common.settings import PROJECT_ROOT, SERVICES
 from tests.support import DB_SERVER
 
-FIXTURES = Path(__file__).parent / "fixtures"
-RELEASES = ("c6aef08", "5f71446")
+COMMITS = {
+    "c6aef08": "c6aef084be20a9cf90089056e42c388cfc271589",
+    "5f71446": "5f714465cf6a53c4a2fb484c5bd4b38c4d61e70c",
+}
+RELEASES = tuple(COMMITS)
 MAX_STOCK = 2_147_483_647
 OLD_PASSWORD = "old-release-password"
 REFERENCE_HELD = "11111111-1111-4111-8111-111111111111"
@@ -84,12 +89,26 @@ def create_old_databases(release, tag):
     names = {database: f"shoptest_{os.getpid()}_{tag}_{database}" for _, _, database in SERVICES.values() if database}
     with server_connection(**DB_SERVER) as connection:
         drop_databases(connection, names.values())
-        apply_schema(connection, names, (FIXTURES / f"db_init_{release}.sql").read_text())
+        apply_schema(connection, names, release_schema(release))
         with connection.cursor() as cursor:
             for database, tables in OLD_ROWS.items():
                 cursor.execute(f"USE `{names[database]}`")
                 _insert_rows(cursor, tables)
     return names
+
+
+def release_schema(release):
+    """``release``'s db_init.sql, from the git history; the test fails when the history is not there."""
+    shown = subprocess.run(
+        ["git", "show", f"{COMMITS[release]}:db_init.sql"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    if shown.returncode != 0:
+        pytest.fail(
+            f"the upgrade tests read release {release}'s db_init.sql from the git history, which is not here "
+            f"({shown.stderr.strip()}): fetch it (`git fetch --unshallow`, or a full `git clone`)",
+            pytrace=False,
+        )
+    return shown.stdout
 
 
 def _insert_rows(cursor, tables):

@@ -137,3 +137,13 @@ def assert_error(response, status, code=None):
     if code:
         assert body["error"] == code
     return body
+
+
+def send_answer(handler, status, body, headers):
+    """Answer from a stand-in's request handler: ``status``, ``headers`` (pairs), ``body`` with its length."""
+    handler.send_response(status)
+    for name, value in headers:
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

@@ -1,12 +1,13 @@
-"""Check that the migrations build exactly the schema ``db_init.sql`` builds (``make schema-check``).
+"""Check that ``db_init.sql`` is what the migrations generate (``make schema-check``).
 
     python -m tools.schema_check
 
-For each service with migrations, two throw-away databases on the configured server: one made
-by ``db_init.sql``, one by applying every migration to an empty database. Their tables, columns
-(position, type, default, character set, extra), indexes, constraints, checks and foreign keys
-are read from information_schema and compared; yoyo's own tables are left out. Any difference
-is printed and the exit status is 1: a schema change goes into a new migration *and* db_init.sql.
+First the text: ``db_init.sql`` must be exactly what ``make schema`` (tools/schema_dump.py) writes
+now. Then the schema it builds: for each service with migrations, two throw-away databases on
+the configured server, one made by ``db_init.sql``, one by applying every migration to an empty
+database. Their tables, columns (position, type, default, character set, extra), indexes,
+constraints, checks and foreign keys are read from information_schema and compared; yoyo's own
+tables are left out. Any difference is printed and the exit status is 1.
 """
 
 import os
@@ -14,8 +15,9 @@ import sys
 from collections.abc import Iterable
 
 from shop_common.migrations import HISTORY_TABLES, migration_folders, upgrade
-from shop_common.schema import apply_schema, drop_databases, server_connection
+from shop_common.schema import SCHEMA_FILE, apply_schema, drop_databases, server_connection
 from shop_common.settings import SERVICES, flask_config
+from tools.schema_dump import generate
 
 # What makes a schema, per information_schema view: the columns compared (TABLE_SCHEMA excluded).
 _DESCRIBED = {
@@ -104,13 +106,15 @@ def compare(services: Iterable[str] = tuple(SERVICES), tag: str = "schema") -> d
 
 
 def main() -> None:
+    if SCHEMA_FILE.read_text() != generate(tag="check"):
+        sys.exit("db_init.sql is not what the migrations generate: run `make schema` (never edit it by hand)")
     found = compare()
     for service, lines in found.items():
         print(f"{service}: " + ("the same" if not lines else "DIFFERENT (- db_init.sql only, + migrations only)"))
         for line in lines:
             print(f"    {line}")
     if any(found.values()):
-        sys.exit("db_init.sql and the migrations differ: every schema change is a new migration and db_init.sql")
+        sys.exit("db_init.sql builds another schema than the migrations: tools/schema_dump.py misses something")
 
 
 if __name__ == "__main__":

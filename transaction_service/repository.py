@@ -140,23 +140,32 @@ def delete_order(order_id: int) -> bool:
     return execute("DELETE FROM transactions WHERE id = %s", (order_id,)).rowcount == 1
 
 
+# What the sweeper settles, older than the %s seconds given: orders left reserving or releasing
+# stock, and checkouts left charging (stock held) or refunding. The list and its count share them.
+_UNSETTLED_STOCK = "stock_state IN ('reserving', 'releasing') AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND"
+_UNSETTLED_PAYMENT = (
+    "((payment_state = 'charging' AND stock_state = 'held') OR payment_state = 'refunding') "
+    "AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND"
+)
+
+
 def unsettled_orders(older_than_seconds: int) -> Sequence[Row]:
     """Orders left reserving or releasing for longer than ``older_than_seconds``."""
     return execute(
-        "SELECT id, reference, status, stock_state FROM transactions "
-        "WHERE stock_state IN ('reserving', 'releasing') "
-        "AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND ORDER BY id",
+        f"SELECT id, reference, status, stock_state FROM transactions WHERE {_UNSETTLED_STOCK} ORDER BY id",
         (older_than_seconds,),
     ).fetchall()
 
 
 def count_unsettled_orders(older_than_seconds: int) -> int:
     """How many orders :func:`unsettled_orders` would give: what the sweeper has not managed yet."""
-    return execute(
-        "SELECT COUNT(*) AS stuck FROM transactions WHERE stock_state IN ('reserving', 'releasing') "
-        "AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND",
-        (older_than_seconds,),
-    ).fetchone()["stuck"]
+    return _count_where(_UNSETTLED_STOCK, older_than_seconds)
+
+
+def _count_where(condition: str, older_than_seconds: int) -> int:
+    """How many orders meet ``condition``, one of this module's that take the seconds."""
+    counted = execute(f"SELECT COUNT(*) AS counted FROM transactions WHERE {condition}", (older_than_seconds,))
+    return counted.fetchone()["counted"]
 
 
 def record_deleted_customer(customer_id: int) -> None:
@@ -439,17 +448,11 @@ def unsettled_payments(older_than_seconds: int) -> Sequence[Row]:
     """Checkouts left charging (stock held) or refunding for longer than ``older_than_seconds``."""
     return execute(
         "SELECT id, reference, user_id, total_amount, payment_state, payment_method, payment_id FROM transactions "
-        "WHERE ((payment_state = 'charging' AND stock_state = 'held') OR payment_state = 'refunding') "
-        "AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND ORDER BY id",
+        f"WHERE {_UNSETTLED_PAYMENT} ORDER BY id",
         (older_than_seconds,),
     ).fetchall()
 
 
 def count_unsettled_payments(older_than_seconds: int) -> int:
     """How many checkouts :func:`unsettled_payments` would give: charges and refunds the sweeper has not settled."""
-    return execute(
-        "SELECT COUNT(*) AS unsettled FROM transactions "
-        "WHERE ((payment_state = 'charging' AND stock_state = 'held') OR payment_state = 'refunding') "
-        "AND updated_at <= UTC_TIMESTAMP() - INTERVAL %s SECOND",
-        (older_than_seconds,),
-    ).fetchone()["unsettled"]
+    return _count_where(_UNSETTLED_PAYMENT, older_than_seconds)

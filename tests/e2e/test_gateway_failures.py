@@ -16,24 +16,20 @@ from tests.support import free_port
 
 
 @pytest.fixture(scope="module")
-def hung_service():
-    service = HungService()
-    yield service
-    service.close()
-
-
-@pytest.fixture(scope="module")
-def troubled_gateway(stack, hung_service, tmp_path_factory):
+def troubled_gateway(stack, tmp_path_factory):
     """A gateway whose user service is fine, product service stopped, customer and transaction services hung."""
-    with own_gateway(
-        stack,
-        tmp_path_factory.mktemp("troubled"),
-        PRODUCT_SERVICE_URL=f"http://127.0.0.1:{free_port()}",
-        CUSTOMER_SERVICE_URL=hung_service.url,
-        TRANSACTION_SERVICE_URL=hung_service.url,
-        GATEWAY_TIMEOUT="1",
-        SERVICE_TIMEOUT="1",
-    ) as url:
+    with (
+        HungService() as hung_service,
+        own_gateway(
+            stack,
+            tmp_path_factory.mktemp("troubled"),
+            PRODUCT_SERVICE_URL=f"http://127.0.0.1:{free_port()}",
+            CUSTOMER_SERVICE_URL=hung_service.url,
+            TRANSACTION_SERVICE_URL=hung_service.url,
+            GATEWAY_TIMEOUT="1",
+            SERVICE_TIMEOUT="1",
+        ) as url,
+    ):
         yield url
 
 

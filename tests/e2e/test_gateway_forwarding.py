@@ -20,9 +20,8 @@ from tests.e2e.upstreams import RecordingService, answer_header_values
 
 @pytest.fixture(scope="module")
 def recorder():
-    service = RecordingService()
-    yield service
-    service.close()
+    with RecordingService() as service:
+        yield service
 
 
 @pytest.fixture(scope="module")

@@ -168,13 +168,14 @@ def test_empty_path_segments_are_never_a_redirect(stack, service, suffix):
     assert response.status_code in (200, 503) and "Location" not in response.headers
 
 
+def new_product(stack, admin_headers, name, price, stock):
+    """A product created through the gateway by the admin: its JSON."""
+    body = {"name": name, "price": price, "stock": stock}
+    return requests.post(stack.gateway + "/api/products", headers=admin_headers, timeout=10, json=body).json()
+
+
 def test_an_empty_segment_through_the_gateway_reaches_the_route_without_a_location(stack, admin_headers):
-    created = requests.post(
-        stack.gateway + "/api/products",
-        headers=admin_headers,
-        timeout=10,
-        json={"name": "Slashes", "price": "1.00", "stock": 1},
-    ).json()
+    created = new_product(stack, admin_headers, "Slashes", "1.00", 1)
     for path in (f"/api/products/{created['id']}//", f"/api/products//{created['id']}/"):
         response = requests.get(stack.gateway + path, allow_redirects=False, timeout=10)
         assert response.status_code == 200 and response.json()["id"] == created["id"], path
@@ -271,12 +272,7 @@ def head_answer(port, path):
 
 
 def test_head_through_the_gateway_answers_the_length_of_get_without_the_body(stack, admin_headers):
-    created = requests.post(
-        stack.gateway + "/api/products",
-        headers=admin_headers,
-        timeout=10,
-        json={"name": "Headed", "price": "2.50", "stock": 3},
-    ).json()
+    created = new_product(stack, admin_headers, "Headed", "2.50", 3)
     for path in (f"/api/products/{created['id']}", "/api/products?limit=5", "/health"):
         got = requests.get(stack.gateway + path, timeout=10)
         assert got.status_code == 200 and got.content, path

@@ -24,7 +24,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from shop_common.settings import SERVICES
 from tests.stacks import ADMIN_PASSWORD, ADMIN_USERNAME, started_stack
-from tests.support import free_port, unique_name
+from tests.support import free_port, send_answer, unique_name
 from tools import monitor
 
 PER_USER_LIMIT = 40
@@ -66,11 +66,7 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.spans.extend(received)
         answer = ExportTraceServiceResponse().SerializeToString()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-protobuf")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
+        send_answer(self, 200, answer, [("Content-Type", "application/x-protobuf")])
 
     def log_message(self, *args):
         pass

@@ -148,22 +148,26 @@ def test_the_ledger_survives_a_sigkill_of_the_sandbox(sandbox, stack):
     assert sandbox.charge(key).json() == charge
 
 
-def test_a_failing_sandbox_is_503_then_the_same_key_pays_once(sandbox, payments):
+def refused_while(sandbox, payments, status, code, **behaviour):
+    """A new key and order paid while the sandbox behaves so, refused with ``status`` and ``code``;
+    then the sandbox behaves normally again. Returns (key, order id)."""
     key, order_id = new_key(), new_order_id()
-    sandbox.behave(failure_rate=1)
-    assert_json_error(payments.pay(key, order_id), 503, "service_unavailable")
+    sandbox.behave(**behaviour)
+    assert_json_error(payments.pay(key, order_id), status, code)
+    sandbox.behave(**dict.fromkeys(behaviour, 0))
+    return key, order_id
+
+
+def test_a_failing_sandbox_is_503_then_the_same_key_pays_once(sandbox, payments):
+    key, order_id = refused_while(sandbox, payments, 503, "service_unavailable", failure_rate=1)
     assert [payment["status"] for payment in payments.of_order(order_id)] == ["pending"]
-    sandbox.behave(failure_rate=0)
     payment = payments.pay(key, order_id).json()
     assert payment["status"] == "captured"
     assert [charge["id"] for charge in sandbox.charges(key)] == [payment["providerReference"]]
 
 
 def test_a_slow_sandbox_is_504_then_the_same_key_pays_once(sandbox, payments):
-    key, order_id = new_key(), new_order_id()
-    sandbox.behave(delay_seconds=3)
-    assert_json_error(payments.pay(key, order_id), 504, "gateway_timeout")
-    sandbox.behave(delay_seconds=0)
+    key, order_id = refused_while(sandbox, payments, 504, "gateway_timeout", delay_seconds=3)
     payment = payments.pay(key, order_id).json()
     assert payment["status"] == "captured"
     time.sleep(2)  # the first, delayed call reaches the sandbox meanwhile: it replays the one charge
@@ -171,21 +175,15 @@ def test_a_slow_sandbox_is_504_then_the_same_key_pays_once(sandbox, payments):
 
 
 def test_a_late_sandbox_is_504_with_the_charge_made_then_the_same_key_finds_it(sandbox, payments):
-    key, order_id = new_key(), new_order_id()
-    sandbox.behave(late_rate=1, late_seconds=5)
-    assert_json_error(payments.pay(key, order_id), 504, "gateway_timeout")
+    key, order_id = refused_while(sandbox, payments, 504, "gateway_timeout", late_rate=1, late_seconds=5)
     [charge] = sandbox.charges(key)
-    sandbox.behave(late_rate=0)
     payment = payments.pay(key, order_id).json()
     assert (payment["status"], payment["providerReference"]) == ("captured", charge["id"])
     assert len(sandbox.charges(key)) == 1
 
 
 def test_the_sweeper_settles_a_late_charge_from_the_providers_answer(sandbox, payments):
-    key, order_id = new_key(), new_order_id()
-    sandbox.behave(late_rate=1, late_seconds=5)
-    assert_json_error(payments.pay(key, order_id), 504, "gateway_timeout")
-    sandbox.behave(late_rate=0)
+    key, order_id = refused_while(sandbox, payments, 504, "gateway_timeout", late_rate=1, late_seconds=5)
     deadline = time.monotonic() + 15
     while payments.of_order(order_id)[0]["status"] == "pending":
         assert time.monotonic() < deadline, "the sweeper did not settle the payment"
@@ -196,10 +194,7 @@ def test_the_sweeper_settles_a_late_charge_from_the_providers_answer(sandbox, pa
 
 
 def test_the_sweeper_never_charges_a_payment_the_provider_never_saw(sandbox, payments):
-    key, order_id = new_key(), new_order_id()
-    sandbox.behave(failure_rate=1)
-    assert_json_error(payments.pay(key, order_id), 503, "service_unavailable")
-    sandbox.behave(failure_rate=0)
+    key, order_id = refused_while(sandbox, payments, 503, "service_unavailable", failure_rate=1)
     time.sleep(6)  # past PAYMENT_STALE_SECONDS, with the sweeper running every second
     assert [payment["status"] for payment in payments.of_order(order_id)] == ["pending"]
     assert sandbox.charges(key) == []

@@ -71,7 +71,7 @@ def stock(stack, product_id):
 
 def test_the_migrate_step_upgrades_once(upgraded):
     _, first, again = upgraded
-    assert all("upgraded: 0001_baseline" in output for output in first.values()), first
+    assert all("upgraded: 0001_" in output for output in first.values()), first
     assert all("up to date" in output for output in again.values()), again
 
 

@@ -5,6 +5,8 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.support import send_answer
+
 
 @dataclass
 class Received:
@@ -42,6 +44,9 @@ class RecordingService(ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
 
+    def __exit__(self, *exception):
+        self.close()
+
 
 def answer_header_values(name):
     return [value for header, value in RecordingService.ANSWER_HEADERS if header == name]
@@ -53,12 +58,7 @@ class _RecordingHandler(BaseHTTPRequestHandler):
     def record_and_answer(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.server.received.append(Received(self.command, self.path, self.headers, body, self.client_address[1]))
-        self.send_response(self.server.ANSWER_STATUS)
-        for name, value in self.server.ANSWER_HEADERS:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(self.server.ANSWER_BODY)))
-        self.end_headers()
-        self.wfile.write(self.server.ANSWER_BODY)
+        send_answer(self, self.server.ANSWER_STATUS, self.server.ANSWER_BODY, self.server.ANSWER_HEADERS)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = record_and_answer
 
@@ -84,6 +84,9 @@ class HungService(socketserver.ThreadingTCPServer):
         self.closing.set()
         self.shutdown()
         self.server_close()
+
+    def __exit__(self, *exception):
+        self.close()
 
 
 class _SilentHandler(socketserver.BaseRequestHandler):

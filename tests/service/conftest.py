@@ -9,6 +9,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from shop_common.db import get_db
 from tests.support import Tokens, app_test_config, create_test_databases, drop_test_databases, free_port
 
 
@@ -29,6 +30,13 @@ def client(app):
 def tokens(app):
     """Bearer headers signed with the package's ``app`` secret."""
     return Tokens(app)
+
+
+def empty_tables(app, *tables):
+    """Delete every row of ``tables`` in ``app``'s database, in this order, before a test."""
+    with app.app_context(), get_db().cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table}")
 
 
 def serve_in_thread(app):

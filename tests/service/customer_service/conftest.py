@@ -2,25 +2,33 @@ import pytest
 import requests
 
 from customer_service import create_app
-from shop_common.db import get_db
+from tests.service.conftest import empty_tables
 from tests.support import app_test_config, unique_name
 
 
 @pytest.fixture(scope="session")
-def app(unit_databases, user_service_url, transaction_service_url):
-    return create_app(
-        dict(
+def app_with(unit_databases, user_service_url, transaction_service_url):
+    """Builds a customer app of its own: the tests' settings, ``settings`` changed (a service out of reach)."""
+
+    def build(**settings):
+        config = dict(
             app_test_config(unit_databases["customer_db"]),
             USER_SERVICE_URL=user_service_url,
             TRANSACTION_SERVICE_URL=transaction_service_url,
         )
-    )
+        return create_app({**config, **settings})
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def app(app_with):
+    return app_with()
 
 
 @pytest.fixture(autouse=True)
 def empty_customers(app):
-    with app.app_context(), get_db().cursor() as cursor:
-        cursor.execute("DELETE FROM customers")
+    empty_tables(app, "customers")
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ import time
 
 import redis
 
-from customer_service import create_app
-from tests.support import TEST_REVOCATION_PREFIX, app_test_config, assert_error, free_port
+from tests.support import TEST_REVOCATION_PREFIX, assert_error, free_port
 
 
 def test_a_token_of_an_epoch_before_its_users_record_is_refused(client, create_profile, tokens):
@@ -42,17 +41,9 @@ def test_a_token_of_the_release_before_epochs_is_refused_by_that_releases_record
     assert client.get(f"/api/customers/{customer_id}", headers=headers).status_code == 200
 
 
-def test_with_redis_unreachable_a_customer_reads_but_writes_and_admins_are_refused(
-    unit_databases, user_service_url, create_profile, tokens
-):
+def test_with_redis_unreachable_a_customer_reads_but_writes_and_admins_are_refused(app_with, create_profile, tokens):
     _user_id, customer_id, headers = create_profile()
-    down = create_app(
-        dict(
-            app_test_config(unit_databases["customer_db"]),
-            USER_SERVICE_URL=user_service_url,
-            REVOCATION_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-        )
-    ).test_client()
+    down = app_with(REVOCATION_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0").test_client()
     started = time.monotonic()
     assert down.get(f"/api/customers/{customer_id}", headers=headers).status_code == 200
     assert_error(

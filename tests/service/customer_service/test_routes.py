@@ -2,9 +2,8 @@
 
 import pytest
 
-from customer_service import create_app
 from shop_common.db import get_db
-from tests.support import Tokens, app_test_config, assert_error, free_port
+from tests.support import Tokens, assert_error, free_port
 
 
 def customer_count(app):
@@ -111,10 +110,8 @@ def test_no_token_is_401_and_not_json_is_415(client, tokens):
     assert_error(client.post("/api/customers", data="x", headers=tokens.admin()), 415)
 
 
-def test_a_stopped_user_service_makes_create_503(unit_databases, new_user):
-    down = create_app(
-        dict(app_test_config(unit_databases["customer_db"]), USER_SERVICE_URL=f"http://127.0.0.1:{free_port()}")
-    )
+def test_a_stopped_user_service_makes_create_503(app_with, new_user):
+    down = app_with(USER_SERVICE_URL=f"http://127.0.0.1:{free_port()}")
     user_id, username = new_user()
     response = down.test_client().post(
         "/api/customers",
@@ -140,11 +137,9 @@ def test_single_reads_add_user_info_without_secrets(client, create_profile):
         assert "password" not in response.get_data(as_text=True)
 
 
-def test_user_info_is_null_when_the_user_service_is_down(unit_databases, client, create_profile):
+def test_user_info_is_null_when_the_user_service_is_down(app_with, create_profile):
     _user_id, customer_id, headers = create_profile()
-    down = create_app(
-        dict(app_test_config(unit_databases["customer_db"]), USER_SERVICE_URL=f"http://127.0.0.1:{free_port()}")
-    )
+    down = app_with(USER_SERVICE_URL=f"http://127.0.0.1:{free_port()}")
     response = down.test_client().get(f"/api/customers/{customer_id}", headers=headers)
     assert response.status_code == 200
     assert response.get_json()["user_info"] is None and response.get_json()["id"] == customer_id
@@ -235,16 +230,10 @@ def test_a_deleted_users_profile_is_recorded_by_the_transaction_service(
 
 
 def test_a_deletion_the_transaction_service_cannot_record_is_503_and_keeps_the_profile(
-    unit_databases, create_profile, tokens, user_service_url
+    app_with, create_profile, tokens
 ):
     user_id, customer_id, headers = create_profile()
-    unreachable = create_app(
-        dict(
-            app_test_config(unit_databases["customer_db"]),
-            USER_SERVICE_URL=user_service_url,
-            TRANSACTION_SERVICE_URL=f"http://127.0.0.1:{free_port()}",
-        )
-    ).test_client()
+    unreachable = app_with(TRANSACTION_SERVICE_URL=f"http://127.0.0.1:{free_port()}").test_client()
     assert_error(unreachable.delete(f"/api/customers/{customer_id}", headers=headers), 503)
     assert_error(unreachable.delete(f"/internal/customers/user/{user_id}", headers=tokens.service()), 503)
     assert unreachable.get(f"/api/customers/{customer_id}", headers=headers).status_code == 200

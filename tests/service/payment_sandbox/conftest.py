@@ -1,7 +1,7 @@
 import pytest
 
 from payment_sandbox import create_app
-from shop_common.db import get_db
+from tests.service.conftest import empty_tables
 from tests.support import app_test_config
 
 SANDBOX_KEY = {"Authorization": "Bearer sk_test_sandbox"}
@@ -14,10 +14,7 @@ def app(unit_databases):
 
 @pytest.fixture(autouse=True)
 def empty_ledger(app):
-    with app.app_context(), get_db().cursor() as cursor:
-        cursor.execute("DELETE FROM refunds")
-        cursor.execute("DELETE FROM charges")
-        cursor.execute("DELETE FROM behaviour")
+    empty_tables(app, "refunds", "charges", "behaviour")
 
 
 @pytest.fixture

@@ -2,8 +2,7 @@ import pytest
 
 from payment_sandbox import create_app as create_sandbox
 from payment_service import create_app
-from shop_common.db import get_db
-from tests.service.conftest import serve_in_thread
+from tests.service.conftest import empty_tables, serve_in_thread
 from tests.support import app_test_config
 
 SANDBOX_KEY = {"Authorization": "Bearer sk_test_sandbox"}
@@ -35,12 +34,8 @@ def app(unit_databases, sandbox_url):
 
 @pytest.fixture(autouse=True)
 def empty_databases(app, sandbox_app):
-    with app.app_context(), get_db().cursor() as cursor:
-        cursor.execute("DELETE FROM payments")
-    with sandbox_app.app_context(), get_db().cursor() as cursor:
-        cursor.execute("DELETE FROM refunds")
-        cursor.execute("DELETE FROM charges")
-        cursor.execute("DELETE FROM behaviour")
+    empty_tables(app, "payments")
+    empty_tables(sandbox_app, "refunds", "charges", "behaviour")
 
 
 @pytest.fixture

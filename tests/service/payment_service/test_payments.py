@@ -87,37 +87,34 @@ def test_a_late_provider_is_504_and_the_retry_finds_the_one_charge(pay, sandbox)
     assert [charge["id"] for charge in sandbox.charges()] == [payment["providerReference"]]
 
 
-def test_the_sweeper_settles_a_pending_payment_from_the_providers_ledger(app, pay, sandbox, client, tokens):
+def sweep_once(app):
+    """The sweeper's pass with 1 s for stale, 2.1 s later (updated_at has whole seconds); what it settled."""
     from payment_service.app import sweep_stale_payments
 
-    sandbox.behave(late_rate=1, late_seconds=3)
-    assert_error(pay(), 504)
-    sandbox.behave(late_rate=0)
-    time.sleep(2.1)  # updated_at has whole seconds: 1 s stale is safely past after 2
+    time.sleep(2.1)
     with app.app_context():
         app.config["PAYMENT_STALE_SECONDS"] = 1
         try:
-            assert sweep_stale_payments(app) == 1
+            return sweep_stale_payments(app)
         finally:
             app.config["PAYMENT_STALE_SECONDS"] = 30
+
+
+def test_the_sweeper_settles_a_pending_payment_from_the_providers_ledger(app, pay, sandbox, client, tokens):
+    sandbox.behave(late_rate=1, late_seconds=3)
+    assert_error(pay(), 504)
+    sandbox.behave(late_rate=0)
+    assert sweep_once(app) == 1
     [payment] = client.get("/internal/payments?orderId=12", headers=tokens.service()).get_json()["payments"]
     assert payment["status"] == "captured"
     assert len(sandbox.charges()) == 1
 
 
 def test_the_sweeper_never_charges_a_payment_the_provider_never_saw(app, pay, sandbox, client, tokens):
-    from payment_service.app import sweep_stale_payments
-
     sandbox.behave(failure_rate=1)
     assert_error(pay(), 503)
     sandbox.behave(failure_rate=0)
-    time.sleep(2.1)  # updated_at has whole seconds: 1 s stale is safely past after 2
-    with app.app_context():
-        app.config["PAYMENT_STALE_SECONDS"] = 1
-        try:
-            assert sweep_stale_payments(app) == 0
-        finally:
-            app.config["PAYMENT_STALE_SECONDS"] = 30
+    assert sweep_once(app) == 0
     assert sandbox.charges() == []
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from product_service import create_app
-from shop_common.db import get_db
+from tests.service.conftest import empty_tables
 from tests.support import app_test_config
 
 
@@ -12,9 +12,7 @@ def app(unit_databases):
 
 @pytest.fixture(autouse=True)
 def empty_products(app):
-    with app.app_context(), get_db().cursor() as cursor:
-        cursor.execute("DELETE FROM stock_reservations")
-        cursor.execute("DELETE FROM products")
+    empty_tables(app, "stock_reservations", "products")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from flask import Flask
 
 from shop_common.errors import ApiError
 from shop_common.http_client import ServiceClient
-from tests.support import TEST_JWT_SECRET, free_port
+from tests.support import TEST_JWT_SECRET, free_port, send_answer
 
 
 class Echo(BaseHTTPRequestHandler):
@@ -25,12 +25,7 @@ class Echo(BaseHTTPRequestHandler):
         answer = json.dumps(
             {"body": json.loads(body), "type": self.headers["Content-Type"], "cookie": self.headers["Cookie"]}
         ).encode()
-        self.send_response(409)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Set-Cookie", "session=one-user-only")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
+        send_answer(self, 409, answer, [("Content-Type", "application/json"), ("Set-Cookie", "session=one-user-only")])
 
     def log_message(self, *args):
         pass

@@ -6,8 +6,7 @@ import customer_service
 import product_service
 from customer_service import repository as customer_repository
 from product_service import repository as product_repository
-from shop_common.db import get_db
-from tests.service.conftest import serve_in_thread
+from tests.service.conftest import empty_tables, serve_in_thread
 from tests.support import app_test_config
 from transaction_service import create_app
 
@@ -43,9 +42,7 @@ def app(unit_databases, service_urls, customer_app):
 
 @pytest.fixture(autouse=True)
 def empty_orders(app):
-    with app.app_context(), get_db().cursor() as cursor:
-        cursor.execute("DELETE FROM transactions")
-        cursor.execute("DELETE FROM idempotency_keys")
+    empty_tables(app, "transactions", "idempotency_keys")
 
 
 @pytest.fixture

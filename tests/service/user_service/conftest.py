@@ -1,6 +1,6 @@
 import pytest
 
-from shop_common.db import get_db
+from tests.service.conftest import empty_tables
 from tests.support import app_test_config, free_port
 from user_service import create_app
 
@@ -15,9 +15,7 @@ def app(unit_databases):
 
 @pytest.fixture(autouse=True)
 def empty_users(app):
-    with app.app_context():
-        with get_db().cursor() as cursor:
-            cursor.execute("DELETE FROM users")
+    empty_tables(app, "users")
 
 
 @pytest.fixture
