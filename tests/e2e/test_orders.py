@@ -1,4 +1,4 @@
-"""Orders through the gateway against the five real processes: races, failures, crashes.
+"""Orders through the gateway against the five real processes: races (tests/journeys.py), failures, crashes.
 
 The invariant every test ends on, for each product it made:
     initial stock = current stock + units in orders that are not cancelled.
@@ -10,48 +10,12 @@ import time
 
 import pytest
 
-from tests.stacks import LOAD_STOCK, run_concurrently, with_load_while
-from tests.support import unique_name
-
-
-@pytest.mark.parametrize("round_number", range(3))
-def test_fifty_buyers_racing_for_ten_units_never_oversell(shop, round_number):
-    product_id = shop.create_product(stock=10)
-    customers = [shop.new_customer() for _ in range(5)]
-    tasks = [lambda n=n: shop.order(*customers[n % 5], [(product_id, 1)]) for n in range(50)]
-    statuses = [response.status_code for response in run_concurrently(tasks)]
-    assert statuses.count(201) == 10 and statuses.count(409) == 40, statuses
-    assert shop.stock(product_id) == 0
-    shop.assert_stock_balances({product_id: 10}, within_seconds=0)
-
-
-def test_concurrent_orders_and_cancellations_keep_stock_balanced(shop):
-    products = [shop.create_product(stock=40) for _ in range(3)]
-    customers = [shop.new_customer() for _ in range(4)]
-    placed = []
-    for n in range(12):
-        response = shop.order(*customers[n % 4], [(products[n % 3], 2), (products[(n + 1) % 3], 1)])
-        assert response.status_code == 201
-        placed.append((response.json()["id"], customers[n % 4][1]))
-    tasks = [lambda n=n: shop.order(*customers[n % 4], [(products[n % 3], 1 + n % 3)]) for n in range(30)]
-    tasks += [lambda order=order: shop.cancel(*order) for order in placed]
-    tasks += [lambda order=order: shop.cancel(*order) for order in placed[:6]]  # retried cancellations
-    statuses = [response.status_code for response in run_concurrently(tasks)]
-    assert set(statuses) <= {200, 201, 409}, statuses
-    assert statuses.count(200) == 12
-    shop.assert_stock_balances(dict.fromkeys(products, 40), within_seconds=0)
-
-
-def test_an_idempotent_retry_through_the_gateway_never_reserves_twice(shop):
-    product_id = shop.create_product(stock=5)
-    customer_id, headers = shop.new_customer()
-    key = {"Idempotency-Key": unique_name("key")}
-    responses = run_concurrently([lambda: shop.order(customer_id, headers, [(product_id, 2)], **key)] * 4, workers=4)
-    created = [response.json()["id"] for response in responses if response.status_code == 201]
-    assert len(set(created)) == 1
-    assert {response.status_code for response in responses} <= {201, 409}
-    assert shop.order(customer_id, headers, [(product_id, 2)], **key).json()["id"] == created[0]
-    assert shop.stock(product_id) == 3
+from tests.journeys import (  # noqa: F401
+    test_an_idempotent_retry_through_the_gateway_never_reserves_twice,
+    test_concurrent_orders_and_cancellations_keep_stock_balanced,
+    test_fifty_buyers_racing_for_ten_units_never_oversell,
+)
+from tests.stacks import LOAD_STOCK, with_load_while
 
 
 def test_stopping_the_product_service_mid_run_loses_no_stock(shop, stack):
