@@ -78,9 +78,11 @@ def service_environment(service, port, databases, service_urls, **settings):
     """The environment of one process of ``service`` on ``port`` that a tier starts its own way.
 
     Every setting is given (a developer's ``.env`` files cannot leak in), the test values
-    above first; ``settings`` win. ``service_urls`` says where it finds the others.
+    above first, and this run's revocation records apart from every other stack's in the
+    shared Redis; ``settings`` win. ``service_urls`` says where it finds the others.
     """
-    return stack_environment(service, port, databases, service_urls, {**SETTINGS, **settings})
+    own_prefix = {"REVOCATION_KEY_PREFIX": TEST_REVOCATION_PREFIX}
+    return stack_environment(service, port, databases, service_urls, {**SETTINGS, **own_prefix, **settings})
 
 
 @pytest.fixture
