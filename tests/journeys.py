@@ -162,3 +162,6 @@ def test_the_postman_collection_passes_with_newman(stack):
         timeout=120,
     )
     assert run.returncode == 0, run.stdout + run.stderr  # newman's report names each failed assertion
+
+
+__all__ = [name for name in dir() if name.startswith("test_")]
