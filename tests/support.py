@@ -22,6 +22,18 @@ DB_SERVER = {
     "user": os.environ.get("DB_USER", "root"),
     "password": os.environ.get("DB_PASSWORD", ""),
 }
+# Debian's Chromium (.ci/run installs it), never a browser Playwright downloads, headless and quiet:
+# the API reference's page (service tier) and the storefront (browser tier) are read in it.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 _TEST_DATABASE = re.compile(r"shoptest_(\d+)_\w+")
 # This run's revocation records in the machine's Redis, apart from every other stack's.
 TEST_REVOCATION_PREFIX = f"shoptest:{os.getpid()}:{uuid.uuid4().hex[:8]}:"
