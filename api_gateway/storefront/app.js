@@ -89,6 +89,13 @@ function showError(box, body, status) {
   box.hidden = false;
 }
 
+// A page whose one read was refused: its title and the API's message.
+function failedPage(title, answer) {
+  const errors = errorBox();
+  showError(errors, answer.body, answer.status);
+  return [h("h1", {}, title), errors];
+}
+
 function newKey() {
   return crypto.randomUUID();
 }
@@ -367,11 +374,8 @@ async function catalogPage(params) {
 
 async function productPage(productId) {
   const answer = await api("GET", `/api/products/${productId}`);
+  if (!answer.ok) return failedPage("Product", answer);
   const errors = errorBox();
-  if (!answer.ok) {
-    showError(errors, answer.body, answer.status);
-    return [h("h1", {}, "Product"), errors];
-  }
   const product = answer.body;
   const quantity = h("input", { id: "quantity", type: "number", min: "1", max: "10000", value: "1", class: "line-quantity", testid: "quantity-input" });
   return [
@@ -560,11 +564,7 @@ async function checkoutPage() {
 async function orderPage(orderId) {
   if (!session.user) return needLogin();
   const answer = await api("GET", `/api/transactions/${orderId}`);
-  const errors = errorBox();
-  if (!answer.ok) {
-    showError(errors, answer.body, answer.status);
-    return [h("h1", {}, "Order"), errors];
-  }
+  if (!answer.ok) return failedPage("Order", answer);
   const order = answer.body;
   return [
     h("h1", {}, "Thank you for your order"),

@@ -142,7 +142,7 @@ def test_the_admin_creates_edits_and_deletes_a_product(page, steps):
     form.get_by_test_id("stock-input").fill("7")
     form.get_by_test_id("category-input").fill("lighting")
     form.get_by_test_id("save-button").click()
-    expect(page.get_by_test_id("error-message")).to_contain_text("price must have at most two decimal places")
+    expect(page.get_by_test_id("error-message")).to_contain_text("price must be ASCII digits with at most two decimals")
     steps("admin-refused")
 
     form.get_by_test_id("price-input").fill("12.35")

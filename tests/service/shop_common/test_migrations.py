@@ -147,7 +147,8 @@ def test_two_upgrades_at_once_take_turns(old_databases):
     config = dict(flask_config("product"), DB_NAME=old_databases["product_db"], **_server())
     with ThreadPoolExecutor(max_workers=2) as pool:
         applied = sorted(pool.map(lambda _: upgrade(config, folder), range(2)))
-    assert applied == [[], ["0001_baseline", "0002_stock_limit_and_lines_by_product"]]
+    migrations = sorted(migration.stem for migration in folder.glob("*.sql"))
+    assert applied == [[], migrations]
     with connection() as server, server.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM `{old_databases['product_db']}`._yoyo_migration")
-        assert cursor.fetchone() == (2,)
+        assert cursor.fetchone() == (len(migrations),)
