@@ -40,7 +40,7 @@ schema-check: install ## db_init.sql is what the migrations generate, and builds
 	$(PYTHON) -m tools.schema_check
 
 admin: db-init ## create the admin from ADMIN_USERNAME / ADMIN_PASSWORD if missing
-	$(PYTHON) -m flask --app user_service bootstrap-admin
+	$(PYTHON) -m tools.stack admin
 
 run-all: admin ## set everything up, start what is not running, wait for /health
 	$(PYTHON) -m tools.stack start

@@ -19,7 +19,7 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from shop_common import revocation
 from shop_common.auth import identify_caller
 from shop_common.errors import ApiError
-from shop_common.http_client import ServiceClient, service_client
+from shop_common.http_client import build_client, service_client
 from shop_common.observability import encoded_path
 
 from .rate_limits import limiter, login_limit
@@ -85,13 +85,7 @@ def init_app(app):
     # The gateway's one client per service (shop_common.http_client.service_client finds them),
     # waiting GATEWAY_TIMEOUT for the services' responses.
     app.extensions["service_clients"] = {
-        service: ServiceClient(
-            service,
-            config[f"{service.upper()}_SERVICE_URL"],
-            config["SERVICE_CONNECT_TIMEOUT"],
-            config["GATEWAY_TIMEOUT"],
-            record_metrics=config["METRICS_ENABLED"],
-        )
+        service: build_client(config, service, timeout_setting="GATEWAY_TIMEOUT")
         for service in SERVICE_OF_PREFIX.values()
     }
     app.register_blueprint(forwarding)

@@ -27,6 +27,7 @@ from flask_limiter.util import get_remote_address
 from prometheus_client import Counter
 
 from shop_common import metrics
+from shop_common.app import probes
 from shop_common.errors import error_response
 
 RATE_LIMITED = Counter("shop_rate_limited_total", "Requests refused with 429, by the limit they went over.", ["limit"])
@@ -85,6 +86,7 @@ def init_app(app):
     app.after_request(keep_retry_after_for_429)
     limiter.init_app(app)
     limiter.exempt(metrics.blueprint)
+    limiter.exempt(probes)
     app.register_error_handler(RateLimitExceeded, respond_rate_limited)
 
 

@@ -1,5 +1,10 @@
-"""``GET /``, what the gateway is; ``GET /health``, whether every service is ready;
-``GET /health/live`` and ``/health/ready``, the gateway's own state for an orchestrator.
+"""``GET /``, what the gateway is; ``GET /health``, whether every service is ready.
+
+``GET /health/live`` and ``/health/ready``, the gateway's own state for an orchestrator, are every
+process's probes (shop_common/app.py): its readiness is only whether it is stopping. The services
+are not asked (one being down is a 503 on its routes alone, and shows in ``/health``, and would
+otherwise take every gateway out of rotation), nor is Redis (without it each gateway counts rate
+limits in memory until it is back).
 
 None is rate limited: monitors poll them, and they reach no service's data.
 """
@@ -8,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Blueprint, current_app, jsonify
 
-from shop_common import lifecycle
 from shop_common.errors import ApiError
 from shop_common.http_client import service_client
 from shop_common.observability import REQUEST_ID_HEADER, current_request_id
@@ -75,27 +79,6 @@ def health():
     if down:
         body["down"] = down
     return jsonify(body), 503 if down else 200
-
-
-@status.get("/health/live")
-@limiter.exempt
-def liveness():
-    """The process answers (also while draining)."""
-    return jsonify(status="ok", service="gateway")
-
-
-@status.get("/health/ready")
-@limiter.exempt
-def readiness():
-    """Whether this gateway should get traffic: 503 once it is stopping (shop_common/lifecycle.py).
-
-    The services are not asked: one being down is a 503 on its routes alone (and
-    shows in ``/health``), and would otherwise take every gateway out of rotation.
-    Nor is Redis: without it each gateway counts rate limits in memory until it is back.
-    """
-    if lifecycle.is_draining():
-        return jsonify(status="unavailable", service="gateway", checks={"process": "draining"}), 503
-    return jsonify(status="ok", service="gateway", checks={})
 
 
 def is_ready(client, request_id, timeout):

@@ -16,10 +16,9 @@ import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
-from shop_common.schema import apply_schema, drop_databases, server_connection
 from shop_common.settings import SERVICES, load_settings
 from tools import stack as launcher
-from tools.throwaway_stack import ThrowawayStack
+from tools.throwaway_stack import ThrowawayStack, create_databases, drop_databases
 
 TUNING_SETTINGS = (
     "GUNICORN_WORKER_CLASS",
@@ -82,13 +81,10 @@ class BenchStack(ThrowawayStack):
         }
 
     def create_databases(self):
-        with server_connection(**self.database_server) as connection:
-            drop_databases(connection, self.databases.values())
-            apply_schema(connection, self.databases)
+        create_databases(self.database_server, self.databases)
 
     def drop_databases(self):
-        with server_connection(**self.database_server) as connection:
-            drop_databases(connection, self.databases.values())
+        drop_databases(self.database_server, self.databases)
 
     def memory_bytes(self):
         """(RSS, PSS) in bytes of the five gunicorn masters and all their workers."""

@@ -25,7 +25,7 @@ import urllib3
 from flask import current_app
 
 from shop_common.errors import ApiError
-from shop_common.http_client import ServiceClient
+from shop_common.http_client import ServiceClient, build_client
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +127,6 @@ def payment_provider() -> PaymentProvider:
     extensions = current_app.extensions
     if "payment_provider" not in extensions:
         config = current_app.config
-        client = ServiceClient(
-            "provider",
-            config["PAYMENT_PROVIDER_URL"],
-            config["SERVICE_CONNECT_TIMEOUT"],
-            config["PAYMENT_PROVIDER_TIMEOUT"],
-            record_metrics=config["METRICS_ENABLED"],
-        )
+        client = build_client(config, "provider", "PAYMENT_PROVIDER_URL", "PAYMENT_PROVIDER_TIMEOUT")
         extensions["payment_provider"] = SandboxProvider(client, config["PAYMENT_PROVIDER_KEY"])
     return extensions["payment_provider"]

@@ -63,7 +63,8 @@ def create_service_app(
 ) -> Flask:
     """A Flask app with settings, JSON errors, request ids, logging, JWT and, if it owns one, a database.
 
-    ``with_health`` adds the standard ``GET /health``; the gateway brings its own.
+    Every app answers the probes ``GET /health/live`` and ``/health/ready``; ``with_health`` adds the
+    standard ``GET /health`` (this process's readiness), the gateway brings its own (every service's).
     """
     app = ApiFlask(import_name, static_folder=None)
     app.json = ApiJSONProvider(app)
@@ -85,16 +86,19 @@ def create_service_app(
 
         db.init_app(app)
     lifecycle.init_app(app)
+    app.register_blueprint(probes)
     if with_health:
         app.register_blueprint(health)
     return app
 
 
+# The orchestrator's probes, the same for every process (the gateway's too).
+probes = Blueprint("probes", __name__)
 health = Blueprint("health", __name__)
 
 
 @health.get("/health")
-@health.get("/health/ready")
+@probes.get("/health/ready")
 def health_check() -> tuple[Response, int]:
     """Readiness: not stopping, and each check registered in ``app.extensions["readiness"]``
     ({name: function returning True when ready}; the database's ping where the service owns one),
@@ -119,7 +123,7 @@ def health_check() -> tuple[Response, int]:
     return jsonify(body), 200 if healthy else 503
 
 
-@health.get("/health/live")
+@probes.get("/health/live")
 def liveness() -> Response:
     """The process answers (also while draining): a restart would not help anything else."""
     return jsonify(status="ok", service=current_app.config["SERVICE_NAME"])

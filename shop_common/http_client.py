@@ -205,12 +205,22 @@ def service_client(name: str) -> ServiceClient:
     """The process-wide client for the service ``name`` (``user``, ``product``, ...)."""
     clients = current_app.extensions.setdefault("service_clients", {})
     if name not in clients:
-        config = current_app.config
-        clients[name] = ServiceClient(
-            name,
-            config[f"{name.upper()}_SERVICE_URL"],
-            config["SERVICE_CONNECT_TIMEOUT"],
-            config["SERVICE_TIMEOUT"],
-            record_metrics=config["METRICS_ENABLED"],
-        )
+        clients[name] = build_client(current_app.config, name)
     return clients[name]
+
+
+def build_client(
+    config: Mapping[str, Any], name: str, url_setting: str | None = None, timeout_setting: str = "SERVICE_TIMEOUT"
+) -> ServiceClient:
+    """A client for ``name`` from the app's settings: its URL (``<NAME>_SERVICE_URL`` unless
+    ``url_setting``), the connect timeout, the read timeout ``timeout_setting`` and metrics on or off.
+
+    Every client of a service, the gateway and the payment provider is made here.
+    """
+    return ServiceClient(
+        name,
+        config[url_setting or f"{name.upper()}_SERVICE_URL"],
+        config["SERVICE_CONNECT_TIMEOUT"],
+        config[timeout_setting],
+        record_metrics=config["METRICS_ENABLED"],
+    )

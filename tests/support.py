@@ -2,14 +2,16 @@
 
 import os
 import re
+import time
 import uuid
 
+import jwt
 from flask_jwt_extended import create_access_token
 
+from shop_common import schema
 from shop_common.auth import create_user_token, service_token
-from shop_common.schema import apply_schema, drop_databases, server_connection
 from shop_common.settings import SERVICES
-from tools.throwaway_stack import free_port
+from tools.throwaway_stack import create_databases, drop_databases, free_port
 
 __all__ = ["free_port"]  # tests import it from here
 
@@ -20,6 +22,18 @@ DB_SERVER = {
     "user": os.environ.get("DB_USER", "root"),
     "password": os.environ.get("DB_PASSWORD", ""),
 }
+# Debian's Chromium (.ci/run installs it), never a browser Playwright downloads, headless and quiet:
+# the API reference's page (service tier) and the storefront (browser tier) are read in it.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 _TEST_DATABASE = re.compile(r"shoptest_(\d+)_\w+")
 # This run's revocation records in the machine's Redis, apart from every other stack's.
 TEST_REVOCATION_PREFIX = f"shoptest:{os.getpid()}:{uuid.uuid4().hex[:8]}:"
@@ -32,16 +46,14 @@ def create_test_databases(tag):
     Returns ``{default name: test name}``.
     """
     names = {database: f"shoptest_{os.getpid()}_{tag}_{database}" for _, _, database in SERVICES.values() if database}
-    with server_connection(**DB_SERVER) as connection:
+    with schema.server_connection(**DB_SERVER) as connection:
         _drop_stale(connection)
-        drop_databases(connection, names.values())
-        apply_schema(connection, names)
+    create_databases(DB_SERVER, names)
     return names
 
 
 def drop_test_databases(names):
-    with server_connection(**DB_SERVER) as connection:
-        drop_databases(connection, names.values())
+    drop_databases(DB_SERVER, names)
 
 
 def _drop_stale(connection):
@@ -52,7 +64,7 @@ def _drop_stale(connection):
             for (name,) in cursor.fetchall()
             if (match := _TEST_DATABASE.fullmatch(name)) and not _pid_alive(int(match.group(1)))
         ]
-    drop_databases(connection, stale)
+    schema.drop_databases(connection, stale)
 
 
 def _pid_alive(pid):
@@ -104,6 +116,27 @@ class Tokens:
     def raw(self, **kwargs):
         with self.app.app_context():
             return self.header(create_access_token(**kwargs))
+
+
+def signed_token(key=TEST_JWT_SECRET, algorithm="HS256", lifetime=600, **claims):
+    """A JWT shaped like the user service's, signed here for a running process to judge.
+
+    An admin's unless ``claims`` say otherwise; a claim given as None is left out. Tests inside
+    an app mint theirs with :class:`Tokens`, those outside with this.
+    """
+    now = int(time.time())
+    payload = {
+        "sub": "1",
+        "role": "admin",
+        "type": "access",
+        "fresh": False,
+        "jti": uuid.uuid4().hex,
+        "iat": now - 10,
+        "nbf": now - 10,
+        "exp": now + lifetime,
+        **claims,
+    }
+    return jwt.encode({name: value for name, value in payload.items() if value is not None}, key, algorithm=algorithm)
 
 
 def assert_error(response, status, code=None):

@@ -15,14 +15,13 @@ default names migrates one service at a time.
 
 import os
 import re
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
-from shop_common.settings import PROJECT_ROOT, SERVICES, load_settings
+from shop_common.settings import SERVICES, load_settings
 from tools import db_init
-from tools.stack import gunicorn_command
+from tools.stack import bootstrap_admin, gunicorn_command
 
 USAGE = f"usage: {' | '.join(SERVICES)} | migrate [SERVICE ...] | healthcheck"
 
@@ -40,9 +39,7 @@ def migrate(services):
         sys.exit(f"migrate: no database for {', '.join(unknown)}; {USAGE}")
     db_init.main(services or [service for service in SERVICES if service != "gateway"])
     if not services or "user" in services:
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"], cwd=PROJECT_ROOT, check=True
-        )
+        bootstrap_admin()
 
 
 def healthcheck():

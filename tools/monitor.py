@@ -18,12 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-import requests
 import yaml
 
 from shop_common.settings import PROJECT_ROOT, load_settings
 
-from .stack import RUN_DIR, START_ORDER, _alive
+from .stack import RUN_DIR, START_ORDER, _alive, wait_until_ready
 
 DEPLOY_DIR = PROJECT_ROOT / "deploy" / "prometheus"
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -76,14 +75,8 @@ def start(targets, port, run_dir=RUN_DIR, scrape_interval=None):
 
 
 def _wait_until_ready(pid, port, folder):
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline and _alive(pid):
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/-/ready", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
+    if wait_until_ready(f"http://127.0.0.1:{port}/-/ready", lambda: _alive(pid), READY_TIMEOUT_SECONDS):
+        return
     tail = (folder / "prometheus.log").read_text(errors="replace").splitlines()[-15:]
     raise RuntimeError("Prometheus did not become ready; end of its log:\n" + "\n".join(tail))
 

@@ -7,7 +7,7 @@ trusted only while that pid is alive *and* is the gunicorn of that service, so
 a crashed service is started again and a recycled pid is never killed. The
 end-to-end tests start their stack with the same functions, on other ports.
 
-    python -m tools.stack start | stop | status
+    python -m tools.stack start | stop | status | admin
 """
 
 import os
@@ -105,10 +105,43 @@ def base_url(settings):
 
 
 def is_healthy(settings):
+    return answers(base_url(settings) + "/health")
+
+
+def answers(url):
+    """Whether ``url`` answers 200 within 2 s."""
     try:
-        return requests.get(base_url(settings) + "/health", timeout=2).status_code == 200
+        return requests.get(url, timeout=2).status_code == 200
     except requests.RequestException:
         return False
+
+
+def wait_until_ready(url, alive=lambda: True, timeout=HEALTH_TIMEOUT_SECONDS):
+    """Poll ``url`` until it answers 200: True, or False once ``alive()`` is false or ``timeout`` has passed.
+
+    The one readiness wait of every stack (run-all, the test tiers, the bench, containers): each
+    says what its process is (``alive``) and what to report when it fails.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if answers(url):
+            return True
+        if not alive():
+            return False
+        time.sleep(0.2)
+    return False
+
+
+def bootstrap_admin(environ=None, quiet=False):
+    """Create the admin from ADMIN_USERNAME / ADMIN_PASSWORD if missing: the user service's own command,
+    the one way every stack (run-all, the image's ``migrate``, the test tiers, the bench) does it."""
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
+        cwd=PROJECT_ROOT,
+        env=environ,
+        check=True,
+        capture_output=quiet,
+    )
 
 
 def start_service(service, environ=None, run_dir=RUN_DIR):
@@ -166,14 +199,13 @@ def wait_until_healthy(service, environ=None, run_dir=RUN_DIR, timeout=HEALTH_TI
         with the end of its log.
     """
     settings = load_settings(service, dict(os.environ if environ is None else environ))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if is_healthy(settings):
-            return
+
+    def alive():
         pid = _pid_in_file(run_dir, service)
-        if pid is None or not _alive(pid):
-            break
-        time.sleep(0.2)
+        return pid is not None and _alive(pid)
+
+    if wait_until_ready(base_url(settings) + "/health", alive, timeout):
+        return
     tail = log_file(run_dir, service).read_text(errors="replace").splitlines()[-15:]
     raise RuntimeError(f"{service} did not become healthy; end of its log:\n" + "\n".join(tail))
 
@@ -249,8 +281,10 @@ def main(command):
             print(f"{service}: {'stopped' if ran else 'was not running'}")
     elif command == "status":
         print_table()
+    elif command == "admin":
+        bootstrap_admin()
     else:
-        sys.exit("usage: python -m tools.stack start | stop | status")
+        sys.exit("usage: python -m tools.stack start | stop | status | admin")
 
 
 if __name__ == "__main__":

@@ -11,12 +11,11 @@ tuning in ``.env`` counts, as it does for ``make run-all``.
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from shop_common.settings import PROJECT_ROOT, SERVICES, service_defaults
+from shop_common import schema
+from shop_common.settings import SERVICES, service_defaults
 from tools import stack as launcher
 
 
@@ -37,6 +36,21 @@ def service_environment(service, port, databases, service_urls, settings, isolat
     if database:
         environment["DB_NAME"] = databases[database]
     return environment
+
+
+def create_databases(server, databases):
+    """Fresh databases of a stack from ``db_init.sql``: ``databases`` maps each default name to its own.
+
+    Any left under those names is dropped first. ``server``: host, port, user, password.
+    """
+    with schema.server_connection(**server) as connection:
+        schema.drop_databases(connection, databases.values())
+        schema.apply_schema(connection, databases)
+
+
+def drop_databases(server, databases):
+    with schema.server_connection(**server) as connection:
+        schema.drop_databases(connection, databases.values())
 
 
 def free_port():
@@ -69,13 +83,7 @@ class ThrowawayStack:
         return environment
 
     def bootstrap_admin(self):
-        subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
-            cwd=PROJECT_ROOT,
-            env=self.environments["user"],
-            check=True,
-            capture_output=True,
-        )
+        launcher.bootstrap_admin(self.environments["user"], quiet=True)
 
     def start(self, service):
         """Start ``service`` unless it runs, and wait until it is healthy."""

@@ -14,18 +14,9 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from shop_common.settings import PROJECT_ROOT
-from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, started_stack
+from tests.stacks import ADMIN_PASSWORD, ADMIN_USERNAME, started_stack
+from tests.support import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 375, "height": 740}}
@@ -156,12 +147,21 @@ def prices(page):
 
 
 def log_in(page, username, password):
-    page.get_by_test_id("login-link").click()
+    enter(page, "login", username, password)
+
+
+def register(page, username, password):
+    enter(page, "register", username, password)
+
+
+def enter(page, form, username, password):
+    """Fill the ``login`` or ``register`` form from its link, and wait until the page is logged in."""
+    page.get_by_test_id(f"{form}-link").click()
     page.get_by_test_id("username-input").fill(username)
     page.get_by_test_id("password-input").fill(password)
     page.get_by_test_id("submit-button").click()
     expect(page.get_by_test_id("logout-button")).to_be_visible()
-    expect(page.locator("#main")).not_to_have_attribute("data-page", "/login")
+    expect(page.locator("#main")).not_to_have_attribute("data-page", f"/{form}")
     settled(page)
 
 

@@ -9,7 +9,7 @@ import time
 from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in, settled
-from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.stacks import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.support import unique_name
 
 PASSWORD = "a-long-password-1"

@@ -7,8 +7,8 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ACCESS_TOKEN_TTL_SECONDS, CATALOG, log_in, prices, settled
-from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.browser.conftest import ACCESS_TOKEN_TTL_SECONDS, CATALOG, log_in, prices, register
+from tests.stacks import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.support import unique_name
 
 
@@ -81,16 +81,6 @@ def test_a_visitor_fills_a_cart_changes_a_quantity_and_removes_a_line(page, step
 
     stored = page.evaluate("JSON.parse(localStorage.getItem('shop.cart'))")
     assert stored == [{"productId": catalog["Novel 2"]["id"], "quantity": 3}]
-
-
-def register(page, username, password):
-    page.get_by_test_id("register-link").click()
-    page.get_by_test_id("username-input").fill(username)
-    page.get_by_test_id("password-input").fill(password)
-    page.get_by_test_id("submit-button").click()
-    expect(page.get_by_test_id("logout-button")).to_be_visible()
-    expect(page.locator("#main")).not_to_have_attribute("data-page", "/register")
-    settled(page)
 
 
 def test_tokens_stay_out_of_scripts_reach_renewed_and_end_at_logout(page, steps, stack):

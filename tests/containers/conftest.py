@@ -10,15 +10,11 @@ its own and no other.
 
 import os
 import subprocess
-import time
 
 import pytest
-import requests
 
 from shop_common.settings import SERVICES
-from tests.deploy_support import service_environment
-from tests.e2e.conftest import admin_headers, api  # noqa: F401 (fixtures)
-from tests.e2e.test_orders import shop  # noqa: F401 (fixture)
+from tests.stacks import admin_headers, api, service_environment, shop  # noqa: F401 (fixtures)
 from tests.support import drop_test_databases, free_port
 from tools import stack as launcher
 
@@ -70,12 +66,13 @@ class ContainerStack:
 
     def start(self, service):
         self.run(self.name(service), [service], self.environments[service])
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while not _ready(self.urls[service]):
-            state = podman("inspect", "--format", "{{.State.Status}}", self.name(service)).stdout.strip()
-            if state != "running" or time.monotonic() > deadline:
-                raise RuntimeError(f"{service} container is {state}; its log:\n{self.log(service)[-3000:]}")
-            time.sleep(0.3)
+        if not launcher.wait_until_ready(
+            self.urls[service] + "/health/ready", lambda: self.state(service) == "running", READY_TIMEOUT_SECONDS
+        ):
+            raise RuntimeError(f"{service} container is {self.state(service)}; its log:\n{self.log(service)[-3000:]}")
+
+    def state(self, service):
+        return podman("inspect", "--format", "{{.State.Status}}", self.name(service)).stdout.strip()
 
     def log(self, service):
         answer = podman("logs", self.name(service), check=False)
@@ -85,13 +82,6 @@ class ContainerStack:
         names = [self.name(service) for service in SERVICES]
         podman("stop", "--ignore", "--time", "15", *names, check=False)
         podman("rm", "--ignore", "--force", *names, check=False)
-
-
-def _ready(url):
-    try:
-        return requests.get(url + "/health/ready", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 @pytest.fixture(scope="session")

@@ -12,13 +12,7 @@ import requests
 from tests.containers.conftest import DRAIN_SECONDS, podman
 
 # The end-to-end tests, collected here against the containers (conftest.py's stack).
-from tests.e2e.test_contract import test_the_postman_collection_passes_with_newman  # noqa: F401
-from tests.e2e.test_orders import (  # noqa: F401
-    test_an_idempotent_retry_through_the_gateway_never_reserves_twice,
-    test_concurrent_orders_and_cancellations_keep_stock_balanced,
-    test_fifty_buyers_racing_for_ten_units_never_oversell,
-)
-from tests.e2e.test_user_journey import *  # noqa: F403
+from tests.journeys import *  # noqa: F403 (every journey, against this tier's stack)
 
 IMAGE_USER = "10001"
 

@@ -1,13 +1,9 @@
-"""What the gateway tests share: a gateway process of a test's own, tokens and users, error checks."""
+"""What the gateway tests share: a gateway process of a test's own, bad tokens, error checks."""
 
-import time
 import uuid
 from contextlib import contextmanager
 
-import jwt
-import requests
-
-from tests.support import TEST_JWT_SECRET, free_port, unique_name
+from tests.support import free_port, signed_token
 from tools import stack as launcher
 
 MIB = 1024 * 1024
@@ -23,58 +19,22 @@ def own_gateway(stack, run_dir, **settings):
     url = f"http://127.0.0.1:{environment['PORT']}"
     launcher.start_service("gateway", environment, run_dir)
     try:
-        deadline = time.monotonic() + 20
-        while not _answers(url):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the gateway did not start:\n" + gateway_log(run_dir)[-3000:])
-            time.sleep(0.1)
+        if not launcher.wait_until_ready(url + "/", timeout=20):
+            raise RuntimeError("the gateway did not start:\n" + gateway_log(run_dir)[-3000:])
         yield url
     finally:
         launcher.stop_service("gateway", run_dir)
-
-
-def _answers(url):
-    try:
-        return requests.get(url + "/", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def gateway_log(run_dir):
     return launcher.log_file(run_dir, "gateway").read_text(errors="replace")
 
 
-def token(key=TEST_JWT_SECRET, algorithm="HS256", lifetime=600):
-    """An admin's JWT shaped like the user service's, for the gateway to judge."""
-    now = int(time.time())
-    payload = {
-        "sub": "1",
-        "role": "admin",
-        "type": "access",
-        "fresh": False,
-        "jti": uuid.uuid4().hex,
-        "iat": now - 10,
-        "nbf": now - 10,
-        "exp": now + lifetime,
-    }
-    return jwt.encode(payload, key, algorithm=algorithm)
-
-
 BAD_TOKENS = {
-    "forged": lambda: token(key="not-the-secret-but-just-as-long-0123456789abcdef"),
-    "alg_none": lambda: token(key=None, algorithm="none"),
-    "expired": lambda: token(lifetime=-60),
+    "forged": lambda: signed_token(key="not-the-secret-but-just-as-long-0123456789abcdef"),
+    "alg_none": lambda: signed_token(key=None, algorithm="none"),
+    "expired": lambda: signed_token(lifetime=-60),
 }
-
-
-def new_user(api):
-    """A customer registered and logged in through the stack's gateway: (user id, headers)."""
-    username, password = unique_name(), "gateway-password-1"
-    registered = api.post("/api/users/register", json={"username": username, "password": password})
-    assert registered.status_code == 201, registered.text
-    login = api.post("/api/users/login", json={"username": username, "password": password})
-    assert login.status_code == 200, login.text
-    return registered.json()["userId"], {"Authorization": f"Bearer {login.json()['access_token']}"}
 
 
 def request_id(tag):

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.e2e.test_orders import Shop, run_concurrently
+from tests.stacks import Shop, run_concurrently
 
 
 def assert_error(response, status, code=None):

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 import pytest
 
 from tests.e2e.test_cart import assert_error, put_line
-from tests.e2e.test_orders import Shop, run_concurrently
 from tests.e2e.test_payments import Sandbox
+from tests.stacks import Shop, run_concurrently
 
 
 class Checkout(Shop):

@@ -22,8 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, started_stack
 from tests.e2e.test_checkout import Checkout
+from tests.stacks import ADMIN_PASSWORD, ADMIN_USERNAME, started_stack
 
 USERS = 20
 CHECKOUTS_PER_USER = 5

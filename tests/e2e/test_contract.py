@@ -11,7 +11,6 @@ instead of this session's stack.
 """
 
 import os
-import subprocess
 import time
 import uuid
 
@@ -28,11 +27,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api_gateway.docs import OPENAPI_DOCUMENT
-from shop_common.settings import PROJECT_ROOT, load_settings
-from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from shop_common.settings import load_settings
+from tests.journeys import test_the_postman_collection_passes_with_newman  # noqa: F401 (the e2e run of it)
+from tests.stacks import ADMIN_PASSWORD, ADMIN_USERNAME
 
-NEWMAN = PROJECT_ROOT / "node_modules" / ".bin" / "newman"  # npm ci (make test, .ci/run)
-POSTMAN = PROJECT_ROOT / "docs" / "postman"
 # Per operation and generation phase: about 12 s for all 25 operations. make fuzz asks for more.
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 CHECKS = [
@@ -87,35 +85,6 @@ def target(request):
     login = requests.post(f"{gateway}/api/users/login", json={"username": username, "password": password}, timeout=10)
     assert login.status_code == 200, login.text
     return Target(gateway, login.json())
-
-
-def test_the_postman_collection_passes_with_newman(stack):
-    run = subprocess.run(
-        [
-            NEWMAN,
-            "run",
-            POSTMAN / "shop.postman_collection.json",
-            "--environment",
-            POSTMAN / "local.postman_environment.json",
-            "--env-var",
-            f"baseUrl={stack.gateway}",
-            "--env-var",
-            f"adminUsername={ADMIN_USERNAME}",
-            "--env-var",
-            f"adminPassword={ADMIN_PASSWORD}",
-            "--reporters",
-            "cli",
-            "--color",
-            "off",
-            "--timeout-request",
-            "20000",
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr  # newman's report names each failed assertion
 
 
 def changes_the_admin(case, target):

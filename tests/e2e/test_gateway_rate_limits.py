@@ -9,10 +9,10 @@ import requests
 from tests.e2e.gateway_helpers import (
     assert_json_error,
     gateway_log,
-    new_user,
     own_gateway,
     request_id,
 )
+from tests.stacks import new_user
 from tests.support import free_port, unique_name
 from tools import stack as launcher
 

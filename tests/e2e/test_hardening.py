@@ -8,12 +8,11 @@ in the log, once per order per interval.
 import re
 import time
 
-import jwt
 import pytest
 import requests
 
-from tests.e2e.test_orders import Shop
-from tests.support import TEST_JWT_SECRET, unique_name
+from tests.stacks import Shop
+from tests.support import signed_token, unique_name
 
 MAX_STOCK = 2_147_483_647
 SERVICES = ["gateway", "user", "customer", "product", "transaction"]
@@ -50,19 +49,8 @@ def assert_error(response, status, code=None):
     return body
 
 
-def token(**claims):
-    now = int(time.time())
-    payload = {
-        "iat": now,
-        "nbf": now,
-        "jti": unique_name("jti"),
-        "type": "access",
-        "fresh": False,
-        "exp": now + 600,
-        **claims,
-    }
-    payload = {name: value for name, value in payload.items() if value is not None}
-    return {"Authorization": "Bearer " + jwt.encode(payload, TEST_JWT_SECRET, algorithm="HS256")}
+def bearer(**claims):
+    return {"Authorization": "Bearer " + signed_token(**claims)}
 
 
 ODD_TOKENS = {
@@ -81,13 +69,13 @@ ODD_TOKENS = {
 @pytest.mark.parametrize("claims", ODD_TOKENS.values(), ids=ODD_TOKENS.keys())
 def test_a_token_with_odd_claims_is_a_401_everywhere(stack, service, claims):
     method, path = PROTECTED[service]
-    response = requests.request(method, stack.urls[service] + path, headers=token(**claims), timeout=10)
+    response = requests.request(method, stack.urls[service] + path, headers=bearer(**claims), timeout=10)
     assert_error(response, 401)
 
 
 @pytest.mark.parametrize("path", ["/api/customers", "/api/products", "/api/users/login"])
 def test_the_gateway_refuses_a_service_token_from_outside(stack, path):
-    service_token = token(sub="service:transaction", role="service")
+    service_token = bearer(sub="service:transaction", role="service")
     response = requests.get(stack.gateway + path, headers=service_token, timeout=10)
     assert_error(response, 401)
 

@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
-from tests.e2e.conftest import SETTINGS
 from tests.e2e.test_processes import workers
+from tests.stacks import SETTINGS
 from tests.support import create_test_databases, drop_test_databases, free_port
 from tools.throwaway_stack import ThrowawayStack
 

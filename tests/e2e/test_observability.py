@@ -23,7 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from shop_common.settings import SERVICES
-from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, started_stack
+from tests.stacks import ADMIN_PASSWORD, ADMIN_USERNAME, started_stack
 from tests.support import free_port, send_answer, unique_name
 from tools import monitor
 

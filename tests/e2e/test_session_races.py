@@ -27,7 +27,7 @@ import pytest
 import redis
 import requests
 
-from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, started_stack
+from tests.stacks import ADMIN_PASSWORD, ADMIN_USERNAME, started_stack
 from tests.support import unique_name
 
 TRIES = 24

@@ -12,7 +12,6 @@ import requests
 
 from shop_common.migrations import migration_folders
 from shop_common.settings import PROJECT_ROOT, SERVICES
-from tests.e2e.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, SETTINGS
 from tests.old_releases import (
     MAX_STOCK,
     OLD_PASSWORD,
@@ -22,6 +21,7 @@ from tests.old_releases import (
     create_old_databases,
     drop_old_databases,
 )
+from tests.stacks import ADMIN_PASSWORD, ADMIN_USERNAME, SETTINGS
 from tools.throwaway_stack import ThrowawayStack
 
 

@@ -10,8 +10,6 @@ HAProxy frontend, so requests alternate between the two gateways.
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,11 +17,9 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from shop_common.settings import PROJECT_ROOT, SERVICES
-from tests.deploy_support import service_environment
-from tests.e2e.conftest import admin_headers, api  # noqa: F401 (fixtures)
-from tests.e2e.test_orders import shop  # noqa: F401 (fixture)
+from shop_common.settings import SERVICES
 from tests.replicas import haproxy
+from tests.stacks import admin_headers, api, service_environment, shop  # noqa: F401 (fixtures)
 from tests.support import create_test_databases, drop_test_databases, free_port
 from tools import stack as launcher
 
@@ -135,13 +131,7 @@ def stack(tmp_path_factory):
     replica_ports = {
         service: [running.environments[service, replica]["PORT"] for replica in REPLICAS] for service in SERVICES
     }
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "user_service", "bootstrap-admin"],
-        cwd=PROJECT_ROOT,
-        env=running.environments["user", 1],
-        check=True,
-        capture_output=True,
-    )
+    launcher.bootstrap_admin(running.environments["user", 1], quiet=True)
     config = haproxy.write_config(running.run_dir, frontends, replica_ports)
     with open(running.run_dir / "haproxy.log", "ab") as log:
         balancer = haproxy.start(config, log)

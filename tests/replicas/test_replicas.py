@@ -8,7 +8,6 @@ cancelled): an oversold unit, a lost one, or an order released twice by the two
 transaction services' sweepers would each break it.
 """
 
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,18 +15,12 @@ import pytest
 import requests
 
 from shop_common.settings import SERVICES
-from tests.e2e.test_contract import test_the_postman_collection_passes_with_newman  # noqa: F401
-from tests.e2e.test_orders import (  # noqa: F401
-    LOAD_STOCK,
-    _with_load_while,
-    test_an_idempotent_retry_through_the_gateway_never_reserves_twice,
-    test_concurrent_orders_and_cancellations_keep_stock_balanced,
-    test_fifty_buyers_racing_for_ten_units_never_oversell,
-)
-from tests.e2e.test_user_journey import *  # noqa: F403
+from tests.journeys import *  # noqa: F403 (every journey, against this tier's stack)
 from tests.replicas import haproxy
 from tests.replicas.conftest import REPLICAS
+from tests.stacks import LOAD_STOCK, with_load_while
 from tests.support import unique_name
+from tools import stack as launcher
 
 
 def test_both_replicas_of_every_service_are_in_rotation_and_both_gateways_serve(stack):
@@ -72,7 +65,7 @@ def test_killing_a_product_and_a_transaction_replica_mid_run_loses_no_stock(shop
         stack.start("product", 1)
         stack.start("transaction", 1)
 
-    products, statuses = _with_load_while(shop, kill_then_restart, seconds_before=1.5)
+    products, statuses = with_load_while(shop, kill_then_restart, seconds_before=1.5)
     assert statuses.count(201) > 20, statuses
     assert "connection error" not in statuses and 500 not in statuses, statuses
     shop.assert_stock_balances(dict.fromkeys(products, LOAD_STOCK), within_seconds=45)
@@ -90,7 +83,7 @@ def test_sigterm_to_one_replica_of_every_service_under_load_fails_no_request(sho
         for service in SERVICES:
             stack.start(service, 1)
 
-    products, statuses = _with_load_while(shop, stop_then_restart_one_of_each, seconds_before=1.5)
+    products, statuses = with_load_while(shop, stop_then_restart_one_of_each, seconds_before=1.5)
     assert statuses.count(201) > 20
     assert set(statuses) == {200, 201}, [status for status in statuses if status not in (200, 201)]
     shop.assert_stock_balances(dict.fromkeys(products, LOAD_STOCK), within_seconds=0)
@@ -123,12 +116,4 @@ def test_orders_a_crash_left_half_way_are_rolled_back_once_by_the_two_sweepers(s
 
 
 def _wait_until_live(url, timeout=20):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if requests.get(url + "/health/live", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        assert time.monotonic() < deadline, f"{url} did not come back"
-        time.sleep(0.2)
+    assert launcher.wait_until_ready(url + "/health/live", timeout=timeout), f"{url} did not come back"

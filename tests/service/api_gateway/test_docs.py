@@ -17,9 +17,8 @@ import user_service
 from api_gateway import create_app
 from api_gateway.docs import OPENAPI_DOCUMENT
 from tests.service.conftest import serve_in_thread
-from tests.support import TEST_JWT_SECRET
+from tests.support import CHROMIUM, CHROMIUM_ARGS, TEST_JWT_SECRET
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's package; .ci/run installs it
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 GATEWAY_OWN_ROUTES = {
     ("GET", "/"),
@@ -134,13 +133,7 @@ def test_the_page_lists_every_operation_in_headless_chromium(app, document, tmp_
         dom = subprocess.run(
             [
                 CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
+                *CHROMIUM_ARGS,
                 f"--user-data-dir={tmp_path}",
                 "--virtual-time-budget=5000",
                 "--dump-dom",

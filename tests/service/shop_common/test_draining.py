@@ -10,7 +10,7 @@ import requests
 
 from shop_common.settings import PROJECT_ROOT, load_settings, service_defaults
 from tests.support import TEST_JWT_SECRET, free_port
-from tools.stack import gunicorn_command
+from tools.stack import gunicorn_command, wait_until_ready
 
 DRAIN_SECONDS = 2
 
@@ -32,14 +32,7 @@ def gateway(request, tmp_path):
         command, cwd=PROJECT_ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            requests.get(url + "/health/live", timeout=5)
-            break
-        except requests.RequestException:  # not listening yet, or the worker still booting on a busy machine
-            assert time.monotonic() < deadline and process.poll() is None, "gunicorn did not start"
-            time.sleep(0.1)
+    assert wait_until_ready(url + "/health/live", lambda: process.poll() is None, 20), "gunicorn did not start"
     yield url, process
     if process.poll() is None:
         process.kill()

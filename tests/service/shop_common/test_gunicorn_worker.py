@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.support import free_port
+from tools.stack import wait_until_ready
 
 KEEP_ALIVE_SECONDS = 1
 
@@ -66,14 +67,7 @@ def served_by(worker_class):
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(url, timeout=5)
-            break
-        except requests.RequestException:  # not listening yet, or the worker still booting on a busy machine
-            assert time.monotonic() < deadline and process.poll() is None, "gunicorn did not start"
-            time.sleep(0.1)
+    assert wait_until_ready(url, lambda: process.poll() is None, 30), "gunicorn did not start"
     yield port
     process.terminate()
     process.wait(timeout=10)
