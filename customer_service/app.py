@@ -6,7 +6,4 @@ from . import routes
 
 
 def create_app(test_config=None):
-    app = create_service_app("customer", __name__, test_config)
-    app.register_blueprint(routes.customers)
-    app.register_blueprint(routes.internal)
-    return app
+    return create_service_app("customer", __name__, test_config, blueprints=[routes.customers, routes.internal])

@@ -11,8 +11,7 @@ from .ledger import SandboxError
 
 
 def create_app(test_config=None):
-    app = create_service_app("sandbox", __name__, test_config)
-    app.register_blueprint(routes.sandbox)
+    app = create_service_app("sandbox", __name__, test_config, blueprints=[routes.sandbox])
     app.register_error_handler(SandboxError, provider_error)
     app.register_error_handler(ApiError, lambda error: provider_error(as_provider_error(error)))
     app.register_error_handler(

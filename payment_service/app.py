@@ -8,9 +8,7 @@ from .providers import payment_provider
 
 
 def create_app(test_config=None):
-    app = create_service_app("payment", __name__, test_config)
-    app.register_blueprint(routes.internal)
-    app.register_blueprint(routes.public)
+    app = create_service_app("payment", __name__, test_config, blueprints=[routes.internal, routes.public])
     business_metrics.init_app(app)
     if app.config["PAYMENT_SWEEP_SECONDS"] > 0 and not app.config.get("TESTING"):
         # Settles payments left pending from the provider's ledger: once at start, then every PAYMENT_SWEEP_SECONDS.

@@ -2,7 +2,7 @@
 
 import datetime
 import decimal
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
@@ -59,12 +59,17 @@ class IdConverter(BaseConverter):
 
 
 def create_service_app(
-    service: str, import_name: str, test_config: Mapping[str, Any] | None = None, with_health: bool = True
+    service: str,
+    import_name: str,
+    test_config: Mapping[str, Any] | None = None,
+    with_health: bool = True,
+    blueprints: Iterable[Blueprint] = (),
 ) -> Flask:
     """A Flask app with settings, JSON errors, request ids, logging, JWT and, if it owns one, a database.
 
     Every app answers the probes ``GET /health/live`` and ``/health/ready``; ``with_health`` adds the
     standard ``GET /health`` (this process's readiness), the gateway brings its own (every service's).
+    ``blueprints`` are the service's routes.
     """
     app = ApiFlask(import_name, static_folder=None)
     app.json = ApiJSONProvider(app)
@@ -89,6 +94,8 @@ def create_service_app(
     app.register_blueprint(probes)
     if with_health:
         app.register_blueprint(health)
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
     return app
 
 

@@ -11,11 +11,12 @@ from . import business_metrics, checkout, cli, routes, saga
 
 
 def create_app(test_config=None):
-    app = create_service_app("transaction", __name__, test_config)
-    app.register_blueprint(routes.orders)
-    app.register_blueprint(routes.internal)
-    app.register_blueprint(routes.carts)
-    app.register_blueprint(routes.checkouts)
+    app = create_service_app(
+        "transaction",
+        __name__,
+        test_config,
+        blueprints=[routes.orders, routes.internal, routes.carts, routes.checkouts],
+    )
     # A refused payment's answer carries the reason too (the error shape plus "reason").
     app.register_error_handler(checkout.PaymentRefused, lambda error: (jsonify(error.body()), error.status))
     app.extensions["health_details"] = saga.health_details

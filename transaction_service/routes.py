@@ -100,15 +100,15 @@ def list_customer_orders(customer_id):
     )
 
 
-@orders.get("/<id:order_id>")
+@orders.get("/<id:transaction_id>")
 @auth_required()
-def get_order(order_id):
-    return jsonify(orders_with_items([_visible_order(order_id)])[0])
+def get_order(transaction_id):
+    return jsonify(orders_with_items([_visible_order(transaction_id)])[0])
 
 
-@orders.put("/<id:order_id>/status")
+@orders.put("/<id:transaction_id>/status")
 @auth_required()
-def update_status(order_id):
+def update_status(transaction_id):
     """Move an order as lifecycle.py allows: without payment pending → completed (admin), pending →
     cancelled, completed → cancelled (admin); paid at checkout paid → shipped → completed (admin),
     paid → cancelled (owner or admin: refunded and restocked).
@@ -116,7 +116,7 @@ def update_status(order_id):
     :raise 400: not a known status. :raise 403: the owner asking for more than cancelling a pending order.
     :raise 409: the move is not allowed from the order's current status.
     """
-    order = _visible_order(order_id)
+    order = _visible_order(transaction_id)
     fields = Fields(json_body())
     target = fields.string("status", max_length=20)
     if target is not None and target not in STATUSES:
@@ -131,7 +131,7 @@ def update_status(order_id):
     except MoveNotAllowed as refusal:
         raise ApiError(409, str(refusal), code="invalid_transition") from None
     moved = _make_move(order, target, move, from_statuses)
-    current = _visible_order(order_id)
+    current = _visible_order(transaction_id)
     if not moved:
         raise ApiError(409, f"A {current['status']} transaction cannot become {target}.", code="invalid_transition")
     return jsonify(message=f"Transaction {target}", transaction=orders_with_items([current])[0])
@@ -146,20 +146,20 @@ def _make_move(order, target, move, from_statuses):
     return repository.move_status(order["id"], target, from_statuses)
 
 
-@orders.delete("/<id:order_id>")
+@orders.delete("/<id:transaction_id>")
 @auth_required(ADMIN)
-def delete_order(order_id):
+def delete_order(transaction_id):
     """Delete an order, giving its stock back first if it still holds any.
 
     :raise 503: the stock could not be given back yet; the order stays, cancelled.
     """
-    if not saga.delete_order(_visible_order(order_id)):
+    if not saga.delete_order(_visible_order(transaction_id)):
         raise ApiError(
             503,
             "The stock of this transaction could not be released yet; it is cancelled "
             "and will be released shortly. Try the deletion again later.",
         )
-    return jsonify(message="Transaction deleted successfully", transactionId=order_id)
+    return jsonify(message="Transaction deleted successfully", transactionId=transaction_id)
 
 
 @internal.put("/deleted-customers/<id:customer_id>")
