@@ -39,6 +39,9 @@ ALL = tuple(SERVICES)
 DEFAULT_DATABASES = {service: database for service, (_, _, database) in SERVICES.items() if database}
 WITH_DATABASE = tuple(DEFAULT_DATABASES)
 GATEWAY = ("gateway",)
+# The payment sandbox stands in for a provider in development (make run-all, the tests, compose and
+# the Kubernetes dev overlay): no production deployment runs it or migrates its database.
+DEVELOPMENT_ONLY = ("sandbox",)
 PAYMENT = ("payment",)
 SANDBOX = ("sandbox",)
 

@@ -19,7 +19,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from shop_common.settings import SERVICES, load_settings
+from shop_common.settings import DEVELOPMENT_ONLY, SERVICES, WITH_DATABASE, load_settings
 from tools import db_init
 from tools.stack import bootstrap_admin, gunicorn_command
 
@@ -37,9 +37,14 @@ def migrate(services):
     unknown = [service for service in services if SERVICES.get(service, (0, 0, None))[2] is None]
     if unknown:
         sys.exit(f"migrate: no database for {', '.join(unknown)}; {USAGE}")
-    db_init.main(services or [service for service in SERVICES if service != "gateway"])
+    db_init.main(services or migrated_by_default())
     if not services or "user" in services:
         bootstrap_admin()
+
+
+def migrated_by_default():
+    """The shop's databases: not the sandbox's, which only development deployments run (and name)."""
+    return [service for service in WITH_DATABASE if service not in DEVELOPMENT_ONLY]
 
 
 def healthcheck():

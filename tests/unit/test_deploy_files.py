@@ -3,11 +3,10 @@
 import pytest
 import yaml
 
-from shop_common.settings import PROJECT_ROOT, SERVICES
+from shop_common.settings import DEVELOPMENT_ONLY, PROJECT_ROOT, SERVICES, WITH_DATABASE
+from tools.container import migrated_by_default
 
 KUBERNETES = PROJECT_ROOT / "deploy" / "kubernetes"
-# The payment sandbox stands in for a provider in development: only the dev overlay runs it.
-DEVELOPMENT_ONLY = ("sandbox",)
 
 
 def manifests(folder):
@@ -80,3 +79,14 @@ def test_the_image_runs_as_a_non_root_user_with_gunicorn_in_exec_form():
     assert "HEALTHCHECK" in dockerfile
     ignored = (PROJECT_ROOT / ".dockerignore").read_text()
     assert ignored.startswith("#") and "\n*\n" in ignored and "**/.env" in ignored
+
+
+def test_migrate_leaves_the_sandbox_out_but_where_it_runs():
+    """The image's ``migrate`` alone migrates the shop's databases; compose and the dev overlay, which
+    run the sandbox, name it too."""
+    assert migrated_by_default() == [service for service in WITH_DATABASE if service not in DEVELOPMENT_ONLY]
+    compose = yaml.safe_load((PROJECT_ROOT / "compose.yaml").read_text())
+    assert compose["services"]["migrate"]["command"] == ["migrate", *WITH_DATABASE]
+    dev_patch = yaml.safe_load((KUBERNETES / "dev" / "kustomization.yaml").read_text())["patches"]
+    job_patch = next(patch for patch in dev_patch if patch["target"] == {"kind": "Job", "name": "migrate"})
+    assert yaml.safe_load(job_patch["patch"])[0]["value"] == ["migrate", *WITH_DATABASE]
