@@ -27,11 +27,19 @@ logconfig_dict = {
 
 
 def pre_fork(server: Any, worker: Any) -> None:
-    """Park the master's objects where a worker's garbage collector never walks them.
+    """Let the app's timers end, then park the master's objects where a worker's garbage collector never walks them.
 
-    A full collection writes to every object it visits, and each page written is
-    copied: without this, a worker's first full collection ends the sharing.
+    A timer the app started while it was built (the rate limiter's memory storage starts one)
+    is a greenlet in a gevent master: copied into a worker, it would end there in a thread table
+    that no longer holds it and print a KeyError traceback, a line that is not JSON. A full
+    collection writes to every object it visits, and each page written is copied: without the
+    freeze, a worker's first full collection ends the sharing.
     """
+    import threading
+
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.join(timeout=1.0)
     gc.freeze()
 
 
