@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import tempfile
+import uuid
 from pathlib import Path
 
 from shop_common import schema
@@ -64,7 +65,12 @@ class ThrowawayStack:
 
     def __init__(self, databases, settings, isolated=False, service_settings=None):
         """``databases`` maps each default database name to this stack's; ``settings`` apply to all
-        of them, ``service_settings`` ({service: settings}) to one."""
+        of them, ``service_settings`` ({service: settings}) to one.
+
+        Its revocation records are its own too, unless ``settings`` name a prefix: another stack's
+        user with the same id must not share a session epoch with this one's (Redis is shared).
+        """
+        settings = {"REVOCATION_KEY_PREFIX": f"shopstack:{uuid.uuid4().hex[:12]}:", **settings}
         self.ports = {service: free_port() for service in SERVICES}
         self.urls = {service: f"http://127.0.0.1:{port}" for service, port in self.ports.items()}
         self.environments = {service: self._environment(service, databases, settings, isolated) for service in SERVICES}
