@@ -11,14 +11,14 @@ without touching the benchmark.
 
 import itertools
 import os
-import re
 import secrets
 from contextlib import contextmanager
-from pathlib import Path
 
 from shop_common.settings import SERVICES, load_settings
 from tools import stack as launcher
 from tools.throwaway_stack import ThrowawayStack, create_databases, drop_databases
+
+from . import processes
 
 TUNING_SETTINGS = (
     "GUNICORN_WORKER_CLASS",
@@ -30,10 +30,8 @@ TUNING_SETTINGS = (
 )
 ADMIN_USERNAME = "bench-admin"
 _STACK_NUMBERS = itertools.count()
-_MEMORY_FIELD = re.compile(r"^(Rss|Pss):\s+(\d+) kB$", re.MULTILINE)
 # The servers beside the services whose CPU a request also costs: {name in the report: process name}.
 SERVERS = {"MariaDB": "mariadbd", "Redis": "redis-server"}
-_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
 class BenchStack(ThrowawayStack):
@@ -88,31 +86,22 @@ class BenchStack(ThrowawayStack):
 
     def memory_bytes(self):
         """(RSS, PSS) in bytes of the five gunicorn masters and all their workers."""
-        rss = pss = 0
-        for master_pid in self.master_pids.values():
-            for pid in _process_tree(master_pid):
-                try:
-                    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-                except OSError:  # the process ended between listing and reading
-                    continue
-                fields = dict(_MEMORY_FIELD.findall(rollup))
-                rss += int(fields["Rss"]) * 1024
-                pss += int(fields["Pss"]) * 1024
-        return rss, pss
+        everyone = processes.all_processes()
+        return processes.memory_bytes(
+            pid for master_pid in self.master_pids.values() for pid in processes.process_tree(master_pid, everyone)
+        )
 
     def cpu_seconds(self):
         """CPU seconds (user + system) used so far by each service's process tree, and by MariaDB and Redis.
 
         Workers that ended are no longer counted: compare two readings around a load on a stable stack.
         """
-        processes = _processes()
+        everyone = processes.all_processes()
         used = {
-            service: sum(_cpu_seconds(pid) for pid in _process_tree(master_pid, processes))
+            service: sum(map(processes.cpu_seconds, processes.process_tree(master_pid, everyone)))
             for service, master_pid in self.master_pids.items()
         }
-        for server, command in SERVERS.items():
-            used[server] = sum(_cpu_seconds(pid) for pid, (name, _) in processes.items() if name == command)
-        return used
+        return used | servers_cpu_seconds(everyone)
 
     def restart(self, service, **settings):
         """Stop ``service``, add ``settings`` to its environment, start it again and wait until it is healthy."""
@@ -138,38 +127,9 @@ def throwaway_stack(**settings):
         stack.drop_databases()
 
 
-def _processes():
-    """``{pid: (command name, parent pid)}`` of every process, from ``/proc/<pid>/stat``."""
-    processes = {}
-    for stat_file in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            stat = stat_file.read_text()
-        except OSError:
-            continue
-        # The command name in parentheses may hold spaces: the fields after it are fixed.
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        processes[int(stat_file.parent.name)] = (name, int(stat[stat.rindex(")") + 2 :].split()[1]))
-    return processes
-
-
-def _cpu_seconds(pid):
-    """utime + stime of ``pid`` (fields 14 and 15 of its stat), 0 when it has ended."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND
-
-
-def _process_tree(root_pid, processes=None):
-    """``root_pid`` and all its descendants (``processes`` as :func:`_processes` gives them)."""
-    children = {}
-    for pid, (_, parent_pid) in (processes or _processes()).items():
-        children.setdefault(parent_pid, []).append(pid)
-    tree, waiting = [], [root_pid]
-    while waiting:
-        pid = waiting.pop()
-        tree.append(pid)
-        waiting.extend(children.get(pid, []))
-    return tree
+def servers_cpu_seconds(everyone):
+    """CPU seconds used so far by MariaDB and by Redis (every process of each, whoever loads it)."""
+    return {
+        server: sum(processes.cpu_seconds(pid) for pid, (name, _) in everyone.items() if name == command)
+        for server, command in SERVERS.items()
+    }
