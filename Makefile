@@ -93,7 +93,7 @@ newman: install node_modules/.package-lock.json ## run docs/postman against a ru
 fuzz: install ## schemathesis, FUZZ_EXAMPLES per operation, against a running stack (BASE_URL); writes to its databases
 	CONTRACT_BASE_URL=$(BASE_URL) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTHON) -m pytest tests/e2e/test_contract.py -k "not newman"
 
-bench: install ## throughput, latency, memory through the gateway (own stack; needs wrk; BENCH_RUNS=5)
+bench: install ## throughput, latency, memory through the gateway (own stack; needs wrk; BENCH_RUNS=5; ORIGINAL_URL= measures the original beside)
 	$(PYTHON) -m bench.run
 
 image: ## build the container image with podman (TEST_IMAGE; base made by mmdebstrap if missing)

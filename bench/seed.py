@@ -44,7 +44,7 @@ def seed(gateway, admin_username, admin_password):
     with requests.Session() as session:
         admin_token = _log_in(session, gateway, admin_username, admin_password)
         product_ids = [_create_product(session, gateway, admin_token, number) for number in range(1, PRODUCT_COUNT + 1)]
-        product_list = _expect(
+        product_list = expect(
             session.get(f"{gateway}/api/products?limit={PRODUCT_COUNT}", timeout=REQUEST_TIMEOUT_SECONDS), 200
         )
     with ThreadPoolExecutor(REGISTRATIONS_AT_ONCE) as pool:
@@ -57,26 +57,32 @@ def _create_product(session, gateway, admin_token, number):
         f"{gateway}/api/products",
         timeout=REQUEST_TIMEOUT_SECONDS,
         headers={"Authorization": f"Bearer {admin_token}"},
-        json={
-            "name": f"Bench product {number:03d}",
-            "description": _description(number),
-            "price": f"{number % 50 + 1}.99",
-            "stock": STOCK_PER_PRODUCT,
-            "category": CATEGORIES[number % len(CATEGORIES)],
-        },
+        json={**product_fields(number), "category": CATEGORIES[number % len(CATEGORIES)]},
     )
-    return _expect(response, 201).json()["id"]
+    return expect(response, 201).json()["id"]
 
 
-def _description(number):
-    """56 bytes: with its other fields a product is ~195 bytes of the list, as in the original's."""
-    return f"Bench product {number:03d}: a sturdy everyday item, ships today."
+def product_fields(number):
+    """The ``number``-th product's name, description, price and stock, as the original's API takes them too.
+
+    The description is 56 bytes: with its other fields a product is ~195 bytes of the list, as in the original's.
+    """
+    return {
+        "name": f"Bench product {number:03d}",
+        "description": f"Bench product {number:03d}: a sturdy everyday item, ships today.",
+        "price": f"{number % 50 + 1}.99",
+        "stock": STOCK_PER_PRODUCT,
+    }
+
+
+def customer_username(number):
+    return f"bench-customer-{number:03d}"
 
 
 def _create_customer(gateway, number):
-    username = f"bench-customer-{number:03d}"
+    username = customer_username(number)
     with requests.Session() as session:
-        user = _expect(
+        user = expect(
             session.post(
                 f"{gateway}/api/users/register",
                 timeout=REQUEST_TIMEOUT_SECONDS,
@@ -85,7 +91,7 @@ def _create_customer(gateway, number):
             201,
         ).json()
         token = _log_in(session, gateway, username, CUSTOMER_PASSWORD)
-        profile = _expect(
+        profile = expect(
             session.post(
                 f"{gateway}/api/customers",
                 timeout=REQUEST_TIMEOUT_SECONDS,
@@ -105,10 +111,14 @@ def _log_in(session, gateway, username, password):
     response = session.post(
         f"{gateway}/api/users/login", timeout=REQUEST_TIMEOUT_SECONDS, json={"username": username, "password": password}
     )
-    return _expect(response, 200).json()["access_token"]
+    return expect(response, 200).json()["access_token"]
 
 
-def _expect(response, status):
+def expect(response, status):
+    """``response``, when its status is ``status``.
+
+    :raise RuntimeError: it is not.
+    """
     if response.status_code != status:
         raise RuntimeError(
             f"{response.request.method} {response.url}: expected {status}, "

@@ -84,11 +84,14 @@ class BenchStack(ThrowawayStack):
     def drop_databases(self):
         drop_databases(self.database_server, self.databases)
 
-    def memory_bytes(self):
-        """(RSS, PSS) in bytes of the five gunicorn masters and all their workers."""
+    def memory_bytes(self, services=None):
+        """(RSS, PSS) in bytes of the gunicorn masters of ``services`` (all when None) and all their workers."""
         everyone = processes.all_processes()
         return processes.memory_bytes(
-            pid for master_pid in self.master_pids.values() for pid in processes.process_tree(master_pid, everyone)
+            pid
+            for service, master_pid in self.master_pids.items()
+            if services is None or service in services
+            for pid in processes.process_tree(master_pid, everyone)
         )
 
     def cpu_seconds(self):

@@ -1,7 +1,22 @@
-"""How ``make bench`` reads wrk's report and judges CPU per request against a row's budget."""
+"""How ``make bench`` reads wrk's report, judges CPU per request against a row's budget, and shows the original."""
+
+from dataclasses import replace
 
 from bench.measurement import Measurement
-from bench.run import ALL, Result, Row, _budget, _cpu_table
+from bench.original import StockCount
+from bench.processes import listening_inodes
+from bench.run import (
+    ALL,
+    CPU_COLUMNS,
+    EARLIER_FIGURES,
+    ORIGINAL_PRODUCT,
+    Result,
+    Row,
+    _budget,
+    _cpu_table,
+    _load_table,
+    _stock_line,
+)
 from bench.wrk import parse_report
 
 WRK_REPORT = """Running 5s test @ http://127.0.0.1:1/api/products/1
@@ -38,3 +53,48 @@ def test_the_cpu_table_has_a_line_per_row_with_a_dash_for_processes_a_row_does_n
     figures = lines[2].split()
     assert figures[2:10] == ["0.512", "-", "-", "0.250", "-", "0.100", "-", "0.862"]
     assert lines[2].endswith("gateway ≤ 0.30 over by 0.21")
+
+
+def _result(per_second, errors=0):
+    return Result(Measurement(per_second, 10.0, 30.0, errors, 100), dict.fromkeys(CPU_COLUMNS, 0.1))
+
+
+def test_the_original_measured_in_the_run_is_shown_with_its_errors_and_our_ratio():
+    row = Row("GET /api/products/<id>", lambda seconds: None, ORIGINAL_PRODUCT)
+    result = replace(_result(1500.0), original=_result(1000.0, errors=2))
+    lines = list(_load_table([row], [result], measured_beside=True))
+    assert lines[0] == "the original: measured in this run, in turn with ours"
+    assert lines[2].split("|")[1].split() == ["1,000", "10.0", "30.0", "2", "1.50×"]
+
+
+def test_without_the_original_its_earlier_figures_are_shown_and_labelled_so():
+    row = Row("GET /api/products/<id>", lambda seconds: None, ORIGINAL_PRODUCT)
+    lines = list(_load_table([row], [_result(1500.0)], measured_beside=False))
+    assert lines[0] == f"the original: {EARLIER_FIGURES}"
+    assert lines[2].split("|")[1].split() == ["2,087", "14.7", "27.7", "-", "0.72×"]
+
+
+def test_a_row_measured_on_the_original_is_followed_by_its_cpu_line():
+    row = Row("GET /api/products/<id>", lambda seconds: None)
+    result = replace(_result(1500.0), original=_result(1000.0))
+    lines = list(_cpu_table([row], [result]))
+    assert lines[3].split()[:3] == ["the", "original", "0.100"]
+
+
+def test_the_stock_the_original_lost_is_what_its_orders_should_have_taken_less_what_they_took():
+    assert _stock_line(StockCount(expected=1000, done=730)) == (
+        "the original's orders: 1,000 stock decrements expected (2 per order answered 201, warm-ups included), "
+        "730 made: 270 lost (27%)"
+    )
+
+
+TCP_TABLE = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:0FA0 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 51234 1 0
+   1: 0100007F:0FA0 0100007F:C350 01 00000000:00000000 00:00000000 00000000  1000        0 51999 1 0
+   2: 0100007F:0FA1 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 51235 1 0
+"""
+
+
+def test_a_listening_socket_is_found_by_its_port_and_state_not_an_accepted_connection():
+    assert listening_inodes(TCP_TABLE, 4000) == {51234}
+    assert listening_inodes(TCP_TABLE, 4002) == set()
