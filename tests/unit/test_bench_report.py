@@ -1,6 +1,7 @@
 """How ``make bench`` reads wrk's report, judges CPU per request against a row's budget, and shows the original."""
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 from bench.measurement import Measurement
 from bench.original import StockCount
@@ -15,6 +16,7 @@ from bench.run import (
     _budget,
     _cpu_table,
     _load_table,
+    _measure,
     _stock_line,
 )
 from bench.wrk import parse_report
@@ -98,3 +100,26 @@ TCP_TABLE = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->whe
 def test_a_listening_socket_is_found_by_its_port_and_state_not_an_accepted_connection():
     assert listening_inodes(TCP_TABLE, 4000) == {51234}
     assert listening_inodes(TCP_TABLE, 4002) == set()
+
+
+def test_ours_and_the_original_are_loaded_in_turn_each_warmed_up_then_measured():
+    calls = []
+
+    def load(who):
+        def measure(seconds):
+            calls.append((who, seconds))
+            return Measurement(100.0 if who == "ours" else 50.0, 10.0, 30.0, 0, 100 * seconds)
+
+        return measure
+
+    def cpu_seconds():
+        return dict.fromkeys(CPU_COLUMNS[:-1], len(calls) / 10)
+
+    stack = SimpleNamespace(cpu_seconds=cpu_seconds)
+    original = SimpleNamespace(processes=SimpleNamespace(cpu_seconds=cpu_seconds))
+    options = SimpleNamespace(runs=2, warmup_seconds=1, seconds=3)
+    row = Row("GET /api/products/<id>", load("ours"), measure_original=load("original"))
+    result = _measure(row, options, stack, original)
+    assert calls == [("ours", 1), ("ours", 3), ("original", 1), ("original", 3)] * 2
+    assert (result.load.per_second, result.original.load.per_second) == (100.0, 50.0)
+    assert _measure(replace(row, measure_original=None), options, stack, original).original is None
