@@ -23,7 +23,28 @@ both servers with a page of their own: pywsgi's empty 400 and 414, gunicorn's HT
 Both workers here answer it as every error of the API, ``{"error", "message"}`` in
 JSON, with the status the server chose (400, 414, 431, ...).
 
-Neither names the software in a ``Server`` header (:meth:`ThreadWorker.init_process`).
+Only the public extension points of gevent and gunicorn are used: no method or
+attribute of theirs whose name starts with an underscore is overridden or assigned,
+and no module attribute of theirs is set (tests/unit/test_server_extension_points.py).
+Under pywsgi, the methods of ``WSGIHandler`` its documentation names for subclasses:
+
+- ``handle``: the connection's loop; the socket's idle timeout is set before it.
+- ``read_request``: documented to raise ``ValueError`` for a request refused; the
+  refusal's JSON answer is kept for ``handle_one_request``.
+- ``MessageClass``: documented as what reads the head into ``self.headers``.
+- ``handle_one_request``: documented to return ``(status, answer)`` for a refused
+  request, the whole answer pywsgi then sends as it is: ours replaces its empty one.
+- ``handle_error``: pywsgi's answer to a fault; the 500 goes through WSGI's own
+  ``start_response(..., exc_info)``, which raises if a head was sent already.
+- ``log_request``: pywsgi's access line, none here.
+
+pywsgi sends a response's head and its body in two sends; the one send it was
+made of before needed its private ``_write_with_headers`` and ``_sendall``, and is
+given up (its cost: docs/performance.md, "The server layer on public extension points").
+
+Under gthread, gunicorn's worker methods (``load_wsgi``, ``handle_request``,
+``handle_error``, ``handle_exit``), and the app it calls. gunicorn names itself in
+every answer's Server header (:class:`NamingNoSoftware` says ``shop`` instead).
 
 Both drain on SIGTERM before gunicorn's graceful stop: see shop_common/lifecycle.py.
 
@@ -38,7 +59,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from http import HTTPStatus
-from types import FrameType
+from types import FrameType, TracebackType
 from typing import Any
 
 import gevent
@@ -68,8 +89,6 @@ _NOT_THE_CLIENTS = (
     http_errors.InvalidResponseHeader,
     http_errors.InvalidResponseHeaderName,
 )
-# A body up to this size is copied behind the response's head to go in the same send.
-SENT_WITH_THE_HEAD = 64 * 1024
 # pywsgi's limits on a head, as http.client read them for it: a longer line or more fields are a 431.
 MAX_FIELD_LINE = 65536
 MAX_FIELDS = 100
@@ -167,18 +186,29 @@ class IdleLimitedHandler(PyWSGIHandler):
 
     idle_seconds: float | None = None  # gunicorn's --keep-alive, set by the worker as it starts
 
-    # Set for each request by MessageClass: Connection, read as a list of tokens, says close.
+    # Set for each request by read_request: the line MessageClass reads the head from, whether
+    # Connection (read as a list of tokens) says close, and the (status, answer) of a refused head.
+    request_line = ""
     closes_after_answer = False
-    _request_line = ""
+    refused_with: tuple[str, bytes] | None = None
 
     def handle(self) -> None:
         self.socket.settimeout(self.idle_seconds)
         super().handle()
 
     def read_request(self, raw_requestline: str) -> bool:
-        """pywsgi's reading of the request, its head read by :meth:`MessageClass`, keep-alive by its tokens."""
-        self._request_line = raw_requestline
-        super().read_request(raw_requestline)
+        """pywsgi's reading of the request, its head read by :meth:`MessageClass`, keep-alive by its tokens.
+
+        :raise ValueError: the head is refused (pywsgi's contract); :attr:`refused_with` holds the
+            answer :meth:`handle_one_request` gives in place of pywsgi's empty 400.
+        """
+        self.request_line = raw_requestline
+        try:
+            super().read_request(raw_requestline)
+        except Exception as error:
+            status = refused_status(error) or 400
+            self.refused_with = str(status), refusal(status, framing_message(error))
+            raise ValueError(str(error)[:200]) from error
         if self.closes_after_answer:
             self.close_connection = True
         return True
@@ -188,65 +218,41 @@ class IdleLimitedHandler(PyWSGIHandler):
 
         :raise FramingError: the head is malformed or ambiguous (400). :raise HeadTooLarge: (431).
         """
-        head = self._request_line.encode("latin-1") + read_field_lines(rfile)
+        head = self.request_line.encode("latin-1") + read_field_lines(rfile)
         version, fields = read_head(head)
         self.closes_after_answer = check_fields(version, fields)
         return RequestFields.of(fields)
 
-    # The response's head, held by _sendall until the first body bytes can go with it.
-    _held_head: bytes | None = None
+    def handle_one_request(self) -> tuple[str, bytes] | bool | None:
+        """A request pywsgi refuses is answered with the (status, answer) this returns: JSON in place of
+        its empty 414 (a request line over ``MAX_REQUEST_LINE``) and 400 (a head :meth:`read_request` refused)."""
+        result = super().handle_one_request()
+        if not isinstance(result, tuple):
+            return result
+        refused, self.refused_with = self.refused_with, None
+        if result[0] == "414":
+            return "414", refusal(414)
+        return refused or ("400", refusal(400))
 
-    def _write_with_headers(self, data: bytes) -> None:
-        """The head and the first body bytes in one send, where pywsgi makes two: every response
-        then costs one system call less, and the reader one wake-up less."""
-        self._held_head = b""
-        super()._write_with_headers(data)
-        head, self._held_head = self._held_head, None
-        if head:  # no body bytes followed
-            super()._sendall(head)
+    def handle_error(self, kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        """A fault of the app or the server: a 500 in the error shape, if no head was sent yet.
 
-    def _sendall(self, data: bytes) -> None:
-        head = self._held_head
-        if head == b"":  # pywsgi sends the head first: hold it
-            self._held_head = bytes(data)
-            return
-        if head:
-            self._held_head = None
-            if len(data) <= SENT_WITH_THE_HEAD:
-                data = head + data
-            else:
-                super()._sendall(head)
-        super()._sendall(data)
+        WSGI's ``start_response`` given the error raises it again once a head went out (PEP 3333);
+        pywsgi then logs it and, the head sent, closes the connection.
+        """
+        body = error_json(500)
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")]
+        try:
+            self.start_response("500 Internal Server Error", headers, (kind, error, trace))
+            self.write(body)
+        except BaseException as raised:
+            if raised is not error and not isinstance(raised, OSError):
+                raise
+        super().handle_error(kind, error, trace)
 
     def log_request(self) -> None:
         """Nothing: the app writes each request's access line (shop_common/observability.py), with the
         request id and user, and a second line per request from the server would cost CPU on every hop."""
-
-    def handle_one_request(self) -> tuple[str, bytes] | bool | None:
-        """pywsgi's 414 for a request line over ``MAX_REQUEST_LINE`` is an empty body: JSON instead."""
-        result = super().handle_one_request()
-        if isinstance(result, tuple) and result[0] == "414":
-            return "414", refusal(414)
-        return result
-
-    def _handle_client_error(self, ex: Exception) -> tuple[str, bytes]:
-        """Too many header lines or one too long are a 431, the rest a 400 (saying why, if the framing)."""
-        status = refused_status(ex) or 400
-        self.log_error("Invalid request (from %s): %r", self.client_address, str(ex)[:200])
-        return str(status), refusal(status, framing_message(ex))
-
-    def _send_error_response_if_possible(self, error_code: int) -> None:
-        """A body that breaks off mid-way (400) or a server fault (500), answered in the error shape."""
-        if self.response_length:
-            self.close_connection = True
-            return
-        body = error_json(error_code)
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")]
-        try:
-            self.start_response(f"{error_code} {HTTPStatus(error_code).phrase}", headers)
-            self.write(body)
-        except OSError:
-            self.close_connection = True
 
 
 # All of gevent's patches but those for forking and reaping child processes: the
@@ -301,14 +307,33 @@ class PyWSGIWorker(GeventPyWSGIWorker):
         drain_then_stop(self, partial(super().handle_exit, sig, frame), gevent.spawn_later)
 
 
+class NamingNoSoftware:
+    """The app under gthread, each answer's Server header saying ``shop`` where gunicorn says its own name.
+
+    gunicorn has no setting for it (its maintainers' choice, gunicorn issue 825): it writes the
+    ``version`` of the response whose ``start_response`` the app is given, which is set here.
+    Any other attribute is the app's (``config``, ``extensions``: shop_common/lifecycle.py).
+    """
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        response = getattr(start_response, "__self__", None)
+        if isinstance(response, gunicorn_wsgi.Response):
+            response.version = SERVER_HEADER
+        return self.app(environ, start_response)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+
 class ThreadWorker(GunicornThreadWorker):
     """gunicorn's ``gthread`` worker: draining first, its refusals of malformed or oversized requests in JSON."""
 
-    def init_process(self) -> None:
-        # gunicorn names itself in every answer's Server header and has no setting for it (its
-        # maintainers' choice, gunicorn issue 825): the module attribute it reads the name from is set.
-        gunicorn_wsgi.SERVER = SERVER_HEADER
-        super().init_process()
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi: Any = NamingNoSoftware(self.wsgi)
 
     def handle_request(self, req: Any, conn: Any) -> bool:
         """gunicorn's parser has read the head: the rules it leaves to the server first (shop_common/http_framing.py).
