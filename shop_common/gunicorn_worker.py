@@ -25,26 +25,32 @@ JSON, with the status the server chose (400, 414, 431, ...).
 
 Only the public extension points of gevent and gunicorn are used: no method or
 attribute of theirs whose name starts with an underscore is overridden or assigned,
-and no module attribute of theirs is set (tests/unit/test_server_extension_points.py).
-Under pywsgi, the methods of ``WSGIHandler`` its documentation names for subclasses:
+and no module attribute of theirs is set (tests/unit/test_server_extension_points.py);
+make server-latest-test runs the server's tests on their newest releases. Under pywsgi,
+methods of ``WSGIHandler``, the class its documentation says to subclass:
 
-- ``handle``: the connection's loop; the socket's idle timeout is set before it.
-- ``read_request``: documented to raise ``ValueError`` for a request refused; the
-  refusal's JSON answer is kept for ``handle_one_request``.
-- ``MessageClass``: documented as what reads the head into ``self.headers``.
-- ``handle_one_request``: documented to return ``(status, answer)`` for a refused
-  request, the whole answer pywsgi then sends as it is: ours replaces its empty one.
-- ``handle_error``: pywsgi's answer to a fault; the 500 goes through WSGI's own
-  ``start_response(..., exc_info)``, which raises if a head was sent already.
-- ``log_request``: pywsgi's access line, none here.
+- ``handle`` (documented: the connection's loop): the socket's idle timeout is set first.
+- ``read_request`` (documented to raise ``ValueError`` for a request it refuses): the
+  refusal's answer in JSON is kept for ``handle_one_request``.
+- ``MessageClass`` (named by ``read_request``'s documentation as what reads the head).
+- ``handle_one_request`` (documented to return ``(status, answer)`` for a refused
+  request, the whole answer that pywsgi then sends): ours replaces its empty one.
+- ``handle_error`` (public, what pywsgi calls on a fault, not documented further): the
+  500 goes through WSGI's own ``start_response(..., exc_info)`` and ``write``, which
+  raise the error again once a head was sent (PEP 3333); then pywsgi's own handling.
+- ``run_application`` (public, what calls the app): the app's fault goes to ``handle_error``
+  before pywsgi reads the rest of the body.
+- ``log_request`` (public): pywsgi's access line, none here.
 
-pywsgi sends a response's head and its body in two sends; the one send it was
-made of before needed its private ``_write_with_headers`` and ``_sendall``, and is
-given up (its cost: docs/performance.md, "The server layer on public extension points").
+pywsgi sends a response's head and its body in two sends; the one send made of them
+before needed its private ``_write_with_headers`` and ``_sendall``, and is given up
+(its cost: docs/performance.md, "The server layer on public extension points").
 
-Under gthread, gunicorn's worker methods (``load_wsgi``, ``handle_request``,
-``handle_error``, ``handle_exit``), and the app it calls. gunicorn names itself in
-every answer's Server header (:class:`NamingNoSoftware` says ``shop`` instead).
+Under gevent's worker, gunicorn's ``setup`` (the worker class's hook before the app is
+loaded), ``patch``, ``init_process``, ``handle_exit`` and ``wsgi_handler``; under gthread,
+``load_wsgi``, ``handle_request``, ``handle_error`` and ``handle_exit``, and the app it calls.
+gunicorn names itself in every answer's Server header, which :class:`NamingNoSoftware`
+makes ``shop``.
 
 Both drain on SIGTERM before gunicorn's graceful stop: see shop_common/lifecycle.py.
 
@@ -55,6 +61,7 @@ patches that master with gevent first.
 import http.client
 import json
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -233,6 +240,16 @@ class IdleLimitedHandler(PyWSGIHandler):
         if result[0] == "414":
             return "414", refusal(414)
         return refused or ("400", refusal(400))
+
+    def run_application(self) -> None:
+        """The app's own fault is answered (:meth:`handle_error`) before pywsgi reads what is left of the
+        body: a broken one would otherwise turn the answer into pywsgi's empty 400."""
+        try:
+            super().run_application()
+        except OSError:  # the client's socket: pywsgi's to judge
+            raise
+        except Exception:
+            self.handle_error(*sys.exc_info())
 
     def handle_error(self, kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
         """A fault of the app or the server: a 500 in the error shape, if no head was sent yet.

@@ -57,10 +57,10 @@ def server():
     process.wait(timeout=10)
 
 
-def answer_to(port, path):
-    """Everything the server sends for ``path`` until it closes the connection."""
+def answer_to(port, path, raw=None):
+    """Everything the server sends for ``path`` (or ``raw``) until it closes the connection."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
-        connection.sendall(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+        connection.sendall(raw or f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
         received = b""
         while chunk := connection.recv(65536):
             received += chunk
@@ -73,6 +73,14 @@ def test_a_fault_before_the_head_is_a_json_500_and_closes(server, path):
     assert head.startswith(b"HTTP/1.1 500"), head
     assert b"Content-Type: application/json" in head and b"Connection: close" in head, head
     assert json.loads(body) == {"error": "internal_error", "message": "An unexpected error occurred."}
+
+
+def test_a_fault_of_an_app_that_left_a_broken_body_unread_is_still_a_json_500(server):
+    """pywsgi reads the rest of the body after the app: a broken one would make its own empty 400."""
+    raw = b"POST /raises HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n"
+    head, _, body = answer_to(server, None, raw).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 500") and b"Content-Type: application/json" in head, head
+    assert json.loads(body)["error"] == "internal_error"
 
 
 def test_a_fault_after_the_head_closes_without_a_second_head(server):
