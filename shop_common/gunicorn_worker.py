@@ -41,10 +41,11 @@ methods of ``WSGIHandler``, the class its documentation says to subclass:
 - ``run_application`` (public, what calls the app): the app's fault goes to ``handle_error``
   before pywsgi reads the rest of the body.
 - ``log_request`` (public): pywsgi's access line, none here.
-
-pywsgi sends a response's head and its body in two sends; the one send made of them
-before needed its private ``_write_with_headers`` and ``_sendall``, and is given up
-(its cost: docs/performance.md, "The server layer on public extension points").
+- ``start_response`` and ``write`` (WSGI's own two callables, which pywsgi's are): the
+  head and the first body bytes leave in one TCP segment, the socket corked between
+  the two (Linux's ``TCP_CORK``). pywsgi sends them in two; the one send made of them
+  before needed its private ``_write_with_headers`` and ``_sendall`` (the costs of
+  each: docs/performance.md, "The server layer on public extension points").
 
 Under gevent's worker, gunicorn's ``setup`` (the worker class's hook before the app is
 loaded), ``patch``, ``init_process``, ``handle_exit`` and ``wsgi_handler``; under gthread,
@@ -64,6 +65,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from functools import partial
 from http import HTTPStatus
 from types import FrameType, TracebackType
@@ -198,6 +200,7 @@ class IdleLimitedHandler(PyWSGIHandler):
     request_line = ""
     closes_after_answer = False
     refused_with: tuple[str, bytes] | None = None
+    corked = False  # see start_response
 
     def handle(self) -> None:
         self.socket.settimeout(self.idle_seconds)
@@ -240,6 +243,28 @@ class IdleLimitedHandler(PyWSGIHandler):
         if result[0] == "414":
             return "414", refusal(414)
         return refused or ("400", refusal(400))
+
+    def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
+        """WSGI's start_response, the socket then corked (Linux's ``TCP_CORK``) until :meth:`write`
+        has written the first body bytes: the head and they leave in one segment, the reader wakes once.
+
+        Not before: a ``100 Continue`` the app asks for by reading the body must leave at once.
+        """
+        write = super().start_response(status, headers, exc_info)
+        if not self.corked:
+            self.set_cork(True)
+        return write
+
+    def write(self, data: bytes) -> None:
+        """WSGI's write callable, which pywsgi writes every part of the body with: the first uncorks."""
+        super().write(data)
+        if self.corked:
+            self.set_cork(False)
+
+    def set_cork(self, corked: bool) -> None:
+        with suppress(OSError):  # the client is gone: the next write says so
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, corked)
+        self.corked = corked
 
     def run_application(self) -> None:
         """The app's own fault is answered (:meth:`handle_error`) before pywsgi reads what is left of the
