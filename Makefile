@@ -8,7 +8,7 @@ FUZZ_EXAMPLES ?= 300
 # make server-latest-test's second virtualenv, and the server layer's tests it runs (shop_common/gunicorn_worker.py).
 LATEST_VENV ?= .venv-latest
 SERVER_TESTS := tests/unit/test_server_extension_points.py tests/unit/test_http_framing.py \
-	tests/service/shop_common/test_gunicorn_worker.py tests/service/shop_common/test_server_faults.py \
+	tests/service/shop_common/test_gunicorn_worker.py tests/service/shop_common/test_server_layer.py \
 	tests/e2e/test_http_framing.py tests/e2e/test_http_edge.py
 # Where `make monitor`'s Prometheus listens (127.0.0.1).
 MONITOR_PORT ?= 9090

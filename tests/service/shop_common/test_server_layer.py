@@ -1,5 +1,6 @@
-"""A fault the server itself answers (the app raised, or gave a head it cannot send), run for real
-under the pywsgi worker: a 500 in the error shape while no head was sent, a closed connection after."""
+"""The pywsgi worker run for real: a response's head and body in one segment, and a fault the server
+itself answers (the app raised, or gave a head it cannot send) a 500 in the error shape while no
+head was sent, a closed connection after."""
 
 import json
 import socket
@@ -65,6 +66,15 @@ def answer_to(port, path, raw=None):
         while chunk := connection.recv(65536):
             received += chunk
     return received
+
+
+def test_a_small_answer_arrives_in_one_read_head_and_body_together(server):
+    """The socket is corked from start_response to the first body bytes: one segment, one wake-up."""
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as connection:
+        for _ in range(20):
+            connection.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            received = connection.recv(65536)
+            assert received.startswith(b"HTTP/1.1 200") and received.endswith(b"\r\n\r\nhello"), received
 
 
 @pytest.mark.parametrize("path", ["/raises", "/bad-header"])
