@@ -191,7 +191,9 @@ def identify_caller(optional: bool = False) -> Caller | None:
     """Verify the bearer token and keep the caller on ``g``; None when optional and absent.
 
     With no token header at all, an optional caller is None at once: flask-jwt-extended's
-    search for a token would find nothing, at a cost on every anonymous request.
+    search for a token would find nothing, at a cost on every anonymous request. A token this
+    app verified before is taken as verified (see the module's docstring): only its expiry
+    and its revocation are checked again.
 
     :raise 401: no token (unless optional), or an invalid, expired or forged one.
     """
