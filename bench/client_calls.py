@@ -3,8 +3,11 @@
 ``python -m bench.client_calls serve PORT`` answers every request with a 2 kB JSON body (a
 gevent pywsgi server, one process); ``python -m bench.client_calls call CLIENT URL CALLS``
 makes CALLS keep-alive GETs from a gevent-patched process, 16 greenlets at once, and prints
-its own CPU seconds per call. Run the server on its own (its CPU is not the client's) and time
-each client as a whole process, in turn, to compare them (docs/performance.md).
+its own CPU seconds per call. CLIENT is ``urllib3`` or ``geventhttpclient``, each library
+called bare, or ``shop``: the project's ``ServiceClient.forward`` as the relay calls it, in a
+request context with its id (run from another checkout to measure that checkout's client).
+Run the server on its own (its CPU is not the client's) and time each client as a whole
+process, in turn, to compare them (docs/performance.md).
 """
 
 import sys
@@ -54,16 +57,33 @@ def geventhttpclient_caller(url):
     return call
 
 
-CALLERS = {"urllib3": urllib3_caller, "geventhttpclient": geventhttpclient_caller}
+def shop_caller(url):
+    from shop_common.http_client import ServiceClient
+
+    client = ServiceClient("bench", url, 1, 5, record_metrics=False)
+
+    def call():
+        response = client.forward("GET", "/api/products", b"", {"Accept": "*/*", "X-Forwarded-For": "127.0.0.1"})
+        assert response.status == 200 and len(response.data) == len(BODY)
+
+    return call
+
+
+CALLERS = {"urllib3": urllib3_caller, "geventhttpclient": geventhttpclient_caller, "shop": shop_caller}
 
 
 def run_calls(client, url, calls):
+    from flask import Flask, g
+
+    app = Flask(__name__)
     call = CALLERS[client](url)
     call()  # the connection made, the modules loaded
 
     def greenlet():
-        for _ in range(calls // AT_ONCE):
-            call()
+        with app.test_request_context():
+            g.request_id = "bench"
+            for _ in range(calls // AT_ONCE):
+                call()
 
     started = time.process_time()
     gevent.joinall([gevent.spawn(greenlet) for _ in range(AT_ONCE)], raise_error=True)
