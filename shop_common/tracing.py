@@ -41,7 +41,7 @@ def enabled() -> bool:
 
 
 def init_app(app: Flask, service: str) -> bool:
-    """Trace ``app``'s requests, and once per process its outgoing calls and SQL. False when tracing is off.
+    """Trace ``app``'s requests, and once per process its SQL (calls: :func:`client_span`). False when tracing is off.
 
     The exporter sends from a thread of its own, so it is made in each worker as
     it starts, before its first request (:func:`shop_common.lifecycle.on_worker_start`).
