@@ -184,10 +184,10 @@ class ServiceClient:
         self, method: str, target: str, body: bytes, headers: dict[str, str], read_timeout: float, started_at: float
     ) -> Reply:
         """Send the request over a pooled connection and read the whole response."""
-        pool = self._pool()
-        sock = self._connection(pool, started_at)
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         message = f"{method} {target} HTTP/1.1\r\nHost: {self.host_header}\r\n{head}\r\n".encode("latin-1") + body
+        pool = self._pool()
+        sock = self._connection(pool, started_at)
         try:
             try:
                 sock.settimeout(read_timeout)
