@@ -60,6 +60,7 @@ _CONNECT_RETRY_DELAYS = (0.0, 0.1)
 # Bytes asked of the socket per read: a page of 100 products (23 kB) in one.
 _READ_SIZE = 65536
 _REQUEST_ID = REQUEST_ID_HEADER.lower()
+_METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 # The thread-local of the system's threads even where gevent has patched it to be per greenlet.
 _gevent_monkey = sys.modules.get("gevent.monkey")
@@ -132,6 +133,8 @@ class ServiceClient:
             body = json_dumps(json, allow_nan=False).encode()
             sent_headers["Content-Type"] = "application/json"
             sent_headers["Content-Length"] = str(len(body))
+        elif method in _METHODS_WITH_BODY:  # no body, said as http.client (under urllib3) said it
+            sent_headers["Content-Length"] = "0"
         return self._call(method, path, body, sent_headers, self.read_timeout if read_timeout is None else read_timeout)
 
     def request_ok(self, method: str, path: str, *, json: Any = None) -> Reply:
