@@ -9,14 +9,20 @@ access line of :mod:`shop_common.observability`, the histogram of :mod:`shop_com
 the errors of :mod:`shop_common.errors`. So a forwarded request gets the same answer, headers,
 metrics and access line either way.
 
+Rate limits are counted here too, by :class:`api_gateway.rate_limits.ForwardedLimits`: the
+limiter's own strategy and storage and its keys, the same ``X-RateLimit-*`` headers, 429 and
+``shop_rate_limited_total``, so both paths share every counter.
+
 Everything else goes to Flask untouched: the gateway's own routes (``/``, ``/health``,
 ``/metrics``, the docs, the storefront, the session), a method not forwarded, and any path
 the router might not give to forwarding (one with a control character in it), which Flask
-answers as before. Flask also keeps every forwarded request when:
+answers as before. Flask also takes a forwarded request:
 
-- rate limits are on (``RATELIMIT_ENABLED``): flask-limiter counts them, in its hooks;
-- tracing is on (``OTEL_EXPORTER_OTLP_*ENDPOINT`` set): its Flask instrumentation makes each
-  request's span and continues the client's trace.
+- while the limiter counts in memory because its storage (Redis) failed, or when a request's
+  count fails: flask-limiter's hooks switch to the fallback and back;
+- when a limit setting names more than one rate (``300 per minute; 20 per second``);
+- always when tracing is on (``OTEL_EXPORTER_OTLP_*ENDPOINT`` set): its Flask instrumentation
+  makes each request's span and continues the client's trace.
 """
 
 import re
@@ -45,6 +51,7 @@ from .proxy import (
     service_for,
     token_check,
 )
+from .rate_limits import ForwardedLimits, keep_retry_after_for_429, rate_limited
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -58,8 +65,8 @@ _FORWARDED_METHODS = frozenset(FORWARDED_METHODS)
 
 
 def init_app(app: Flask) -> None:
-    """Put the forwarding below Flask in front of ``app``, unless limits or tracing are on."""
-    if app.config["RATELIMIT_ENABLED"] or tracing.enabled():
+    """Put the forwarding below Flask in front of ``app`` (after the limiter's ``init_app``), unless tracing is on."""
+    if tracing.enabled():
         return
     # Outermost, so the paths it sees are normalised as Flask's router sees them.
     app.wsgi_app = NormalisedPaths(ForwardingWSGI(app, app.wsgi_app))  # type: ignore[method-assign]  # Flask's way to add WSGI middleware
@@ -73,30 +80,44 @@ class ForwardingWSGI:
         self.flask_wsgi = flask_wsgi
         self.max_content_length = app.config["MAX_CONTENT_LENGTH"]
         self.metrics_enabled = app.config["METRICS_ENABLED"]
+        self.limits = ForwardedLimits(app)
 
     def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
         if environ["REQUEST_METHOD"] in _FORWARDED_METHODS and environ.get("PATH_INFO", "").startswith("/api/"):
             incoming = Request(environ)
             match = _FORWARDED_PATH.fullmatch(incoming.path)
-            if match is not None:
+            if match is not None and self.limits.usable():
                 incoming.max_content_length = self.max_content_length
                 with self.app.app_context():
                     response = self.answer(incoming, match[1], match[2] or "")
-                return response(environ, start_response)
+                if response is not None:
+                    return response(environ, start_response)
         return self.flask_wsgi(environ, start_response)
 
-    def answer(self, incoming: Request, prefix: str, rest: str) -> Response:
-        """What the Flask path's hooks and views do for a forwarded request, in the same order."""
+    def answer(self, incoming: Request, prefix: str, rest: str) -> Response | None:
+        """What the Flask path's hooks and views do for a forwarded request, in the same order;
+        None when the limiter's storage failed (nothing was sent on: Flask takes the request)."""
         started_at = time.perf_counter()
         g.request_id = request_id_of(incoming.headers)
         login = incoming.method == "POST" and incoming.path in _LOGIN_PATHS
+        count = None
         try:
             g.caller, refusal = token_check(incoming, prefix, rest, login)
             if refusal is not None:
                 raise refusal
-            response = relay("user" if login else service_for(prefix, rest), incoming)
+            try:
+                count = self.limits.count(login, g.caller, incoming.remote_addr)
+            except Exception:  # the storage's, whatever its client raises: flask-limiter's fallback handles it
+                return None
+            if count is not None and count.exceeded:
+                response = rate_limited(count.limit, count.name)
+            else:
+                response = relay("user" if login else service_for(prefix, rest), incoming)
         except Exception as error:  # every error is answered, as Flask's handler of Exception does
             response = response_for_error(error)
+        if count is not None:
+            count.add_headers(response)
+        keep_retry_after_for_429(response)
         close_connections_while_draining(response)
         finish(response, incoming.method, encoded_path(incoming.path), started_at, g.request_id, g.get("caller"))
         if self.metrics_enabled:

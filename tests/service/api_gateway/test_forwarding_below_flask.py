@@ -1,5 +1,6 @@
-"""Forwarded routes answered below Flask (api_gateway/forwarding_wsgi.py) and by Flask (limits on):
-the same requests get what the API promises on both paths, and the same answer from each.
+"""Forwarded routes answered below Flask (api_gateway/forwarding_wsgi.py) and by Flask: the same
+requests get what the API promises on both paths, and the same answer from each; rate limits
+below Flask count where Flask's do.
 
 Behind the gateway: the real product service (its own test database), a recording stand-in for
 the customer service (to see what the gateway sends on), and nothing at the payment service's address.
@@ -13,7 +14,6 @@ import pytest
 from prometheus_client import REGISTRY
 
 from api_gateway import create_app
-from api_gateway.forwarding_wsgi import ForwardingWSGI
 from product_service import create_app as create_product_app
 from shop_common.revocation import raise_epoch
 from tests.e2e.upstreams import RecordingService
@@ -38,24 +38,38 @@ def customer_stand_in():
         yield service
 
 
-@pytest.fixture(scope="module")
-def gateways(product_service_url, customer_stand_in):
-    """``below_flask`` (limits off) and ``flask`` (limits on, too high to be reached), behind the same services."""
-    config = {
+def gateway_config(product_service_url, customer_service_url, **settings):
+    return {
         "TESTING": True,
         "JWT_SECRET_KEY": TEST_JWT_SECRET,
         "REVOCATION_KEY_PREFIX": TEST_REVOCATION_PREFIX,
         "PRODUCT_SERVICE_URL": product_service_url,
-        "CUSTOMER_SERVICE_URL": customer_stand_in.url,
+        "CUSTOMER_SERVICE_URL": customer_service_url,
         # Nothing listens at these: a call to them is a service down.
         **{f"{name}_SERVICE_URL": f"http://127.0.0.1:{free_port()}" for name in ("USER", "TRANSACTION", "PAYMENT")},
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_DEFAULT": "100000 per minute",
         "RATELIMIT_LOGIN": "100000 per minute",
+        **settings,
     }
+
+
+@pytest.fixture(scope="module")
+def gateways(product_service_url, customer_stand_in):
+    """``below_flask`` (limits off) and ``flask`` (limits on, too high to be reached), behind the same services.
+
+    A limit of two rates is left to Flask (forwarding_wsgi.py): that is how ``flask`` takes every request.
+    """
     return {
-        "below_flask": create_app(dict(config, RATELIMIT_ENABLED=False)),
-        "flask": create_app(dict(config, RATELIMIT_ENABLED=True)),
+        "below_flask": create_app(gateway_config(product_service_url, customer_stand_in.url, RATELIMIT_ENABLED=False)),
+        "flask": create_app(
+            gateway_config(
+                product_service_url,
+                customer_stand_in.url,
+                RATELIMIT_ENABLED=True,
+                RATELIMIT_DEFAULT="100000 per minute; 100000 per second",
+            )
+        ),
     }
 
 
@@ -84,9 +98,9 @@ def product_id(gateways):
     return response.get_json()["id"]
 
 
-def test_limits_off_put_the_forwarding_below_flask_and_limits_on_leave_it_to_flask(gateways):
-    assert isinstance(gateways["below_flask"].wsgi_app.app, ForwardingWSGI)
-    assert not isinstance(gateways["flask"].wsgi_app.app, ForwardingWSGI)
+def test_one_path_is_below_flask_and_the_other_flasks(gateways):
+    assert gateways["below_flask"].wsgi_app.app.limits.usable()
+    assert not gateways["flask"].wsgi_app.app.limits.usable()
 
 
 def test_a_public_read_is_relayed_as_the_service_answered(client, product_id):
@@ -271,3 +285,55 @@ def test_both_paths_give_the_same_answer(gateways, product_id, method, path, rol
         kept = sorted((name, value) for name, value in response.headers.items() if name.lower() not in UNCOMPARED)
         answers.append((response.status_code, kept, response.get_data(), response.headers.get("X-Request-ID")))
     assert answers[0] == answers[1]
+
+
+@pytest.fixture
+def limited(product_service_url, customer_stand_in):
+    """A gateway with limits on, below Flask (the last app made: the limiter is the process's)."""
+
+    def make(**settings):
+        gateway = create_app(
+            gateway_config(product_service_url, customer_stand_in.url, RATELIMIT_ENABLED=True, **settings)
+        )
+        assert gateway.wsgi_app.app.limits.usable()
+        return gateway
+
+    return make
+
+
+def limited_count(limit):
+    return REGISTRY.get_sample_value("shop_rate_limited_total", {"limit": limit}) or 0
+
+
+def test_limits_below_flask_count_with_flasks_and_answer_429_the_same(limited, product_id):
+    client = limited(RATELIMIT_DEFAULT="3 per minute").test_client()
+    assert_error(client.post("/api/products", json={}), 401)  # refused before counting
+    remaining = []
+    for path in (f"/api/products/{product_id}", "/api/products/%01", f"/api/products/{product_id}"):
+        # The second has a control character: Flask takes it, and counts it in the same place.
+        response = client.get(path)
+        assert response.headers["X-RateLimit-Limit"] == "3" and "Retry-After" not in response.headers
+        assert int(response.headers["X-RateLimit-Reset"]) > 0
+        remaining.append(response.headers["X-RateLimit-Remaining"])
+    assert remaining == ["2", "1", "0"]
+    before = limited_count("default")
+    response = client.get(f"/api/products/{product_id}")
+    body = assert_error(response, 429, "rate_limited")
+    assert body["message"].startswith("Too many requests: the limit is 3 per 1 minute.")
+    assert response.headers["X-RateLimit-Remaining"] == "0" and 0 <= int(response.headers["Retry-After"]) <= 60
+    assert limited_count("default") == before + 1
+
+
+def test_login_is_limited_per_address_below_flask(limited):
+    client = limited(RATELIMIT_LOGIN="2 per minute").test_client()
+    before = limited_count("login")
+    statuses = [client.post("/api/users/login", json={}).status_code for _ in range(3)]
+    assert statuses == [503, 503, 429]  # the user service is down; the third is not sent
+    assert limited_count("login") == before + 1
+
+
+def test_a_failing_limit_storage_leaves_the_requests_to_flasks_fallback(limited, product_id):
+    gateway = limited(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}")
+    response = gateway.test_client().get(f"/api/products/{product_id}")
+    assert response.status_code == 200 and response.headers["X-RateLimit-Limit"] == "100000"
+    assert not gateway.wsgi_app.app.limits.usable()  # counting in memory, until Flask's limiter sees Redis again
