@@ -51,7 +51,7 @@ from .proxy import (
     service_for,
     token_check,
 )
-from .rate_limits import ForwardedLimits, keep_retry_after_for_429, rate_limited
+from .rate_limits import Count, ForwardedLimits, keep_retry_after_for_429, rate_limited
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -115,12 +115,19 @@ class ForwardingWSGI:
                 response = relay("user" if login else service_for(prefix, rest), incoming)
         except Exception as error:  # every error is answered, as Flask's handler of Exception does
             response = response_for_error(error)
+        route = incoming.path if login else rule_label(FORWARDED_RULE if rest else PREFIX_RULE, {"prefix": prefix})
+        self.after_request(incoming, response, count, route, started_at)
+        return response
+
+    def after_request(
+        self, incoming: Request, response: Response, count: Count | None, route: str, started_at: float
+    ) -> None:
+        """The Flask path's after-request hooks, in their order: the limiter's headers, no ``Retry-After``
+        but on a 429, ``Connection: close`` while draining, the request id and access line, the histogram."""
         if count is not None:
             count.add_headers(response)
         keep_retry_after_for_429(response)
         close_connections_while_draining(response)
         finish(response, incoming.method, encoded_path(incoming.path), started_at, g.request_id, g.get("caller"))
         if self.metrics_enabled:
-            route = incoming.path if login else rule_label(FORWARDED_RULE if rest else PREFIX_RULE, {"prefix": prefix})
             observe_request(route, incoming.method, response.status_code, started_at)
-        return response
