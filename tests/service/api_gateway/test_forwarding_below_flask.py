@@ -17,7 +17,7 @@ from api_gateway import create_app
 from product_service import create_app as create_product_app
 from shop_common.revocation import raise_epoch
 from tests.e2e.upstreams import RecordingService
-from tests.service.conftest import serve_in_thread
+from tests.service.conftest import served
 from tests.support import TEST_JWT_SECRET, TEST_REVOCATION_PREFIX, Tokens, app_test_config, assert_error, free_port
 
 # Headers that differ between the two paths by design: the limiter's, and what is new on each answer (the time too).
@@ -27,9 +27,7 @@ ODD_QUERY = "name=caf%C3%A9&q=a%20b&raw=%FF%00&plus=1+2&empty=&flag&semi=a;b&pct
 
 @pytest.fixture(scope="module")
 def product_service_url(unit_databases):
-    url, server = serve_in_thread(create_product_app(app_test_config(unit_databases["product_db"])))
-    yield url
-    server.shutdown()
+    yield from served(create_product_app(app_test_config(unit_databases["product_db"])))
 
 
 @pytest.fixture(scope="module")
