@@ -108,7 +108,7 @@ def response_for_error(error: Exception) -> Response:
     """The JSON error for anything a request raised; needs an app context, not a request's.
 
     Flask's handler of every exception (its most specific handlers, flask-jwt-extended's, win
-    over this one), and the gateway's forwarding below Flask (api_gateway/forwarding.py).
+    over this one), and the gateway's forwarding below Flask (api_gateway/forwarding_wsgi.py).
     """
     if isinstance(error, ApiError):
         return error_response(error.status, error.message, error.code, error.fields, error.headers)
