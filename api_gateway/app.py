@@ -7,7 +7,7 @@ from . import docs, forwarding_wsgi, proxy, rate_limits, session, status, storef
 
 def create_app(test_config=None):
     """``/`` and ``/health``, the API reference, the storefront and its login, forwarding behind
-    the token check, rate limits; forwarding below Flask when they are off (``forwarding_wsgi``).
+    the token check, rate limits; forwarding below Flask (``forwarding_wsgi``).
 
     The order matters: the token check's before-request hook (``proxy``) must run
     before the limiter's, which counts per caller.
