@@ -167,6 +167,12 @@ def test_a_token_with_a_valid_signature_is_relayed_with_its_caller(client, token
     assert received.headers["X-Forwarded-For"] == "127.0.0.1"
 
 
+def test_raw_bytes_in_a_query_go_on_percent_encoded(client, tokens, customer_stand_in):
+    raw = "q=caf\xc3\xa9 au lait&x=\xff"  # as a WSGI server gives bytes it read: each one a latin-1 character
+    client.get("/api/customers/7", environ_overrides={"QUERY_STRING": raw}, headers=tokens.for_user(7))
+    assert customer_stand_in.received[-1].target == "/api/customers/7?q=caf%C3%A9%20au%20lait&x=%FF"
+
+
 def test_hop_by_hop_headers_are_dropped_and_forwarded_for_appended(client, tokens, customer_stand_in):
     headers = {
         **tokens.for_user(7),
