@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 # The paths the router gives to ``forwarding.forward`` (or login and register), less any with a
 # control character: Werkzeug's ``<path:rest>`` stops at a new line, and such paths are rare
 # enough to leave every doubt to Flask.
-_FORWARDED_PATH = re.compile(f"/api/({'|'.join(SERVICE_OF_PREFIX)})(?:/([^/\x00-\x1f\x7f][^\x00-\x1f\x7f]*))?")
+FORWARDED_PATH = re.compile(f"/api/({'|'.join(SERVICE_OF_PREFIX)})(?:/([^/\x00-\x1f\x7f][^\x00-\x1f\x7f]*))?")
 _LOGIN_PATHS = frozenset({LOGIN_PATH, REGISTER_PATH})
 _FORWARDED_METHODS = frozenset(FORWARDED_METHODS)
 
@@ -85,7 +85,7 @@ class ForwardingWSGI:
     def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
         if environ["REQUEST_METHOD"] in _FORWARDED_METHODS and environ.get("PATH_INFO", "").startswith("/api/"):
             incoming = Request(environ)
-            match = _FORWARDED_PATH.fullmatch(incoming.path)
+            match = FORWARDED_PATH.fullmatch(incoming.path)
             if match is not None and self.limits.usable():
                 incoming.max_content_length = self.max_content_length
                 with self.app.app_context():

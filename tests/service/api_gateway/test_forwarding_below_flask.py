@@ -14,6 +14,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from api_gateway import create_app
+from api_gateway.forwarding_wsgi import FORWARDED_PATH
 from product_service import create_app as create_product_app
 from shop_common.revocation import raise_epoch
 from tests.e2e.upstreams import RecordingService
@@ -99,6 +100,34 @@ def product_id(gateways):
 def test_one_path_is_below_flask_and_the_other_flasks(gateways):
     assert gateways["below_flask"].wsgi_app.app.limits.usable()
     assert not gateways["flask"].wsgi_app.app.limits.usable()
+
+
+@pytest.mark.parametrize(
+    "path, below_flask",
+    [
+        ("/api/products", True),
+        ("/api/products/1", True),
+        ("/api/products/a b/c", True),
+        ("/api/products/café", True),
+        ("/api/products/\u2028", True),
+        ("/api/users/login", True),
+        ("/api/payments/1/refund", True),
+        ("/api/products/a\nb", False),  # a 404 of Flask's router
+        ("/api/products/a\rb", False),  # forwarded by Flask: a control character
+        ("/api/products/\x00", False),
+        ("/api/Products/1", False),
+        ("/api/productsx", False),
+        ("/api/session", False),
+    ],
+)
+def test_the_paths_taken_below_flask_are_routed_alike_by_flask(gateways, path, below_flask):
+    """Whatever the callable takes, Flask's router gives to forwarding with the same prefix and rest."""
+    match = FORWARDED_PATH.fullmatch(path)
+    assert (match is not None) == below_flask
+    if below_flask:
+        endpoint, arguments = gateways["flask"].url_map.bind("gateway").match(path, method="GET")
+        assert endpoint == "forwarding.forward"
+        assert (arguments["prefix"], arguments["rest"]) == (match[1], match[2] or "")
 
 
 def test_a_public_read_is_relayed_as_the_service_answered(client, product_id):
