@@ -12,6 +12,10 @@ Answers carry ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``; an excess is
 the usual JSON error, 429 ``rate_limited``, with ``Retry-After``, counted in
 ``shop_rate_limited_total{limit}`` (``default`` or ``login``).
 
+Forwarded requests are counted below Flask (:class:`ForwardedLimits`, called by
+api_gateway/forwarding_wsgi.py) with the limiter's own strategy, storage and keys; flask-limiter's
+hooks count the rest, and every request while it counts on its in-memory fallback.
+
 Worker model: a limit holds for the gateway as a whole, so every process must
 count in the same place. ``memory://`` counts inside one process, so with it the
 gateway runs one gunicorn worker (gevent: it mostly waits on services) and
