@@ -5,12 +5,15 @@ front of it); the real product service, in another thread on a free port, answer
 HTTP from a database of the caller's (``DATABASE``, made from db_init.sql). Printed: the
 thread's CPU time (``time.thread_time``) per call over ``COUNT`` calls after a warm-up, so
 neither the product service nor the start of the process counts. Log lines below WARNING are
-off on both sides. ``limits`` counts every call in a ``memory://`` limit too high to be reached.
+off on both sides. ``limits`` counts every call in a ``memory://`` limit too high to be reached;
+``refused`` asks ``GET /api/customers/1`` without a token instead, a 401 of the gateway's own:
+everything a forwarded request costs the gateway but the relay, whose cost and spread would
+otherwise hide the rest.
 
 Run it from the tree to measure, each tree in turn, several times (docs/performance.md,
 Forwarding below Flask):
 
-    python -m bench.forwarding_cpu DATABASE COUNT [limits]
+    python -m bench.forwarding_cpu DATABASE COUNT [limits] [refused]
 """
 
 import io
@@ -45,16 +48,16 @@ def gateway_and_path(database, limited):
     return gateway, f"/api/products/{created.get_json()['id']}"
 
 
-def cpu_per_call(gateway, path, count):
-    """Seconds of this thread's CPU per call of ``gateway`` for ``GET path``."""
+def cpu_per_call(gateway, path, count, status):
+    """Seconds of this thread's CPU per call of ``gateway`` for ``GET path``, each answered ``status``."""
     environ = {
         name: value
         for name, value in gateway.test_client().get(path).request.environ.items()
         if not name.startswith("werkzeug.")
     }
 
-    def start_response(status, headers, exc_info=None):
-        assert status.startswith("200"), status
+    def start_response(answered, headers, exc_info=None):
+        assert answered.startswith(status), answered
 
     def call():
         for _ in gateway(dict(environ, **{"wsgi.input": io.BytesIO(b"")}), start_response):
@@ -69,10 +72,13 @@ def cpu_per_call(gateway, path, count):
 
 
 def main():
-    database, count, limited = sys.argv[1], int(sys.argv[2]), sys.argv[3:] == ["limits"]
-    gateway, path = gateway_and_path(database, limited)
+    database, count, modes = sys.argv[1], int(sys.argv[2]), set(sys.argv[3:])
+    gateway, path = gateway_and_path(database, "limits" in modes)
+    path, status = ("/api/customers/1", "401") if "refused" in modes else (path, "200")
     logging.disable(logging.INFO)
-    print(f"gateway thread CPU per forwarded read: {cpu_per_call(gateway, path, count) * 1e6:.1f} us")
+    print(
+        f"gateway thread CPU per forwarded {path} ({status}): {cpu_per_call(gateway, path, count, status) * 1e6:.1f} us"
+    )
 
 
 if __name__ == "__main__":
