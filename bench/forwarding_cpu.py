@@ -6,14 +6,15 @@ HTTP from a database of the caller's (``DATABASE``, made from db_init.sql). Prin
 thread's CPU time (``time.thread_time``) per call over ``COUNT`` calls after a warm-up, so
 neither the product service nor the start of the process counts. Log lines below WARNING are
 off on both sides. ``limits`` counts every call in a ``memory://`` limit too high to be reached;
-``refused`` asks ``GET /api/customers/1`` without a token instead, a 401 of the gateway's own:
-everything a forwarded request costs the gateway but the relay, whose cost and spread would
-otherwise hide the rest.
+``refused`` asks ``GET /api/customers/1`` without a token instead, a 401 of the gateway's own
+(not counted by the limits), and ``dot`` ``GET /api/products/./1``, counted then a 404 of the
+gateway's own: what a forwarded request costs the gateway but the relay, whose cost and spread
+would otherwise hide the rest.
 
 Run it from the tree to measure, each tree in turn, several times (docs/performance.md,
 Forwarding below Flask):
 
-    python -m bench.forwarding_cpu DATABASE COUNT [limits] [refused]
+    python -m bench.forwarding_cpu DATABASE COUNT [limits] [refused | dot]
 """
 
 import io
@@ -74,7 +75,12 @@ def cpu_per_call(gateway, path, count, status):
 def main():
     database, count, modes = sys.argv[1], int(sys.argv[2]), set(sys.argv[3:])
     gateway, path = gateway_and_path(database, "limits" in modes)
-    path, status = ("/api/customers/1", "401") if "refused" in modes else (path, "200")
+    if "refused" in modes:
+        path, status = "/api/customers/1", "401"
+    elif "dot" in modes:
+        path, status = "/api/products/./1", "404"
+    else:
+        status = "200"
     logging.disable(logging.INFO)
     print(
         f"gateway thread CPU per forwarded {path} ({status}): {cpu_per_call(gateway, path, count, status) * 1e6:.1f} us"
