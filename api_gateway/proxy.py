@@ -11,13 +11,11 @@ again and enforces ownership.
 from urllib.parse import quote
 
 from flask import Blueprint, Response, g, request
-from flask_jwt_extended.exceptions import JWTExtendedException
 from flask_limiter.util import get_remote_address
-from jwt import PyJWTError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+from werkzeug.wrappers import Request
 
-from shop_common import revocation
-from shop_common.auth import identify_caller
+from shop_common.auth import Caller, bearer_caller
 from shop_common.errors import ApiError
 from shop_common.http_client import build_client, service_client
 from shop_common.observability import encoded_path
@@ -46,6 +44,10 @@ PUBLIC_READS = frozenset({("GET", "products"), ("HEAD", "products"), ("GET", "ca
 # in the body), by any method: the user service answers POST, and any other method with its own
 # 405 and Allow, which a token check here would hide behind a 401.
 PUBLIC_PATHS = frozenset({("users", "login"), ("users", "register"), ("users", "refresh")})
+LOGIN_PATH = "/api/users/login"
+REGISTER_PATH = "/api/users/register"
+PREFIX_RULE = f"/api/<any({', '.join(SERVICE_OF_PREFIX)}):prefix>"
+FORWARDED_RULE = PREFIX_RULE + "/<path:rest>"
 # A path segment the HTTP client would resolve, reaching another of the service's routes.
 DOT_SEGMENTS = frozenset({".", ".."})
 
@@ -94,92 +96,103 @@ def init_app(app):
 
 
 def check_token():
-    """Find the caller of a forwarded request, before the limiter counts it.
-
-    :raise 401: a protected route without a valid token (no service is called),
-        or a service's token on any route: those are for calls between services only.
-    :raise 403: an admin-only family (:data:`ADMIN_PREFIXES`) asked for by someone else.
-    """
+    """Find the caller of a forwarded request, before the limiter counts it (:func:`token_check`)."""
     if request.blueprint != forwarding.name:
         return
-    public = is_public()
-    if not public:
-        caller = identify_caller()
-    else:
-        # Here the caller is found only to be counted by the rate limit: whether their token
-        # was revoked changes nothing, so the revocation store is not asked (docs/sessions.md).
-        revocation.skip_check()
-        try:
-            caller = identify_caller(optional=True)
-        except (JWTExtendedException, PyJWTError, ApiError):
-            # The route is open to anyone: a bad token is not the gateway's to refuse (the
-            # service judges it where it matters, as register does for roles), just no caller.
-            g.caller = None
-            return
-    if caller is not None and caller.is_service:
-        g.caller = None
-        raise ApiError(401, "A service's token is not accepted from outside.", headers={"WWW-Authenticate": "Bearer"})
-    if not public and request.view_args["prefix"] in ADMIN_PREFIXES and not caller.is_admin:
-        raise ApiError(403, "Only an admin may do this.")
+    login = request.endpoint == "forwarding.login_or_register"
+    prefix, rest = ("users", "") if login else (request.view_args["prefix"], request.view_args["rest"])
+    g.caller, refusal = token_check(request, prefix, rest, login)
+    if refusal is not None:
+        raise refusal
 
 
-def is_public():
-    """Login, register, refresh and reading the catalog are open to anyone (docs/api.md); so is
-    ``OPTIONS``, which tells the methods of a route and reaches no data."""
-    return (
-        request.endpoint == "forwarding.login_or_register"
-        or request.method == "OPTIONS"
-        or (request.method, request.view_args["prefix"]) in PUBLIC_READS
-        or (request.view_args["prefix"], request.view_args["rest"].strip("/")) in PUBLIC_PATHS
-    )
+def token_check(incoming: Request, prefix: str, rest: str, login: bool) -> tuple[Caller | None, ApiError | None]:
+    """The caller of a forwarded request (to be counted and logged), and the error refusing it, if any.
+
+    Works without Flask's request context (an app context is enough): both the Flask path and
+    the forwarding below it (api_gateway/forwarding_wsgi.py) call it.
+
+    :raise 401: a protected route without a valid token (no service is called).
+    :return: a 401 for a service's token on any route (those are for calls between services only),
+        a 403 for an admin-only family (:data:`ADMIN_PREFIXES`) asked for by someone else.
+    """
+    public = is_public(incoming.method, prefix, rest, login)
+    try:
+        # On a public route the caller is found only to be counted by the rate limit: whether their
+        # token was revoked changes nothing, so the revocation store is not asked (docs/sessions.md).
+        caller = bearer_caller(
+            incoming.headers, incoming.method, incoming.path, optional=public, check_revocation=not public
+        )
+    except ApiError:
+        if not public:
+            raise
+        # The route is open to anyone: a bad token is not the gateway's to refuse (the
+        # service judges it where it matters, as register does for roles), just no caller.
+        return None, None
+    if caller is None:
+        return None, None
+    if caller.is_service:
+        unaccepted = "A service's token is not accepted from outside."
+        return None, ApiError(401, unaccepted, headers={"WWW-Authenticate": "Bearer"})
+    if not public and prefix in ADMIN_PREFIXES and not caller.is_admin:
+        return caller, ApiError(403, "Only an admin may do this.")
+    return caller, None
+
+
+def is_public(method: str, prefix: str, rest: str, login: bool) -> bool:
+    """Login, register (``login``), refresh and reading the catalog are open to anyone (docs/api.md);
+    so is ``OPTIONS``, which tells the methods of a route and reaches no data."""
+    return login or method == "OPTIONS" or (method, prefix) in PUBLIC_READS or (prefix, rest.strip("/")) in PUBLIC_PATHS
 
 
 # No OPTIONS of Flask's own here: it would list every method of forward's rule for the same path.
 # OPTIONS goes on to the user service, which tells the methods it serves.
-@forwarding.post("/api/users/login", provide_automatic_options=False)
-@forwarding.post("/api/users/register", provide_automatic_options=False)
+@forwarding.post(LOGIN_PATH, provide_automatic_options=False)
+@forwarding.post(REGISTER_PATH, provide_automatic_options=False)
 @limiter.limit(login_limit, key_func=get_remote_address)
 def login_or_register():
     """Login and register: open to anyone, under the strict per-address limit instead of the default."""
-    return relay("user")
+    return relay("user", request)
 
 
-_PREFIX = f"<any({', '.join(SERVICE_OF_PREFIX)}):prefix>"
-
-
-@forwarding.route(f"/api/{_PREFIX}", defaults={"rest": ""}, methods=FORWARDED_METHODS)
-@forwarding.route(f"/api/{_PREFIX}/<path:rest>", methods=FORWARDED_METHODS)
+@forwarding.route(PREFIX_RULE, defaults={"rest": ""}, methods=FORWARDED_METHODS)
+@forwarding.route(FORWARDED_RULE, methods=FORWARDED_METHODS)
 def forward(prefix, rest):
-    """Every other route of the families.
+    """Every other route of the families."""
+    return relay(service_for(prefix, rest), request)
+
+
+def service_for(prefix: str, rest: str) -> str:
+    """The service that answers ``/api/<prefix>/<rest>``.
 
     :raise 404: a ``.`` or ``..`` path segment (an unknown prefix is a 404 of the router).
     """
     if any(segment in DOT_SEGMENTS for segment in rest.split("/")):
         raise NotFound()
-    return relay(SERVICE_OF_PREFIX[prefix])
+    return SERVICE_OF_PREFIX[prefix]
 
 
-def relay(service):
-    """Pass the current request to ``service`` and its response back as it came.
+def relay(service: str, incoming: Request) -> Response:
+    """Pass ``incoming`` to ``service`` and its response back as it came; needs an app context, not a request's.
 
     :raise 413: a body over 1 MiB (see :func:`request_body`).
     :raise 503, 504: the service is down or did not respond in time.
     """
-    headers = dict(end_to_end(request.headers, NOT_FORWARDED))
-    forwarded_for = request.headers.get("X-Forwarded-For")
-    client = request.remote_addr
+    headers = dict(end_to_end(incoming.headers, NOT_FORWARDED))
+    forwarded_for = incoming.headers.get("X-Forwarded-For")
+    client = incoming.remote_addr
     headers["X-Forwarded-For"] = f"{forwarded_for}, {client}" if forwarded_for else client
-    target = encoded_path()
-    if request.query_string:
-        target += "?" + quote(request.query_string, safe=QUERY_SAFE)
+    target = encoded_path(incoming.path)
+    if incoming.query_string:
+        target += "?" + quote(incoming.query_string, safe=QUERY_SAFE)
     upstream = service_client(service)
-    relayed = upstream.forward(request.method, target, request_body(), headers)
+    relayed = upstream.forward(incoming.method, target, request_body(incoming), headers)
     response = Response(
         relayed.data, relayed.status, outward(end_to_end(relayed.headers, NOT_RETURNED), upstream.base_url)
     )
     if "Content-Type" not in relayed.headers:  # a 204 has none: not Flask's default text/html either
         response.headers.remove("Content-Type")
-    if request.method == "HEAD" and "Content-Length" in relayed.headers:
+    if incoming.method == "HEAD" and "Content-Length" in relayed.headers:
         # No body came to measure: the length is the one GET would send (RFC 9110 §9.3.2), as the service said.
         response.headers["Content-Length"] = relayed.headers["Content-Length"]
     return response
@@ -196,15 +209,15 @@ def outward(headers, service_url):
     return kept
 
 
-def request_body():
+def request_body(incoming: Request) -> bytes:
     """The request's body bytes, never more than ``MAX_CONTENT_LENGTH`` of them read.
 
     :raise 413: a Content-Length over the limit, refused by Werkzeug before any
         byte is read; or a body without one (chunked) that goes on past the
         limit, which Werkzeug reads up to the limit and would return cut short.
     """
-    body = request.get_data()
-    if len(body) == request.max_content_length and request.content_length is None and request.input_stream.read(1):
+    body = incoming.get_data()
+    if len(body) == incoming.max_content_length and incoming.content_length is None and incoming.input_stream.read(1):
         raise RequestEntityTooLarge()
     return body
 

@@ -30,12 +30,17 @@ from flask import Flask, Response, current_app, g, request
 from flask_jwt_extended import (
     JWTManager,
     create_access_token,
+    decode_token,
     get_jwt,
     get_jwt_header,
     verify_jwt_in_request,
 )
-from flask_jwt_extended.internal_utils import verify_token_not_blocklisted
+from flask_jwt_extended.config import config as jwt_config
+from flask_jwt_extended.exceptions import CSRFError, JWTExtendedException, NoAuthorizationError
+from flask_jwt_extended.internal_utils import verify_token_not_blocklisted, verify_token_type
+from jwt import ExpiredSignatureError, PyJWTError
 
+from . import revocation
 from .errors import ApiError, error_response
 from .settings import SERVICES
 from .validation import MAX_ID
@@ -53,6 +58,12 @@ SERVICE_SUBJECT = re.compile(f"service:({'|'.join(SERVICES)})")
 MAX_VERIFIED_TOKENS = 1024
 # flask-jwt-extended lets these through unverified (verify_jwt_in_request returns None).
 _EXEMPT_METHODS = frozenset({"OPTIONS"})
+
+# What a 401 says about the token.
+NO_TOKEN = "A bearer token is required."
+INVALID_TOKEN = "The token is invalid."
+EXPIRED_TOKEN = "The token has expired."
+REVOKED_TOKEN = "The token has been revoked."
 
 
 @dataclass(frozen=True)
@@ -89,10 +100,10 @@ def init_app(app: Flask) -> None:
     def unauthorized(message: str) -> Response:
         return error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
 
-    jwt.unauthorized_loader(lambda reason: unauthorized("A bearer token is required."))
-    jwt.invalid_token_loader(lambda reason: unauthorized("The token is invalid."))
-    jwt.expired_token_loader(lambda header, payload: unauthorized("The token has expired."))
-    jwt.revoked_token_loader(lambda header, payload: unauthorized("The token has been revoked."))
+    jwt.unauthorized_loader(lambda reason: unauthorized(NO_TOKEN))
+    jwt.invalid_token_loader(lambda reason: unauthorized(INVALID_TOKEN))
+    jwt.expired_token_loader(lambda header, payload: unauthorized(EXPIRED_TOKEN))
+    jwt.revoked_token_loader(lambda header, payload: unauthorized(REVOKED_TOKEN))
     jwt.needs_fresh_token_loader(lambda header, payload: unauthorized("A fresh token is required."))
     jwt.user_lookup_error_loader(lambda header, payload: unauthorized("The token's user is unknown."))
     jwt.token_verification_failed_loader(lambda header, payload: unauthorized("The token was refused."))
@@ -215,6 +226,65 @@ def identify_caller(optional: bool = False) -> Caller | None:
             tokens.keep(authorization, token)
     g.claims, g.caller = token.claims, token.caller
     return token.caller
+
+
+def bearer_caller(
+    headers: Mapping[str, str], method: str, path: str, optional: bool = False, check_revocation: bool = True
+) -> Caller | None:
+    """The caller named by the access token in ``headers``' ``Authorization``, checked as
+    :func:`identify_caller` checks it (flask-jwt-extended's header format, signature, algorithm,
+    expiry, token type, then revocation unless ``check_revocation`` is False, then the claims)
+    but with an app context only, no request's: the gateway's token check, on both of its paths.
+    None when ``optional`` and no token was sent, or for a method flask-jwt-extended exempts (``OPTIONS``).
+
+    :raise 401: no token (unless optional), or an invalid, expired, revoked or forged one, with
+        the message flask-jwt-extended's loaders give (:func:`init_app`).
+    :raise 503: as :func:`shop_common.revocation.revoked`.
+    """
+    if method in jwt_config.exempt_methods:
+        return None
+    authorization = headers.get(jwt_config.header_name, "")
+    tokens: VerifiedTokens = current_app.extensions["verified_tokens"]
+    token = tokens.get(authorization) if authorization else None
+    if token is None:
+        token = _verified_bearer(authorization, optional)
+        if token is None:
+            return None
+        tokens.keep(authorization, token)
+    if check_revocation and revocation.revoked(token.claims, method, path):
+        raise _token_error(REVOKED_TOKEN)
+    return token.caller
+
+
+def _verified_bearer(authorization: str, optional: bool) -> VerifiedToken | None:
+    """The token of an ``Authorization`` header verified in full, as :func:`bearer_caller` says."""
+    header = authorization.strip().strip(",")
+    if not header:
+        if optional:
+            return None
+        raise _token_error(NO_TOKEN)
+    # flask-jwt-extended's reading of the header: comma-separated values, one of them "Bearer <token>".
+    values = [value for value in re.split(r",\s*", header) if value and value.split()[0] == jwt_config.header_type]
+    if len(values) != 1:
+        raise _token_error(NO_TOKEN)
+    parts = values[0].split()
+    if len(parts) != 2:
+        raise _token_error(INVALID_TOKEN)
+    try:
+        claims = decode_token(parts[1])
+        verify_token_type(claims, refresh=False)
+    except ExpiredSignatureError as error:
+        raise _token_error(EXPIRED_TOKEN) from error
+    except (NoAuthorizationError, CSRFError) as error:
+        raise _token_error(NO_TOKEN) from error
+    except (JWTExtendedException, PyJWTError) as error:
+        raise _token_error(INVALID_TOKEN) from error
+    # The header is kept for flask-jwt-extended's blocklist hook, which reads only the claims here.
+    return VerifiedToken({}, claims, _caller_from_claims(claims))
+
+
+def _token_error(message: str) -> ApiError:
+    return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
 def auth_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

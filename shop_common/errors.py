@@ -101,25 +101,26 @@ def error_response(
 
 
 def init_app(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def handle_api_error(error: ApiError) -> Response:
-        return error_response(error.status, error.message, error.code, error.fields, error.headers)
+    app.register_error_handler(Exception, response_for_error)
 
-    @app.errorhandler(HTTPException)
-    def handle_http_exception(error: HTTPException) -> Response:
+
+def response_for_error(error: Exception) -> Response:
+    """The JSON error for anything a request raised; needs an app context, not a request's.
+
+    Flask's handler of every exception (its most specific handlers, flask-jwt-extended's, win
+    over this one), and the gateway's forwarding below Flask (api_gateway/forwarding_wsgi.py).
+    """
+    if isinstance(error, ApiError):
+        return error_response(error.status, error.message, error.code, error.fields, error.headers)
+    if isinstance(error, HTTPException):
         kept = {name: value for name, value in error.get_headers() if name in _KEPT_HEADERS}
         # Flask returns an HTTPException without a code unhandled: here there is always one.
         return error_response(cast(int, error.code), _sentence(error), headers=kept)
-
-    @app.errorhandler(ParseException)
-    def handle_malformed_body(error: ParseException) -> Response:
-        """gunicorn's parser, reading a body the app asked for (a broken chunk): the client's fault."""
+    if isinstance(error, ParseException):
+        # gunicorn's parser, reading a body the app asked for (a broken chunk): the client's fault.
         return error_response(400, "The request body is malformed.")
-
-    @app.errorhandler(Exception)
-    def handle_unexpected(error: Exception) -> Response:
-        log.exception("unhandled error")
-        return error_response(500, "An unexpected error occurred.")
+    log.exception("unhandled error")
+    return error_response(500, "An unexpected error occurred.")
 
 
 def _sentence(error: HTTPException) -> str:

@@ -29,7 +29,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -98,9 +98,13 @@ def add_collector(app: Flask, collector: Collector) -> None:
 def _observe_request(response: Response) -> Response:
     started_at = g.get("started_at")
     if started_at is not None:
-        labels = (route_label(), request.method, response.status_code)
-        _child(REQUEST_DURATION, _REQUEST_CHILDREN, labels).observe(time.perf_counter() - started_at)
+        observe_request(route_label(), request.method, response.status_code, started_at)
     return response
+
+
+def observe_request(route: str, method: str, status: int, started_at: float) -> None:
+    """One answered request into the histogram (the gateway's forwarding below Flask calls it too)."""
+    _child(REQUEST_DURATION, _REQUEST_CHILDREN, (route, method, status)).observe(time.perf_counter() - started_at)
 
 
 # One labelled child per label values, kept here: prometheus_client's ``labels()``
@@ -122,20 +126,23 @@ _ANY_CONVERTER = re.compile(r"<any\([^)]*\):(\w+)>")
 
 
 def route_label() -> str:
-    """The matched rule's template, an ``any(...)`` part replaced by the value it matched.
+    """The label of the current request's rule: ``unmatched`` when no rule matched."""
+    rule = request.url_rule
+    if rule is None:
+        return "unmatched"
+    return rule_label(rule.rule, cast("dict[str, Any]", request.view_args))
+
+
+def rule_label(rule: str, view_args: Mapping[str, Any]) -> str:
+    """The rule's template, an ``any(...)`` part replaced by the value it matched.
 
     ``/api/<any(users, ...):prefix>/<path:rest>`` becomes ``/api/users/<path:rest>``:
     one series per route prefix, never one per path.
     """
-    rule = request.url_rule
-    if rule is None:
-        return "unmatched"
-    key = (rule.rule, cast("dict[str, Any]", request.view_args).get("prefix"))
+    key = (rule, view_args.get("prefix"))
     label = _ROUTE_LABELS.get(key)
     if label is None:
-        label = _ANY_CONVERTER.sub(
-            lambda match: str(cast("dict[str, Any]", request.view_args)[match.group(1)]), rule.rule
-        )
+        label = _ANY_CONVERTER.sub(lambda match: str(view_args[match.group(1)]), rule)
         _ROUTE_LABELS[key] = label
     return label
 

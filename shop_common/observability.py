@@ -23,11 +23,18 @@ import re
 import sys
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, current_app, g, has_app_context, request
+from werkzeug.wrappers import Response
 
 from . import metrics, tracing
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import Headers
+
+    from .auth import Caller
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -47,7 +54,8 @@ class RequestIdFilter(logging.Filter):
         self.with_trace_id = with_trace_id
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        # On the app context's g: the forwarding below Flask has no request context.
+        record.request_id = g.get("request_id", "-") if has_app_context() else "-"
         record.trace_id = tracing.current_trace_id() if self.with_trace_id else "-"
         return True
 
@@ -98,18 +106,19 @@ def configure_logging(service: str, level: int | str, log_format: str = "text", 
 
 
 def current_request_id() -> str | None:
-    return g.get("request_id") if has_request_context() else None
+    return g.get("request_id") if has_app_context() else None
 
 
-def encoded_path() -> str:
+def encoded_path(path: str | None = None) -> str:
     """The request path with its percent-encoding restored.
 
     Werkzeug decodes the path: ``%0A`` becomes a new line that would forge a log
     line, ``%3F`` and ``%23`` a query or fragment that would cut the path short
     when forwarded. Encoded again, it is one printable token that means what the
     client sent (``%2F`` comes back as ``/``, which the router treats alike).
+    ``path``: the decoded path of a request served without Flask's request context.
     """
-    return quote(request.path, safe=_PATH_SAFE)
+    return quote(request.path if path is None else path, safe=_PATH_SAFE)
 
 
 def init_app(app: Flask) -> None:
@@ -124,8 +133,13 @@ def init_app(app: Flask) -> None:
 
 def start_request() -> None:
     g.started_at = time.perf_counter()
-    client_id = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = client_id if _SANE_REQUEST_ID.fullmatch(client_id) else new_request_id()
+    g.request_id = request_id_of(request.headers)
+
+
+def request_id_of(headers: "Headers") -> str:
+    """The client's ``X-Request-ID`` when it is sane, else a new id."""
+    client_id = headers.get(REQUEST_ID_HEADER, "")
+    return client_id if _SANE_REQUEST_ID.fullmatch(client_id) else new_request_id()
 
 
 def new_request_id() -> str:
@@ -138,24 +152,34 @@ def new_request_id() -> str:
 
 
 def finish_request(response: Response) -> Response:
-    """The request id on the response, and the access line: method, path, status, duration, user."""
-    request_id = g.get("request_id") or new_request_id()
-    response.headers[REQUEST_ID_HEADER] = request_id
-    duration_ms = (time.perf_counter() - g.get("started_at", time.perf_counter())) * 1000
-    caller = g.get("caller")
+    """The request id on the response, and the access line."""
+    finish(response, request.method, encoded_path(), g.get("started_at"), g.get("request_id"), g.get("caller"))
+    return response
+
+
+def finish(
+    response: Response,
+    method: str,
+    path: str,
+    started_at: float | None,
+    request_id: str | None,
+    caller: "Caller | None",
+) -> None:
+    """The request id on ``response`` and the access line: method, ``path`` (encoded), status, duration, user.
+
+    Needs an app context, not a request's (the gateway's forwarding below Flask calls it too).
+    """
+    response.headers[REQUEST_ID_HEADER] = request_id or new_request_id()
+    duration_ms = (time.perf_counter() - (started_at or time.perf_counter())) * 1000
     user = "-" if caller is None else (caller.user_id or caller.role)
-    path = encoded_path()
     # The text line holds the fields already; a JSON line carries them apart too.
     fields = None
     if current_app.config["LOG_FORMAT"] == "json":
         fields = {
-            "method": request.method,
+            "method": method,
             "path": path,
             "status": response.status_code,
             "duration_ms": round(duration_ms, 1),
             "user": user,
         }
-    access_log.info(
-        "%s %s %s %.1fms user=%s", request.method, path, response.status_code, duration_ms, user, extra=fields
-    )
-    return response
+    access_log.info("%s %s %s %.1fms user=%s", method, path, response.status_code, duration_ms, user, extra=fields)

@@ -17,7 +17,7 @@ makes the changes linearizable). So every token a record covers was issued befor
 the record was written, and the record, kept for an access token's life plus a
 margin, outlives each of them.
 
-A public route at the gateway skips the check (:func:`skip_check`): it finds the
+A public route at the gateway skips the check (:func:`shop_common.auth.bearer_caller`): it finds the
 caller only to count them for the rate limit, and the service behind it checks
 where a token matters (register with a role).
 
@@ -35,9 +35,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import redis
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 
-from .auth import CUSTOMER
+from . import auth
 from .errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,17 @@ def _record_seconds() -> int:
 
 
 def is_revoked(header: Mapping[str, Any], claims: Mapping[str, Any]) -> bool:
+    """flask-jwt-extended's blocklist check of the current request."""
+    return revoked(claims, request.method, request.path)
+
+
+def revoked(claims: Mapping[str, Any], method: str, path: str) -> bool:
     """True when the token's login has ended or the user's session epoch has passed the token's.
 
-    :raise 503: Redis cannot be reached and the request is not a customer's read.
+    Needs an app context, not a request's (the gateway's forwarding below Flask calls it).
+
+    :raise 503: Redis cannot be reached and the request (``method``, ``path``) is not a customer's read.
     """
-    if g.get("revocation_check_skipped"):
-        return False
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject.isdigit():
         return False  # a service token; a malformed subject is refused by the caller check
@@ -84,7 +89,7 @@ def is_revoked(header: Mapping[str, Any], claims: Mapping[str, Any]) -> bool:
     try:
         records = dict(zip(keys, _store().mget(list(keys.values())), strict=True))
     except redis.RedisError as error:
-        return _unchecked(claims, error)
+        return _unchecked(claims, method, path, error)
     if records.get("login") is not None:
         return True
     revoked_at = records.get("revoked_at")
@@ -108,18 +113,11 @@ def _record_keys(subject: str, claims: Mapping[str, Any]) -> dict[str, str]:
     return keys
 
 
-def skip_check() -> None:
-    """Take this request's token as it is: its caller is wanted only for counting (a public route at the gateway)."""
-    g.revocation_check_skipped = True
-
-
-def _unchecked(claims: Mapping[str, Any], error: redis.RedisError) -> bool:
-    if request.method in SAFE_METHODS and claims.get("role") == CUSTOMER:
-        log.warning(
-            "revocation store unreachable (%s): %s %s let through unchecked", error, request.method, request.path
-        )
+def _unchecked(claims: Mapping[str, Any], method: str, path: str, error: redis.RedisError) -> bool:
+    if method in SAFE_METHODS and claims.get("role") == auth.CUSTOMER:
+        log.warning("revocation store unreachable (%s): %s %s let through unchecked", error, method, path)
         return False
-    log.error("revocation store unreachable (%s): %s %s refused", error, request.method, request.path)
+    log.error("revocation store unreachable (%s): %s %s refused", error, method, path)
     raise ApiError(
         503, "Token revocation cannot be checked right now; try again shortly.", code="revocation_unavailable"
     )

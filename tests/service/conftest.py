@@ -46,14 +46,19 @@ def serve_in_thread(app):
     return f"http://127.0.0.1:{server.server_port}", server
 
 
+def served(app):
+    """:func:`serve_in_thread` for a fixture: yields the URL, stops the server after."""
+    url, server = serve_in_thread(app)
+    yield url
+    server.shutdown()
+
+
 @pytest.fixture(scope="session")
 def user_service_url(unit_databases):
     """A real user service for the services that call it."""
     from user_service import create_app
 
-    url, server = serve_in_thread(create_app(app_test_config(unit_databases["user_db"])))
-    yield url
-    server.shutdown()
+    yield from served(create_app(app_test_config(unit_databases["user_db"])))
 
 
 @pytest.fixture(scope="session")
