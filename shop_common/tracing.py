@@ -14,13 +14,15 @@ is continued, otherwise the gateway starts the trace), one per call to another
 service (urllib3, under both ``requests`` and the gateway's relay, which puts
 ``traceparent`` on the call) and one per SQL statement (PyMySQL). ``/health`` and
 ``/metrics`` are not traced: monitors poll them.
+
+Nothing of OpenTelemetry is imported while tracing is off, not even its API: it
+would cost every process memory for spans it never records.
 """
 
 import os
 from functools import partial
 
 from flask import Flask
-from opentelemetry import trace
 
 from . import lifecycle
 
@@ -60,6 +62,7 @@ def _instrument_libraries() -> None:
 
 
 def _export_spans(service: str) -> None:
+    from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -72,6 +75,8 @@ def _export_spans(service: str) -> None:
 
 
 def current_trace_id() -> str:
-    """The 32-hex-digit id of the trace being recorded, or ``-``."""
+    """The 32-hex-digit id of the trace being recorded, or ``-``; called only when tracing is on."""
+    from opentelemetry import trace
+
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else "-"
