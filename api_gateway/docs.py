@@ -3,12 +3,12 @@
 ``docs/openapi.yaml`` is the contract; it is read and turned into JSON once per
 process, when it is first asked for: parsing it costs the process a few MiB of
 memory it keeps (and PyYAML itself), for a page few requests ask for. The
-document is checked by the tests (tests/service/api_gateway/test_docs.py). Swagger UI's files come from the flask-swagger-ui
-package and are served by the gateway itself under ``/docs/assets/``, so the
-page works without internet access. (The swagger-ui-bundle package ships
-Swagger UI 4, which cannot render an OpenAPI 3.1 document.) Like ``/`` and
-``/health`` these routes are not rate limited: they are static and reach no
-service, and one page view fetches five of them.
+document is checked by the tests (tests/service/api_gateway/test_docs.py).
+Swagger UI's files come from the flask-swagger-ui package and are served by the
+gateway itself under ``/docs/assets/``, so the page works without internet
+access. (The swagger-ui-bundle package ships Swagger UI 4, which cannot render
+an OpenAPI 3.1 document.) Like ``/`` and ``/health`` these routes are not rate
+limited: they are static and reach no service, and one page view fetches five of them.
 """
 
 import json
