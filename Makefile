@@ -5,13 +5,18 @@ SYSTEM_PYTHON ?= python3
 # The gateway `make newman` and `make fuzz` talk to (a running stack, e.g. make run-all's).
 BASE_URL ?= http://127.0.0.1:3000
 FUZZ_EXAMPLES ?= 300
+# make server-latest-test's second virtualenv, and the server layer's tests it runs (shop_common/gunicorn_worker.py).
+LATEST_VENV ?= .venv-latest
+SERVER_TESTS := tests/unit/test_server_extension_points.py tests/unit/test_http_framing.py \
+	tests/service/shop_common/test_gunicorn_worker.py tests/service/shop_common/test_server_layer.py \
+	tests/e2e/test_http_framing.py tests/e2e/test_http_edge.py
 # Where `make monitor`'s Prometheus listens (127.0.0.1).
 MONITOR_PORT ?= 9090
 # A setting as the services read it: the environment first, then the .env files.
 setting = $(shell $(PYTHON) -c 'from shop_common.settings import load_settings; print(load_settings("user")["$(1)"])')
 
 .DEFAULT_GOAL := help
-.PHONY: help install env db-init schema schema-check admin run-all stop-all status logs reconcile forget test unit-tests service-tests e2e-tests browser-tests lint newman fuzz bench bench-observability monitor monitor-stop clean
+.PHONY: help install env db-init schema schema-check admin run-all stop-all status logs reconcile forget test unit-tests service-tests e2e-tests server-latest-test browser-tests lint newman fuzz bench bench-observability monitor monitor-stop clean
 .PHONY: image container-test deploy-check replicas-test
 # The image make container-test builds and runs: one tag per checkout, so parallel checkouts never clash.
 TEST_IMAGE ?= localhost/shop-test-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-10):latest
@@ -75,6 +80,15 @@ service-tests: install ## each service's app in process against real MariaDB tes
 e2e-tests: install node_modules/.package-lock.json ## the five processes through the gateway (they start their own stack)
 	$(PYTHON) -m pytest tests/e2e
 
+# The pins of requirements.txt but gevent's and gunicorn's, which are the newest on the index.
+server-latest-test: node_modules/.package-lock.json ## the server layer's tests on the newest gevent and gunicorn (a second virtualenv, LATEST_VENV)
+	$(SYSTEM_PYTHON) -m venv $(LATEST_VENV)
+	grep -vE '^(gevent|gunicorn)==' requirements.txt > $(LATEST_VENV)/requirements-but-the-server.txt
+	$(LATEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade \
+		-r $(LATEST_VENV)/requirements-but-the-server.txt gevent gunicorn
+	$(LATEST_VENV)/bin/python -c 'from importlib.metadata import version as v; print("newest: gevent", v("gevent"), "gunicorn", v("gunicorn"))'
+	$(LATEST_VENV)/bin/python -m pytest $(SERVER_TESTS)
+
 browser-tests: install node_modules/.package-lock.json ## the storefront in Debian's Chromium (Playwright), axe-core, screenshots (own stack)
 	$(PYTHON) -m pytest tests/browser
 
@@ -122,5 +136,5 @@ monitor-stop: ## stop make monitor's Prometheus
 	@if [ -x $(PYTHON) ]; then $(PYTHON) -m tools.monitor stop; fi
 
 clean: stop-all ## stop everything, remove the virtualenv, logs and caches
-	rm -rf $(VENV) .run .pytest_cache .hypothesis node_modules
+	rm -rf $(VENV) $(LATEST_VENV) .run .pytest_cache .hypothesis node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -67,10 +67,11 @@ HOP_BY_HOP = frozenset(
     }
 )
 # ...and those the HTTP client sets itself: the target's Host and the body's length on the
-# way in; on the way back the length and encoding of the body it has already decoded, and
-# the service's Server header (the gateway's answers name no software).
+# way in; on the way back the body's length, which the response sets from the bytes (they
+# come as the service sent them, Content-Encoding and all), and the service's Server header
+# (the gateway's answers name no software).
 NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length"}
-NOT_RETURNED = HOP_BY_HOP | {"content-length", "content-encoding", "server"}
+NOT_RETURNED = HOP_BY_HOP | {"content-length", "server"}
 # Headers of a response whose value is a URL.
 URL_HEADERS = frozenset({"location", "content-location"})
 

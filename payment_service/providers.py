@@ -21,11 +21,10 @@ from decimal import Decimal
 from typing import Protocol
 from urllib.parse import quote
 
-import urllib3
 from flask import current_app
 
 from shop_common.errors import ApiError
-from shop_common.http_client import ServiceClient, build_client
+from shop_common.http_client import Reply, ServiceClient, build_client
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ class SandboxProvider:
         self.client = client
         self.secret_key = secret_key
 
-    def _call(self, method: str, path: str, key: str | None = None, json: object = None) -> urllib3.BaseHTTPResponse:
+    def _call(self, method: str, path: str, key: str | None = None, json: object = None) -> Reply:
         headers = {"Authorization": f"Bearer {self.secret_key}"}
         if key is not None:
             headers["Idempotency-Key"] = key

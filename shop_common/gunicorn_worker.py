@@ -23,7 +23,35 @@ both servers with a page of their own: pywsgi's empty 400 and 414, gunicorn's HT
 Both workers here answer it as every error of the API, ``{"error", "message"}`` in
 JSON, with the status the server chose (400, 414, 431, ...).
 
-Neither names the software in a ``Server`` header (:meth:`ThreadWorker.init_process`).
+Only the public extension points of gevent and gunicorn are used: no method or
+attribute of theirs whose name starts with an underscore is overridden or assigned,
+and no module attribute of theirs is set (tests/unit/test_server_extension_points.py);
+make server-latest-test runs the server's tests on their newest releases. Under pywsgi,
+methods of ``WSGIHandler``, the class its documentation says to subclass:
+
+- ``handle`` (documented: the connection's loop): the socket's idle timeout is set first.
+- ``read_request`` (documented to raise ``ValueError`` for a request it refuses): the
+  refusal's answer in JSON is kept for ``handle_one_request``.
+- ``MessageClass`` (named by ``read_request``'s documentation as what reads the head).
+- ``handle_one_request`` (documented to return ``(status, answer)`` for a refused
+  request, the whole answer that pywsgi then sends): ours replaces its empty one.
+- ``handle_error`` (public, what pywsgi calls on a fault, not documented further): the
+  500 goes through WSGI's own ``start_response(..., exc_info)`` and ``write``, which
+  raise the error again once a head was sent (PEP 3333); then pywsgi's own handling.
+- ``run_application`` (public, what calls the app): the app's fault goes to ``handle_error``
+  before pywsgi reads the rest of the body.
+- ``log_request`` (public): pywsgi's access line, none here.
+- ``start_response`` and ``write`` (WSGI's own two callables, which pywsgi's are): the
+  head and the first body bytes leave in one TCP segment, the socket corked between
+  the two (Linux's ``TCP_CORK``). pywsgi sends them in two; the one send made of them
+  before needed its private ``_write_with_headers`` and ``_sendall`` (the costs of
+  each: docs/performance.md, "The server layer on public extension points").
+
+Under gevent's worker, gunicorn's ``setup`` (the worker class's hook before the app is
+loaded), ``patch``, ``init_process``, ``handle_exit`` and ``wsgi_handler``; under gthread,
+``load_wsgi``, ``handle_request``, ``handle_error`` and ``handle_exit``, and the app it calls.
+gunicorn names itself in every answer's Server header, which :class:`NamingNoSoftware`
+makes ``shop``.
 
 Both drain on SIGTERM before gunicorn's graceful stop: see shop_common/lifecycle.py.
 
@@ -34,11 +62,13 @@ patches that master with gevent first.
 import http.client
 import json
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from functools import partial
 from http import HTTPStatus
-from types import FrameType
+from types import FrameType, TracebackType
 from typing import Any
 
 import gevent
@@ -68,8 +98,6 @@ _NOT_THE_CLIENTS = (
     http_errors.InvalidResponseHeader,
     http_errors.InvalidResponseHeaderName,
 )
-# A body up to this size is copied behind the response's head to go in the same send.
-SENT_WITH_THE_HEAD = 64 * 1024
 # pywsgi's limits on a head, as http.client read them for it: a longer line or more fields are a 431.
 MAX_FIELD_LINE = 65536
 MAX_FIELDS = 100
@@ -167,18 +195,30 @@ class IdleLimitedHandler(PyWSGIHandler):
 
     idle_seconds: float | None = None  # gunicorn's --keep-alive, set by the worker as it starts
 
-    # Set for each request by MessageClass: Connection, read as a list of tokens, says close.
+    # Set for each request by read_request: the line MessageClass reads the head from, whether
+    # Connection (read as a list of tokens) says close, and the (status, answer) of a refused head.
+    request_line = ""
     closes_after_answer = False
-    _request_line = ""
+    refused_with: tuple[str, bytes] | None = None
+    corked = False  # see start_response
 
     def handle(self) -> None:
         self.socket.settimeout(self.idle_seconds)
         super().handle()
 
     def read_request(self, raw_requestline: str) -> bool:
-        """pywsgi's reading of the request, its head read by :meth:`MessageClass`, keep-alive by its tokens."""
-        self._request_line = raw_requestline
-        super().read_request(raw_requestline)
+        """pywsgi's reading of the request, its head read by :meth:`MessageClass`, keep-alive by its tokens.
+
+        :raise ValueError: the head is refused (pywsgi's contract); :attr:`refused_with` holds the
+            answer :meth:`handle_one_request` gives in place of pywsgi's empty 400.
+        """
+        self.request_line = raw_requestline
+        try:
+            super().read_request(raw_requestline)
+        except Exception as error:
+            status = refused_status(error) or 400
+            self.refused_with = str(status), refusal(status, framing_message(error))
+            raise ValueError(str(error)[:200]) from error
         if self.closes_after_answer:
             self.close_connection = True
         return True
@@ -188,65 +228,73 @@ class IdleLimitedHandler(PyWSGIHandler):
 
         :raise FramingError: the head is malformed or ambiguous (400). :raise HeadTooLarge: (431).
         """
-        head = self._request_line.encode("latin-1") + read_field_lines(rfile)
+        head = self.request_line.encode("latin-1") + read_field_lines(rfile)
         version, fields = read_head(head)
         self.closes_after_answer = check_fields(version, fields)
         return RequestFields.of(fields)
 
-    # The response's head, held by _sendall until the first body bytes can go with it.
-    _held_head: bytes | None = None
+    def handle_one_request(self) -> tuple[str, bytes] | bool | None:
+        """A request pywsgi refuses is answered with the (status, answer) this returns: JSON in place of
+        its empty 414 (a request line over ``MAX_REQUEST_LINE``) and 400 (a head :meth:`read_request` refused)."""
+        result = super().handle_one_request()
+        if not isinstance(result, tuple):
+            return result
+        refused, self.refused_with = self.refused_with, None
+        if result[0] == "414":
+            return "414", refusal(414)
+        return refused or ("400", refusal(400))
 
-    def _write_with_headers(self, data: bytes) -> None:
-        """The head and the first body bytes in one send, where pywsgi makes two: every response
-        then costs one system call less, and the reader one wake-up less."""
-        self._held_head = b""
-        super()._write_with_headers(data)
-        head, self._held_head = self._held_head, None
-        if head:  # no body bytes followed
-            super()._sendall(head)
+    def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
+        """WSGI's start_response, the socket then corked (Linux's ``TCP_CORK``) until :meth:`write`
+        has written the first body bytes: the head and they leave in one segment, the reader wakes once.
 
-    def _sendall(self, data: bytes) -> None:
-        head = self._held_head
-        if head == b"":  # pywsgi sends the head first: hold it
-            self._held_head = bytes(data)
-            return
-        if head:
-            self._held_head = None
-            if len(data) <= SENT_WITH_THE_HEAD:
-                data = head + data
-            else:
-                super()._sendall(head)
-        super()._sendall(data)
+        Not before: a ``100 Continue`` the app asks for by reading the body must leave at once.
+        """
+        write = super().start_response(status, headers, exc_info)
+        if not self.corked:
+            self.set_cork(True)
+        return write
+
+    def write(self, data: bytes) -> None:
+        """WSGI's write callable, which pywsgi writes every part of the body with: the first uncorks."""
+        super().write(data)
+        if self.corked:
+            self.set_cork(False)
+
+    def set_cork(self, corked: bool) -> None:
+        with suppress(OSError):  # the client is gone: the next write says so
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, corked)
+        self.corked = corked
+
+    def run_application(self) -> None:
+        """The app's own fault is answered (:meth:`handle_error`) before pywsgi reads what is left of the
+        body: a broken one would otherwise turn the answer into pywsgi's empty 400."""
+        try:
+            super().run_application()
+        except OSError:  # the client's socket: pywsgi's to judge
+            raise
+        except Exception:
+            self.handle_error(*sys.exc_info())
+
+    def handle_error(self, kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        """A fault of the app or the server: a 500 in the error shape, if no head was sent yet.
+
+        WSGI's ``start_response`` given the error raises it again once a head went out (PEP 3333);
+        pywsgi then logs it and, the head sent, closes the connection.
+        """
+        body = error_json(500)
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")]
+        try:
+            self.start_response("500 Internal Server Error", headers, (kind, error, trace))
+            self.write(body)
+        except BaseException as raised:
+            if raised is not error and not isinstance(raised, OSError):
+                raise
+        super().handle_error(kind, error, trace)
 
     def log_request(self) -> None:
         """Nothing: the app writes each request's access line (shop_common/observability.py), with the
         request id and user, and a second line per request from the server would cost CPU on every hop."""
-
-    def handle_one_request(self) -> tuple[str, bytes] | bool | None:
-        """pywsgi's 414 for a request line over ``MAX_REQUEST_LINE`` is an empty body: JSON instead."""
-        result = super().handle_one_request()
-        if isinstance(result, tuple) and result[0] == "414":
-            return "414", refusal(414)
-        return result
-
-    def _handle_client_error(self, ex: Exception) -> tuple[str, bytes]:
-        """Too many header lines or one too long are a 431, the rest a 400 (saying why, if the framing)."""
-        status = refused_status(ex) or 400
-        self.log_error("Invalid request (from %s): %r", self.client_address, str(ex)[:200])
-        return str(status), refusal(status, framing_message(ex))
-
-    def _send_error_response_if_possible(self, error_code: int) -> None:
-        """A body that breaks off mid-way (400) or a server fault (500), answered in the error shape."""
-        if self.response_length:
-            self.close_connection = True
-            return
-        body = error_json(error_code)
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")]
-        try:
-            self.start_response(f"{error_code} {HTTPStatus(error_code).phrase}", headers)
-            self.write(body)
-        except OSError:
-            self.close_connection = True
 
 
 # All of gevent's patches but those for forking and reaping child processes: the
@@ -301,14 +349,33 @@ class PyWSGIWorker(GeventPyWSGIWorker):
         drain_then_stop(self, partial(super().handle_exit, sig, frame), gevent.spawn_later)
 
 
+class NamingNoSoftware:
+    """The app under gthread, each answer's Server header saying ``shop`` where gunicorn says its own name.
+
+    gunicorn has no setting for it (its maintainers' choice, gunicorn issue 825): it writes the
+    ``version`` of the response whose ``start_response`` the app is given, which is set here.
+    Any other attribute is the app's (``config``, ``extensions``: shop_common/lifecycle.py).
+    """
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        response = getattr(start_response, "__self__", None)
+        if isinstance(response, gunicorn_wsgi.Response):
+            response.version = SERVER_HEADER
+        return self.app(environ, start_response)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+
 class ThreadWorker(GunicornThreadWorker):
     """gunicorn's ``gthread`` worker: draining first, its refusals of malformed or oversized requests in JSON."""
 
-    def init_process(self) -> None:
-        # gunicorn names itself in every answer's Server header and has no setting for it (its
-        # maintainers' choice, gunicorn issue 825): the module attribute it reads the name from is set.
-        gunicorn_wsgi.SERVER = SERVER_HEADER
-        super().init_process()
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi: Any = NamingNoSoftware(self.wsgi)
 
     def handle_request(self, req: Any, conn: Any) -> bool:
         """gunicorn's parser has read the head: the rules it leaves to the server first (shop_common/http_framing.py).

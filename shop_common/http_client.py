@@ -1,66 +1,85 @@
 """HTTP calls from one service to another.
 
-One urllib3 connection pool per target service and process keeps keep-alive
-connections. Every call has a connect and a read timeout, carries the
-request id and (unless told otherwise) this service's token. A refused
-connection is retried twice within ~0.1 s (nothing was sent, so it is safe for
-any method), then answered as 503; a read timeout as 504, never retried (the
-other service may be acting on the request). The caller gets urllib3's
-response, body read (``.status``, ``.headers``, ``.data``, ``.json()``), for
-every status the other service returned. Each call is timed into
-``shop_service_call_duration_seconds`` (shop_common/metrics.py) unless the
-client was made with ``record_metrics=False``.
+geventhttpclient makes the calls: llhttp, Node's parser in C, reads each
+response, where urllib3 read it with ``http.client`` and the email package, and
+in this project's own measure a call costs about half the CPU (docs/performance.md).
+Its pool is of gevent sockets, a queue and a semaphore, safe among the greenlets
+of one thread but not across OS threads; so each client keeps one pool per OS
+thread (the system's thread-local, not gevent's greenlet-local one). A gevent
+worker runs every greenlet on one thread: one pool per target service, as
+before. The user service's threaded worker gets a pool per thread, each on its
+thread's own gevent hub; it calls out seldom (an account erased), so this costs
+little, and one client everywhere means one failure behaviour to keep.
 
-Before a pooled connection is reused, urllib3 checks that the other side has
-not closed it (a service restarted, or dropped it after its keep-alive), here
-with :func:`shop_common.sockets.still_open`.
+Every call has a connect and a read timeout, carries the request id and
+(unless told otherwise) this service's token. A refused connection is retried
+twice within ~0.1 s (nothing was sent, so it is safe for any method), then
+answered as 503; a read timeout as 504, never retried (the other service may be
+acting on the request); a connection that breaks once the request is on its way
+as 503, not retried for the same reason. Before a pooled connection is reused,
+the pool checks with one zero-timeout ``select`` that the other side has not
+closed it (a service restarted, or dropped it after its keep-alive). The caller
+gets a :class:`Reply`, body read, for every status the other service returned.
+Each call is timed into ``shop_service_call_duration_seconds``
+(shop_common/metrics.py) unless the client was made with ``record_metrics=False``,
+and is a client span, its ``traceparent`` sent on, when tracing is on
+(shop_common/tracing.py).
 
-Calls go straight to urllib3's pool, requests' transport, not through a
-``requests.Session``: its layers (merging cookies, settings and the environment,
-preparing the request, building a ``requests.Response``) did nothing a call
-between services or the gateway's relay needs, and cost CPU on every call
-(docs/performance.md). So no proxy variable or ``.netrc`` is
-looked up (the services are on a private network, never behind a proxy) and no
-cookie is kept (one pool serves every user; a cookie set by one user's response
-must never travel with another's request).
+The request head is written here and sent with the body in one write; the
+response's body comes as the service sent it, never decoded (the gateway relays
+a gzipped body with its ``Content-Encoding``). No proxy variable or ``.netrc``
+is looked up (the services are on a private network, never behind a proxy) and
+no cookie is kept (one pool serves every user; a cookie set by one user's
+response must never travel with another's request).
 """
 
+import _thread
 import logging
+import sys
 import time
 from collections.abc import Mapping
 from json import dumps as json_dumps
+from json import loads as json_loads
 from typing import Any
+from urllib.parse import urlsplit
 
-import urllib3
 from flask import current_app
-from urllib3 import HTTPHeaderDict
-from urllib3.util.retry import Retry
+from geventhttpclient.connectionpool import ConnectionPool, SSLConnectionPool
+from geventhttpclient.header import Headers
+from geventhttpclient.response import HTTPParseError, HTTPSocketPoolResponse
 
-from . import metrics
+from . import metrics, tracing
 from .auth import service_token
 from .errors import ApiError
 from .observability import REQUEST_ID_HEADER, current_request_id
-from .sockets import still_open
 
 log = logging.getLogger(__name__)
 
-# read=False, not 0: urllib3 re-raises a read timeout as it is, where a spent
-# read budget would wrap it as a connection error (a hung GET would be a 503).
-_CONNECT_RETRIES = Retry(total=2, connect=2, read=False, status=0, other=0, backoff_factor=0.05)
+# After a refused connection: again at once, then after 0.1 s (urllib3's backoff, as before).
+_CONNECT_RETRY_DELAYS = (0.0, 0.1)
+# Bytes asked of the socket per read: a page of 100 products (23 kB) in one.
+_READ_SIZE = 65536
+_REQUEST_ID = REQUEST_ID_HEADER.lower()
+_METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+# The thread-local of the system's threads even where gevent has patched it to be per greenlet.
+_gevent_monkey = sys.modules.get("gevent.monkey")
+_per_os_thread = _gevent_monkey.get_original("_thread", "_local") if _gevent_monkey else _thread._local
 
 
-class CheckedConnection(urllib3.connection.HTTPConnection):
-    """urllib3's connection, with the open-or-closed check made by one system call."""
+class Reply:
+    """A service's response, body read: ``.status``, ``.headers`` (any case; a header sent twice
+    comes twice out of ``.items()``), ``.data`` (bytes as sent) and ``.json()``."""
 
-    @property
-    def is_connected(self) -> bool:
-        return still_open(self.sock)
+    __slots__ = ("data", "headers", "status")
 
+    def __init__(self, status: int, headers: Headers, data: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.data = data
 
-class CheckedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    @property
-    def is_connected(self) -> bool:
-        return still_open(self.sock)
+    def json(self) -> Any:
+        return json_loads(self.data)
 
 
 class ServiceClient:
@@ -70,15 +89,24 @@ class ServiceClient:
         base_url: str,
         connect_timeout: float,
         read_timeout: float,
-        pool_size: int = 32,
+        # Calls at once to the service from one process (thread) before more wait for a connection
+        # to come back: above the load the services take, as urllib3's pool never made them wait.
+        pool_size: int = 256,
         record_metrics: bool = True,
     ) -> None:
         self.name = name
         self.record_metrics = record_metrics
         self.base_url = base_url.rstrip("/")
-        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
-        self.pool = urllib3.connection_from_url(self.base_url, maxsize=pool_size)
-        self.pool.ConnectionCls = CheckedHTTPSConnection if self.pool.scheme == "https" else CheckedConnection
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.pool_size = pool_size
+        url = urlsplit(self.base_url)
+        self.https = url.scheme == "https"
+        self.host = url.hostname or ""
+        self.port = url.port or (443 if self.https else 80)
+        self.host_header = url.netloc.rpartition("@")[2]
+        self.traced = tracing.enabled()
+        self._pools = _per_os_thread()
 
     def request(
         self,
@@ -89,7 +117,7 @@ class ServiceClient:
         headers: Mapping[str, str] | None = None,
         signed: bool = True,
         read_timeout: float | None = None,
-    ) -> urllib3.BaseHTTPResponse:
+    ) -> Reply:
         """Call the service, with this service's token unless ``signed`` is False; ``json`` is sent as the body.
 
         ``read_timeout`` (seconds) replaces the client's for this call.
@@ -100,22 +128,16 @@ class ServiceClient:
         sent_headers = self._with_request_id(headers)
         if signed:
             sent_headers["Authorization"] = f"Bearer {service_token()}"
-        timeout = (
-            self.timeout
-            if read_timeout is None
-            else urllib3.Timeout(connect=self.timeout.connect_timeout, read=read_timeout)
-        )
-        body = None
+        body = b""
         if json is not None:
             body = json_dumps(json, allow_nan=False).encode()
             sent_headers["Content-Type"] = "application/json"
             sent_headers["Content-Length"] = str(len(body))
-        started_at = time.perf_counter()
-        response = self._urlopen(method, path, body, sent_headers, timeout, started_at)
-        self._record(metrics.call_outcome(response.status), started_at)
-        return response
+        elif method in _METHODS_WITH_BODY:  # no body, said as http.client (under urllib3) said it
+            sent_headers["Content-Length"] = "0"
+        return self._call(method, path, body, sent_headers, self.read_timeout if read_timeout is None else read_timeout)
 
-    def request_ok(self, method: str, path: str, *, json: Any = None) -> urllib3.BaseHTTPResponse:
+    def request_ok(self, method: str, path: str, *, json: Any = None) -> Reply:
         """The response of a call that must succeed (200), with this service's token.
 
         :raise 503: the service returned another status; 503, 504 as :meth:`request`.
@@ -139,7 +161,7 @@ class ServiceClient:
             raise ApiError(503, f"The {self.name} service could not be asked.")
         return response.json()
 
-    def forward(self, method: str, target: str, body: bytes, headers: Mapping[str, str]) -> urllib3.BaseHTTPResponse:
+    def forward(self, method: str, target: str, body: bytes, headers: Mapping[str, str]) -> Reply:
         """Relay a request as it is: ``target`` already encoded, ``body`` bytes, ``headers`` the client's.
 
         :raise 503, 504: as :meth:`request`.
@@ -147,44 +169,85 @@ class ServiceClient:
         sent_headers = self._with_request_id(headers)
         if body or method not in ("GET", "HEAD"):  # an empty POST says 0, as clients do
             sent_headers["Content-Length"] = str(len(body))
+        return self._call(method, target, body, sent_headers, self.read_timeout)
+
+    def _call(self, method: str, target: str, body: bytes, headers: dict[str, str], read_timeout: float) -> Reply:
+        """The service's response, timed, in a client span when tracing is on. :raise 503, 504: as :meth:`request`."""
         started_at = time.perf_counter()
-        response = self._urlopen(method, target, body or None, sent_headers, self.timeout, started_at)
+        if self.traced and tracing.traces_call(target):
+            with tracing.client_span(method, self.base_url + target, headers) as span:
+                response = self._exchange(method, target, body, headers, read_timeout, started_at)
+                tracing.end_client_span(span, response.status)
+        else:
+            response = self._exchange(method, target, body, headers, read_timeout, started_at)
         self._record(metrics.call_outcome(response.status), started_at)
         return response
 
-    def _urlopen(
-        self,
-        method: str,
-        target: str,
-        body: bytes | None,
-        headers: Mapping[str, str],
-        timeout: urllib3.Timeout,
-        started_at: float,
-    ) -> urllib3.BaseHTTPResponse:
-        """The pool's response, body read. :raise 503, 504: as :meth:`request`."""
+    def _exchange(
+        self, method: str, target: str, body: bytes, headers: dict[str, str], read_timeout: float, started_at: float
+    ) -> Reply:
+        """Send the request over a pooled connection and read the whole response."""
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        message = f"{method} {target} HTTP/1.1\r\nHost: {self.host_header}\r\n{head}\r\n".encode("latin-1") + body
+        pool = self._pool()
+        sock = self._connection(pool, started_at)
         try:
-            return self.pool.urlopen(
-                method,
-                target,
-                body=body,
-                headers=headers,
-                retries=_CONNECT_RETRIES,
-                timeout=timeout,
-                redirect=False,
-                preload_content=True,
-            )
-        except urllib3.exceptions.ReadTimeoutError as error:
+            try:
+                sock.settimeout(read_timeout)
+                sock.sendall(message)
+            except BaseException:
+                pool.release_socket(sock)
+                raise
+            # The response gives the connection back to the pool once its body is read, or closes it.
+            response = HTTPSocketPoolResponse(sock, pool, block_size=_READ_SIZE, method=method)
+            return Reply(response.status_code, response.info(), response.read())
+        except TimeoutError as error:
             raise self._timed_out(started_at) from error
-        except urllib3.exceptions.HTTPError as error:  # refused, reset, or no connection in time
+        except (OSError, HTTPParseError) as error:  # reset or closed before the whole response came
             raise self._unavailable(started_at) from error
 
+    def _connection(self, pool: ConnectionPool, started_at: float) -> Any:
+        """A pooled connection still open, or a new one.
+
+        :raise 503: refused (or not made within the connect timeout) three times.
+        """
+        for delay in _CONNECT_RETRY_DELAYS:
+            try:
+                return pool.get_socket()
+            except OSError:
+                time.sleep(delay)
+        try:
+            return pool.get_socket()
+        except OSError as error:
+            raise self._unavailable(started_at) from error
+
+    def _pool(self) -> ConnectionPool:
+        """This OS thread's pool of connections to the service, made on its first call."""
+        pool: ConnectionPool | None = getattr(self._pools, "pool", None)
+        if pool is None:
+            pool_class = SSLConnectionPool if self.https else ConnectionPool
+            pool = pool_class(
+                self.host,
+                self.port,
+                self.host,
+                self.port,
+                size=self.pool_size,
+                connection_timeout=self.connect_timeout,
+                network_timeout=self.read_timeout,
+            )
+            self._pools.pool = pool
+        return pool
+
     @staticmethod
-    def _with_request_id(headers: Mapping[str, str] | None) -> HTTPHeaderDict:
+    def _with_request_id(headers: Mapping[str, str] | None) -> dict[str, str]:
         """A copy of ``headers`` carrying this request's id, replacing a client's ``X-Request-Id`` in any case."""
-        sent_headers = HTTPHeaderDict(headers)
         request_id = current_request_id()
-        if request_id:
-            sent_headers[REQUEST_ID_HEADER] = request_id
+        if not headers:
+            return {REQUEST_ID_HEADER: request_id} if request_id else {}
+        if not request_id:
+            return dict(headers)
+        sent_headers = {name: value for name, value in headers.items() if name.lower() != _REQUEST_ID}
+        sent_headers[REQUEST_ID_HEADER] = request_id
         return sent_headers
 
     def _record(self, outcome: str, started_at: float) -> None:

@@ -1,12 +1,10 @@
-"""Whether a pooled connection's socket is still open, for the pools of HTTP and MySQL connections.
+"""Whether a pooled connection's socket is still open, for the pool of MySQL connections.
 
 A connection the other side closed while it sat in a pool (a restart, an idle
 limit, ``KILL``) must be replaced before it is used, not fail the request. One
 zero-timeout ``poll`` system call tells: an idle socket that is readable has
 been closed (or holds bytes nobody asked for, which spoil it as much). It costs
-far less than a MySQL ping, a round trip per request, and than urllib3's own
-check, which under gevent goes through gevent's patched ``poll`` and sets up
-event-loop watchers around it on every request (docs/performance.md).
+far less than a MySQL ping, a round trip per request (docs/performance.md).
 """
 
 import select

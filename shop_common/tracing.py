@@ -11,22 +11,27 @@ the ``.env`` files.
 
 The spans: one per request served (Flask; a W3C ``traceparent`` from the client
 is continued, otherwise the gateway starts the trace), one per call to another
-service (urllib3, under both ``requests`` and the gateway's relay, which puts
-``traceparent`` on the call) and one per SQL statement (PyMySQL). ``/health`` and
-``/metrics`` are not traced: monitors poll them.
-
-Nothing of OpenTelemetry is imported while tracing is off, not even its API: it
-would cost every process memory for spans it never records.
+service and per request the gateway relays (:func:`client_span`, made by
+shop_common/http_client.py, which puts ``traceparent`` on the call) and one per
+SQL statement (PyMySQL). ``/health`` and ``/metrics`` are not traced: monitors
+poll them. OpenTelemetry is imported only when tracing is on.
 """
 
 import os
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from functools import partial
+from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
 from . import lifecycle
 
 EXCLUDED_URLS = "/health,/metrics"
+# Headers of the trace a call carries: the caller's own, not those a client sent the gateway.
+_TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
+_UNTRACED_PATHS = frozenset(EXCLUDED_URLS.split(","))
 
 _configured: list[str] = []
 
@@ -36,7 +41,7 @@ def enabled() -> bool:
 
 
 def init_app(app: Flask, service: str) -> bool:
-    """Trace ``app``'s requests, and once per process its outgoing calls and SQL. False when tracing is off.
+    """Trace ``app``'s requests, and once per process its SQL (calls: :func:`client_span`). False when tracing is off.
 
     The exporter sends from a thread of its own, so it is made in each worker as
     it starts, before its first request (:func:`shop_common.lifecycle.on_worker_start`).
@@ -55,9 +60,7 @@ def init_app(app: Flask, service: str) -> bool:
 
 def _instrument_libraries() -> None:
     from opentelemetry.instrumentation.pymysql import PyMySQLInstrumentor
-    from opentelemetry.instrumentation.urllib3 import URLLib3Instrumentor
 
-    URLLib3Instrumentor().instrument(excluded_urls=EXCLUDED_URLS)
     PyMySQLInstrumentor().instrument()
 
 
@@ -75,8 +78,46 @@ def _export_spans(service: str) -> None:
 
 
 def current_trace_id() -> str:
-    """The 32-hex-digit id of the trace being recorded, or ``-``; called only when tracing is on."""
+    """The 32-hex-digit id of the trace being recorded, or ``-``."""
     from opentelemetry import trace
 
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else "-"
+
+
+def traces_call(target: str) -> bool:
+    """Whether a call to ``target`` (path and query) is traced: not one to a monitor's route."""
+    return target.partition("?")[0] not in _UNTRACED_PATHS
+
+
+@contextmanager
+def client_span(method: str, url: str, headers: MutableMapping[str, str]) -> Iterator[Any]:
+    """A client span around a call to ``url``, its ``traceparent`` (and ``tracestate``) put in ``headers``.
+
+    The attributes are OpenTelemetry's HTTP client conventions; an exception out of the call ends
+    the span as an error (:func:`end_client_span` for a response).
+    """
+    from opentelemetry import propagate, trace
+
+    for name in [name for name in headers if name.lower() in _TRACE_HEADERS]:
+        del headers[name]
+    parts = urlsplit(url)
+    attributes: dict[str, str | int] = {
+        "http.request.method": method,
+        "url.full": url,
+        "server.address": parts.hostname or "",
+        "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+    }
+    tracer = trace.get_tracer(__name__)
+    with tracer.start_as_current_span(method, kind=trace.SpanKind.CLIENT, attributes=attributes) as span:
+        propagate.inject(headers)
+        yield span
+
+
+def end_client_span(span: Any, status: int) -> None:
+    """Record the response's status on a :func:`client_span`; a 5xx is an error, as the conventions say."""
+    from opentelemetry.trace import Status, StatusCode
+
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR))

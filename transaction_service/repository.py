@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from pymysql.err import IntegrityError
 
 from shop_common.db import Row, execute, transaction
@@ -25,6 +26,8 @@ IDEMPOTENCY_TTL_HOURS = 24
 # The columns of an item as the saga has it before it is written (its id comes from the insert).
 ITEM_COLUMNS = ("product_id", "product_name", "quantity", "price_per_item")
 NO_PARENT_ROW = 1452  # MySQL's ER_NO_REFERENCED_ROW_2: a foreign key found no parent row
+# Where the app keeps the step between the ids of one multi-row INSERT (see _inserted_item_ids).
+AUTOINC_STEP = "transaction_items_autoinc_step"
 
 
 # ------------------------------------------------------------------ saga moves
@@ -74,22 +77,43 @@ def confirm_order(order_id: int, total_amount: Decimal, items: Sequence[Mapping[
     rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(items))
     values = tuple(value for item in items for value in (order_id, *(item[column] for column in ITEM_COLUMNS)))
     try:
-        execute(f"INSERT INTO transaction_items (transaction_id, {', '.join(ITEM_COLUMNS)}) VALUES {rows}", values)
+        inserted = execute(
+            f"INSERT INTO transaction_items (transaction_id, {', '.join(ITEM_COLUMNS)}) VALUES {rows}", values
+        )
     except IntegrityError as error:
         if error.args[0] != NO_PARENT_ROW:
             raise
         return None  # the order row is gone: the sweeper rolled it back
-    item_ids = [
-        row["id"]
-        for row in execute(
-            "SELECT id FROM transaction_items WHERE transaction_id = %s ORDER BY id", (order_id,)
-        ).fetchall()
-    ]
+    item_ids = _inserted_item_ids(order_id, inserted.lastrowid, len(items))
     moved = execute(
         "UPDATE transactions SET stock_state = 'held', total_amount = %s WHERE id = %s AND stock_state = 'reserving'",
         (total_amount, order_id),
     ).rowcount
     return item_ids if moved == 1 else None
+
+
+def _inserted_item_ids(order_id: int, first_id: int, count: int) -> list[int]:
+    """The ids of the ``count`` items one multi-row INSERT just wrote, from the first one (LAST_INSERT_ID()).
+
+    They follow one another (by ``auto_increment_increment``) when InnoDB's autoinc lock mode is 0
+    or 1, as MariaDB's default is: the statement allocates them all at once. In mode 2 they may
+    interleave with another INSERT's, so they are read back.
+    """
+    step = _autoinc_step()
+    if step is not None:
+        return [first_id + step * number for number in range(count)]
+    rows = execute("SELECT id FROM transaction_items WHERE transaction_id = %s ORDER BY id", (order_id,)).fetchall()
+    return [row["id"] for row in rows]
+
+
+def _autoinc_step() -> int | None:
+    """The step between the ids of one multi-row INSERT, None when they need not be consecutive; read once per app."""
+    if AUTOINC_STEP not in current_app.extensions:
+        server = execute(
+            "SELECT @@innodb_autoinc_lock_mode AS lock_mode, @@auto_increment_increment AS step"
+        ).fetchone()
+        current_app.extensions[AUTOINC_STEP] = server["step"] if server["lock_mode"] in (0, 1) else None
+    return current_app.extensions[AUTOINC_STEP]
 
 
 def claim_for_rollback(order_id: int) -> bool:

@@ -9,13 +9,13 @@
 """
 
 from flask import Blueprint, current_app, jsonify
-from flask_jwt_extended import get_jwt
 
 from shop_common.auth import (
     ADMIN,
     CUSTOMER,
     auth_required,
     current_caller,
+    current_claims,
     identify_caller,
     require_owner_or_admin,
 )
@@ -133,7 +133,7 @@ def logout():
 
     :raise 503: the revocation store cannot be reached (nothing is ended).
     """
-    family = get_jwt().get("fam")
+    family = current_claims().get("fam")
     if family:
         sessions.end_login(current_caller().user_id, family)
     else:  # a token of no login (create_user_token's): end them all
@@ -190,7 +190,7 @@ def update_user(user_id):
     changes = {"username": username, "role": role}
     if password is not None:
         changes["password_hash"] = hash_password(password, _bcrypt_rounds())
-    kept_family = get_jwt().get("fam") if caller.user_id == user_id else None
+    kept_family = current_claims().get("fam") if caller.user_id == user_id else None
     with conflict_on_duplicate(_username_conflicts(username)):
         sessions.change_user(
             user_id,

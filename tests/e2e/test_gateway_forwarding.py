@@ -73,6 +73,15 @@ def test_a_request_goes_on_byte_for_byte_and_the_answer_comes_back_unchanged(
     assert response.headers["X-Request-ID"] == sent_id
 
 
+def test_a_gzipped_answer_comes_back_as_the_service_sent_it(recording_gateway):
+    response = requests.get(
+        recording_gateway + RecordingService.GZIPPED_PATH, headers={"Accept-Encoding": "gzip"}, stream=True, timeout=10
+    )
+    assert response.status_code == 200 and response.headers["Content-Encoding"] == "gzip"
+    assert response.headers["Content-Length"] == str(len(RecordingService.GZIPPED_BODY))
+    assert response.raw.read(decode_content=False) == RecordingService.GZIPPED_BODY
+
+
 def test_the_gateway_keeps_its_connections_to_a_service_open(recording_gateway, recorder):
     for _ in range(3):
         assert requests.get(recording_gateway + "/api/products", timeout=10).status_code == 207

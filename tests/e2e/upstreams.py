@@ -1,5 +1,6 @@
 """Stand-ins for a service behind a gateway of a test's own: one that records, one that hangs."""
 
+import gzip
 import socketserver
 import threading
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ class RecordingService(ThreadingHTTPServer):
         ("Set-Cookie", "theme=dark; Path=/"),
     )
     ANSWER_BODY = "not JSON, kept as sent: ☕ {".encode()
+    # GET of this path is answered gzipped, as a service that compresses would.
+    GZIPPED_PATH = "/api/products/gzipped"
+    GZIPPED_BODY = gzip.compress(b'{"compressed": "by the service"}')
 
     def __init__(self):
         super().__init__(("127.0.0.1", 0), _RecordingHandler)
@@ -58,7 +62,11 @@ class _RecordingHandler(BaseHTTPRequestHandler):
     def record_and_answer(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.server.received.append(Received(self.command, self.path, self.headers, body, self.client_address[1]))
-        send_answer(self, self.server.ANSWER_STATUS, self.server.ANSWER_BODY, self.server.ANSWER_HEADERS)
+        if self.path == self.server.GZIPPED_PATH:
+            headers = (("Content-Type", "application/json"), ("Content-Encoding", "gzip"))
+            send_answer(self, 200, self.server.GZIPPED_BODY, headers)
+        else:
+            send_answer(self, self.server.ANSWER_STATUS, self.server.ANSWER_BODY, self.server.ANSWER_HEADERS)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = record_and_answer
 

@@ -2,9 +2,11 @@
 cannot be reached (a closed port): a customer's read goes on, writes and admins are refused."""
 
 import time
+from datetime import timedelta
 
 import redis
 
+from shop_common.auth import Caller, VerifiedToken, VerifiedTokens
 from tests.support import TEST_REVOCATION_PREFIX, assert_error, free_port
 
 
@@ -57,3 +59,46 @@ def test_with_redis_unreachable_a_customer_reads_but_writes_and_admins_are_refus
     assert down.get(f"/internal/customers/{customer_id}", headers=tokens.service()).status_code == 200
     assert time.monotonic() - started < 5  # a refused connection fails fast, it does not wait
     assert down.get(f"/api/customers/{customer_id}", headers=headers).get_json()["name"] == "Ada Lovelace"
+
+
+def test_a_token_verified_before_is_still_checked_for_revocation_on_every_request(client, create_profile):
+    """A verified token is kept by the process, its revocation is not: the record refuses it at once."""
+    user_id, customer_id, headers = create_profile()
+    assert client.get(f"/api/customers/{customer_id}", headers=headers).status_code == 200
+    store = redis.Redis.from_url(client.application.config["REVOCATION_REDIS_URL"])
+    key = f"{TEST_REVOCATION_PREFIX}epoch:{user_id}"
+    store.set(key, "1", ex=60)
+    try:
+        assert_error(client.get(f"/api/customers/{customer_id}", headers=headers), 401)
+    finally:
+        store.delete(key)
+
+
+def test_a_token_verified_before_is_refused_once_it_expires(client, create_profile, tokens):
+    user_id, customer_id, _headers = create_profile()
+    short = tokens.raw(
+        identity=str(user_id), additional_claims={"role": "customer"}, expires_delta=timedelta(seconds=1)
+    )
+    assert client.get(f"/api/customers/{customer_id}", headers=short).status_code == 200
+    time.sleep(1.1)
+    assert "expired" in assert_error(client.get(f"/api/customers/{customer_id}", headers=short), 401)["message"]
+
+
+def test_a_token_changed_by_one_byte_is_verified_again(client, create_profile):
+    _user_id, customer_id, headers = create_profile()
+    assert client.get(f"/api/customers/{customer_id}", headers=headers).status_code == 200
+    token = headers["Authorization"]
+    forged = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    assert_error(client.get(f"/api/customers/{customer_id}", headers={"Authorization": forged}), 401)
+
+
+def test_the_verified_tokens_kept_are_bounded():
+    tokens = VerifiedTokens(size=2)
+    kept = VerifiedToken({}, {"exp": time.time() + 60}, Caller(1, "customer"))
+    for header in ("Bearer a", "Bearer b", "Bearer c"):
+        tokens.keep(header, kept)
+    assert tokens.get("Bearer a") is None
+    assert tokens.get("Bearer c") is kept
+    expired = VerifiedToken({}, {"exp": time.time() - 1}, Caller(1, "customer"))
+    tokens.keep("Bearer d", expired)
+    assert tokens.get("Bearer d") is None

@@ -63,6 +63,21 @@ def test_the_201_body_is_the_order_as_a_later_read_shows_it(client, buyer, make_
     assert [list(item) for item in body["items"]] == [list(item) for item in read.get_json()["items"]]
 
 
+def test_item_ids_are_read_back_when_the_server_may_interleave_them(app, client, buyer, make_product):
+    """With InnoDB's autoinc lock mode 2 one INSERT's ids need not follow one another: they are read back."""
+    customer_id, headers = buyer()
+    items = [{"productId": make_product(stock=10), "quantity": 1} for _ in range(3)]
+    app.extensions[repository.AUTOINC_STEP] = None
+    try:
+        body = order(client, customer_id, items, headers).get_json()
+    finally:
+        del app.extensions[repository.AUTOINC_STEP]
+    read = client.get(f"/api/transactions/{body['id']}", headers=headers).get_json()
+    assert [item["item_id"] for item in body["items"]] == [item["item_id"] for item in read["items"]]
+    following = order(client, customer_id, items, headers).get_json()  # the step is read from the server again
+    assert [item["item_id"] for item in following["items"]] == [body["items"][0]["item_id"] + n for n in (3, 4, 5)]
+
+
 def test_the_same_product_twice_is_merged(client, buyer, make_product, stock_of):
     customer_id, headers = buyer()
     mug = make_product(stock=10)
