@@ -1,18 +1,19 @@
 """The API reference: ``GET /openapi.json`` and the Swagger UI page ``GET /docs``.
 
-``docs/openapi.yaml`` is the contract; it is read and turned into JSON once, when
-the blueprint is registered. Swagger UI's files come from the flask-swagger-ui
-package and are served by the gateway itself under ``/docs/assets/``, so the
-page works without internet access. (The swagger-ui-bundle package ships
-Swagger UI 4, which cannot render an OpenAPI 3.1 document.) Like ``/`` and
-``/health`` these routes are not rate limited: they are static and reach no
-service, and one page view fetches five of them.
+``docs/openapi.yaml`` is the contract; it is read and turned into JSON once per
+process, when it is first asked for: parsing it costs the process a few MiB of
+memory it keeps (and PyYAML itself), for a page few requests ask for. The
+document is checked by the tests (tests/service/api_gateway/test_docs.py).
+Swagger UI's files come from the flask-swagger-ui package and are served by the
+gateway itself under ``/docs/assets/``, so the page works without internet
+access. (The swagger-ui-bundle package ships Swagger UI 4, which cannot render
+an OpenAPI 3.1 document.) Like ``/`` and ``/health`` these routes are not rate
+limited: they are static and reach no service, and one page view fetches five of them.
 """
 
 import json
 from importlib.resources import files
 
-import yaml
 from flask import Blueprint, Response, current_app, send_from_directory
 
 from shop_common.settings import PROJECT_ROOT
@@ -48,17 +49,19 @@ REFERENCE_PAGE = """<!DOCTYPE html>
 docs = Blueprint("docs", __name__)
 
 
-@docs.record_once
-def load_openapi_document(state):
-    """Read the YAML once per app; a broken document stops the gateway at start, not at first use."""
-    document = yaml.safe_load(OPENAPI_DOCUMENT.read_text(encoding="utf-8"))
-    state.app.extensions["openapi_json"] = json.dumps(document)
+def openapi_document_as_json():
+    import yaml  # only in a process that serves the document
+
+    return json.dumps(yaml.safe_load(OPENAPI_DOCUMENT.read_text(encoding="utf-8")))
 
 
 @docs.get("/openapi.json")
 @limiter.exempt
 def openapi_json():
-    return Response(current_app.extensions["openapi_json"], mimetype="application/json")
+    document = current_app.extensions.get("openapi_json")
+    if document is None:
+        document = current_app.extensions["openapi_json"] = openapi_document_as_json()
+    return Response(document, mimetype="application/json")
 
 
 @docs.get("/docs")

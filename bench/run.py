@@ -22,7 +22,7 @@ through the gateway:
 - the mixed journey (bench/journey.py: product list, product, log in, order,
   read the order, cancel it) by 16 Python clients;
 - memory: RSS and PSS of the gunicorn masters and their workers (those of the five services the
-  original has, then all), at idle after seeding and again after the load.
+  original has, then all, then each process of the five), at idle after seeding and again after the load.
 - the first two rows again with rate limits on, counted in Redis (the gateway restarted with
   limits no load here reaches), so their cost shows beside the same rows without.
 - the revocation check's own CPU per request (bench/revocation_check.py: in this
@@ -331,25 +331,29 @@ def _load_table(rows, results, measured_beside):
 
 
 def _memory_lines(idle, loaded, original):
-    """Memory idle after seeding and after the load: ours (the five services the original has, then all),
-    and the original's when it is measured beside, else its earlier figure."""
+    """Memory idle after seeding and after the load: ours (the five services the original has, then all;
+    then each process of the five), and the original's when it is measured beside, else its earlier figure.
+
+    ``idle`` and ``loaded``: (ours, a :class:`~bench.stack.ProcessMemory` per process; the original's or None).
+    """
     for moment, (ours, theirs) in (("idle after seeding", idle), ("idle after the load", loaded)):
-        five, every = ours
+        five = [process for process in ours if process.service in ORIGINAL_SERVICES]
         yield (
             f"memory, {moment}: the five services the original has too, {_memory(five)}; "
-            f"all {len(SERVICES)}, {_memory(every)}"
+            f"all {len(SERVICES)}, {_memory(ours)}"
         )
+        for process in five:
+            yield f"  {process.service} {process.role}: {_memory([process])}"
         if original:
             rss, pss, count = theirs
-            yield f"  the original, {moment}: {_memory((rss, pss))} ({count} processes, measured in this run)"
+            yield f"  the original, {moment}: {_memory_bytes((rss, pss))} ({count} processes, measured in this run)"
         elif moment == "idle after seeding":
             yield f"  the original, idle: {ORIGINAL_IDLE_MEMORY} ({EARLIER_FIGURES})"
 
 
 def _memories(stack, original):
-    """((ours: the five services the original has, all of them), the original's or None), as (RSS, PSS) bytes."""
-    ours = (stack.memory_bytes(ORIGINAL_SERVICES), stack.memory_bytes())
-    return ours, original.processes.memory_bytes() if original else None
+    """(a :class:`~bench.stack.ProcessMemory` per process of ours, the original's (RSS, PSS, processes) or None)."""
+    return stack.process_memory(), original.processes.memory_bytes() if original else None
 
 
 def _stock_line(stock):
@@ -494,7 +498,12 @@ def _rate(per_second):
     return f"{per_second:,.0f}" if per_second >= 100 else f"{per_second:.1f}"
 
 
-def _memory(rss_and_pss):
+def _memory(measured):
+    """The RSS and PSS of ``measured`` processes (:class:`~bench.stack.ProcessMemory`) together."""
+    return _memory_bytes((sum(process.rss for process in measured), sum(process.pss for process in measured)))
+
+
+def _memory_bytes(rss_and_pss):
     rss, pss = rss_and_pss
     return f"{rss / MIB:.0f} MiB RSS, {pss / MIB:.0f} MiB PSS"
 

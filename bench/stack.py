@@ -13,6 +13,7 @@ import itertools
 import os
 import secrets
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from shop_common.settings import SERVICES, load_settings
 from tools import stack as launcher
@@ -32,6 +33,16 @@ ADMIN_USERNAME = "bench-admin"
 _STACK_NUMBERS = itertools.count()
 # The servers beside the services whose CPU a request also costs: {name in the report: process name}.
 SERVERS = {"MariaDB": "mariadbd", "Redis": "redis-server"}
+
+
+@dataclass(frozen=True)
+class ProcessMemory:
+    """One process of a service (``role``: its gunicorn ``master`` or a ``worker``), RSS and PSS in bytes."""
+
+    service: str
+    role: str
+    rss: int
+    pss: int
 
 
 class BenchStack(ThrowawayStack):
@@ -84,15 +95,14 @@ class BenchStack(ThrowawayStack):
     def drop_databases(self):
         drop_databases(self.database_server, self.databases)
 
-    def memory_bytes(self, services=None):
-        """(RSS, PSS) in bytes of the gunicorn masters of ``services`` (all when None) and all their workers."""
+    def process_memory(self):
+        """A :class:`ProcessMemory` of every process of every service: its gunicorn master, then its workers."""
         everyone = processes.all_processes()
-        return processes.memory_bytes(
-            pid
+        return [
+            ProcessMemory(service, "master" if pid == master_pid else "worker", *processes.memory_bytes([pid]))
             for service, master_pid in self.master_pids.items()
-            if services is None or service in services
             for pid in processes.process_tree(master_pid, everyone)
-        )
+        ]
 
     def cpu_seconds(self):
         """CPU seconds (user + system) used so far by each service's process tree, and by MariaDB and Redis.

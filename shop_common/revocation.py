@@ -34,11 +34,11 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import redis
 from flask import Flask, current_app, request
 
 from . import auth
 from .errors import ApiError
+from .redis_client import RedisClient, RedisError
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +46,16 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Beyond the access tokens' life, for clocks of the processes that disagree a little.
 EXPIRY_MARGIN_SECONDS = 60
 # A Redis that stops answering must not hold requests for long.
-_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+TIMEOUT_SECONDS = 0.5
 
 
 def init_app(app: Flask) -> None:
     """Check every verified token of ``app`` against the store (flask-jwt-extended's blocklist hook)."""
-    app.extensions["revocation_store"] = redis.Redis.from_url(app.config["REVOCATION_REDIS_URL"], **_TIMEOUTS)
+    app.extensions["revocation_store"] = RedisClient(app.config["REVOCATION_REDIS_URL"], TIMEOUT_SECONDS)
     app.extensions["flask-jwt-extended"].token_in_blocklist_loader(is_revoked)
 
 
-def _store() -> redis.Redis:
+def _store() -> RedisClient:
     return current_app.extensions["revocation_store"]
 
 
@@ -88,7 +88,7 @@ def revoked(claims: Mapping[str, Any], method: str, path: str) -> bool:
     keys = _record_keys(subject, claims)
     try:
         records = dict(zip(keys, _store().mget(list(keys.values())), strict=True))
-    except redis.RedisError as error:
+    except RedisError as error:
         return _unchecked(claims, method, path, error)
     if records.get("login") is not None:
         return True
@@ -113,7 +113,7 @@ def _record_keys(subject: str, claims: Mapping[str, Any]) -> dict[str, str]:
     return keys
 
 
-def _unchecked(claims: Mapping[str, Any], method: str, path: str, error: redis.RedisError) -> bool:
+def _unchecked(claims: Mapping[str, Any], method: str, path: str, error: RedisError) -> bool:
     if method in SAFE_METHODS and claims.get("role") == auth.CUSTOMER:
         log.warning("revocation store unreachable (%s): %s %s let through unchecked", error, method, path)
         return False
@@ -143,12 +143,9 @@ def _write(records: Sequence[tuple[str, str]]) -> None:
     """Set each ``(key, value)`` for as long as an access token lives, in one round trip."""
     if not records:
         return
-    pipeline = _store().pipeline(transaction=False)
-    for key, value in records:
-        pipeline.set(key, value, ex=_record_seconds())
     try:
-        pipeline.execute()
-    except redis.RedisError as error:
+        _store().set_for(records, _record_seconds())
+    except RedisError as error:
         log.error("revocation store unreachable: %s", error)
         raise ApiError(
             503,

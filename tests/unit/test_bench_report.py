@@ -10,6 +10,7 @@ from bench.run import (
     ALL,
     CPU_COLUMNS,
     EARLIER_FIGURES,
+    ORIGINAL_IDLE_MEMORY,
     ORIGINAL_PRODUCT,
     Result,
     Row,
@@ -17,9 +18,12 @@ from bench.run import (
     _cpu_table,
     _load_table,
     _measure,
+    _memory_lines,
     _stock_line,
 )
+from bench.stack import ProcessMemory
 from bench.wrk import parse_report
+from shop_common.settings import SERVICES
 
 WRK_REPORT = """Running 5s test @ http://127.0.0.1:1/api/products/1
   2 threads and 32 connections
@@ -123,3 +127,35 @@ def test_ours_and_the_original_are_loaded_in_turn_each_warmed_up_then_measured()
     assert calls == [("ours", 1), ("ours", 3), ("original", 1), ("original", 3)] * 2
     assert (result.load.per_second, result.original.load.per_second) == (100.0, 50.0)
     assert _measure(replace(row, measure_original=None), options, stack, original).original is None
+
+
+def test_memory_counts_the_five_services_the_original_has_and_shows_each_of_their_processes():
+    mib = 1024 * 1024
+    ours = [
+        ProcessMemory("gateway", "master", 40 * mib, 20 * mib),
+        ProcessMemory("gateway", "worker", 36 * mib, 21 * mib),
+        ProcessMemory("product", "master", 38 * mib, 18 * mib),
+        ProcessMemory("payment", "master", 30 * mib, 15 * mib),
+    ]
+    lines = list(_memory_lines((ours, None), (ours[:1], None), original=None))
+    assert lines[0] == (
+        "memory, idle after seeding: the five services the original has too, 114 MiB RSS, 59 MiB PSS; "
+        f"all {len(SERVICES)}, 144 MiB RSS, 74 MiB PSS"
+    )
+    assert lines[1:4] == [
+        "  gateway master: 40 MiB RSS, 20 MiB PSS",
+        "  gateway worker: 36 MiB RSS, 21 MiB PSS",
+        "  product master: 38 MiB RSS, 18 MiB PSS",
+    ]
+    assert lines[4] == f"  the original, idle: {ORIGINAL_IDLE_MEMORY} ({EARLIER_FIGURES})"
+    assert lines[5].startswith("memory, idle after the load: the five services the original has too, 40 MiB RSS")
+    assert lines[6:] == ["  gateway master: 40 MiB RSS, 20 MiB PSS"]
+
+
+def test_the_original_measured_beside_is_shown_with_its_process_count():
+    ours = [ProcessMemory("user", "master", 1, 1)]
+    theirs = (300 * 1024 * 1024, 140 * 1024 * 1024, 5)
+    lines = list(_memory_lines((ours, theirs), (ours, theirs), original=object()))
+    assert lines[2] == (
+        "  the original, idle after seeding: 300 MiB RSS, 140 MiB PSS (5 processes, measured in this run)"
+    )
