@@ -52,6 +52,7 @@ from urllib.parse import urlsplit
 import gevent.socket
 import gevent.ssl
 from flask import current_app
+from geventhttpclient.connectionpool import SSLConnectionPool
 from geventhttpclient.header import Headers
 from geventhttpclient.response import HTTPParseError, HTTPSocketPoolResponse
 
@@ -69,6 +70,7 @@ _CONNECT_RETRY_DELAYS = (0.0, 0.1)
 _READ_SIZE = 65536
 _REQUEST_ID = REQUEST_ID_HEADER.lower()
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+_CA_FILE: str = SSLConnectionPool.default_options["ca_certs"]
 
 # The thread-local of the system's threads even where gevent has patched it to be per greenlet.
 _gevent_monkey = sys.modules.get("gevent.monkey")
@@ -286,9 +288,10 @@ class ServiceClient:
         """This OS thread's pool of connections to the service, made on its first call."""
         pool: _Pool | None = getattr(self._pools, "pool", None)
         if pool is None:
-            # A provider reached over https (the payment service's): the system's CAs, host name checked;
-            # gevent's context, so the wrapped socket yields to other greenlets as the plain one does.
-            context = gevent.ssl.create_default_context() if self.https else None
+            # A provider reached over https (the payment service's), host name checked, the CAs the
+            # library's pool used (the system's file, else certifi's); gevent's context, so the
+            # wrapped socket yields to other greenlets as the plain one does.
+            context = gevent.ssl.create_default_context(cafile=_CA_FILE) if self.https else None
             pool = _Pool(self.host, self.port, self.connect_timeout, self.idle_kept, context)
             self._pools.pool = pool
         return pool
