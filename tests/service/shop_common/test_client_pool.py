@@ -2,14 +2,19 @@
 
 import resource
 import socket
+import ssl
 import threading
 import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import gevent
+import pytest
 from flask import Flask
 
+from shop_common import http_client
+from shop_common.errors import ApiError
 from shop_common.http_client import ServiceClient
 from tests.support import send_answer
 
@@ -51,8 +56,8 @@ class Counting(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def counting_server():
-    """The URL of a new server and its handler class, whose attributes count."""
+def counting_server(tls=None):
+    """The URL of a new server (over TLS with the context ``tls``) and its handler class, whose attributes count."""
 
     class Server(ThreadingHTTPServer):
         request_queue_size = 1024  # every call at once is queued, none refused by a full backlog
@@ -62,6 +67,8 @@ def counting_server():
         accepted = open_now = in_hand = most_in_hand = 0
 
     server = Server(("127.0.0.1", 0), Counts)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_port}", Counts
@@ -117,3 +124,19 @@ def test_calls_beyond_the_idle_cap_are_made_at_once_and_the_extra_connections_cl
             time.sleep(0.01)
         time.sleep(0.1)  # and no more close
         assert counts.open_now == client.idle_kept == 64
+
+
+def test_an_https_service_is_called_over_tls_with_its_certificate_checked(monkeypatch):
+    """A provider over https: a certificate nobody vouches for is refused, a trusted one carries every call."""
+    certificate = str(Path(__file__).with_name("localhost.pem"))  # self-signed for localhost, tests only
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate)
+    with counting_server(context) as (url, counts), Flask(__name__).test_request_context():
+        url = url.replace("http://127.0.0.1", "https://localhost")
+        with pytest.raises(ApiError) as untrusted:
+            ServiceClient("provider", url, 1, 1, record_metrics=False).forward("GET", "/", b"", {})
+        assert untrusted.value.status == 503
+        monkeypatch.setattr(http_client, "_CA_FILE", certificate)
+        client = ServiceClient("provider", url, 1, 1, record_metrics=False)
+        assert [client.forward("GET", "/", b"", {}).data for _ in range(3)] == [b"ok"] * 3
+    assert counts.accepted == 1  # one connection for the three calls (refused handshakes never reach the handler)
