@@ -1,15 +1,20 @@
 """HTTP calls from one service to another.
 
-geventhttpclient makes the calls: llhttp, Node's parser in C, reads each
-response, where urllib3 read it with ``http.client`` and the email package, and
+geventhttpclient's response class reads each response with llhttp, Node's
+parser in C, where urllib3 read it with ``http.client`` and the email package;
 in this project's own measure a call costs about half the CPU (docs/performance.md).
-Its pool is of gevent sockets, a queue and a semaphore, safe among the greenlets
-of one thread but not across OS threads; so each client keeps one pool per OS
-thread (the system's thread-local, not gevent's greenlet-local one). A gevent
-worker runs every greenlet on one thread: one pool per target service, as
-before. The user service's threaded worker gets a pool per thread, each on its
-thread's own gevent hub; it calls out seldom (an account erased), so this costs
-little, and one client everywhere means one failure behaviour to keep.
+The connections are this module's own small pool, not the library's: its check
+before reuse calls ``select``, which refuses a descriptor over 1023 (so a
+process holding a thousand sockets never reused one), and it makes a caller
+beyond its size wait with no time limit. Here a call never waits for a
+connection: it takes the idle one last given back (a stack, so the warmest
+socket is reused and the rest may time out at the service), or opens a new one;
+at most ``idle_kept`` idle ones are kept, another is closed when given back.
+The sockets are gevent's, bound to one thread's hub, so each client keeps one
+pool per OS thread (the system's thread-local, not gevent's greenlet-local
+one): one per target service in a gevent worker; one per thread in the user
+service's threaded worker, which calls out seldom (an account erased), so one
+client everywhere means one failure behaviour to keep.
 
 Every call has a connect and a read timeout, carries the request id and
 (unless told otherwise) this service's token. A refused connection is retried
@@ -17,8 +22,9 @@ twice within ~0.1 s (nothing was sent, so it is safe for any method), then
 answered as 503; a read timeout as 504, never retried (the other service may be
 acting on the request); a connection that breaks once the request is on its way
 as 503, not retried for the same reason. Before a pooled connection is reused,
-the pool checks with one zero-timeout ``select`` that the other side has not
-closed it (a service restarted, or dropped it after its keep-alive). The caller
+the pool checks with one zero-timeout ``poll`` (shop_common/sockets.py, no
+descriptor limit) that the other side has not closed it (a service restarted,
+or dropped it after its keep-alive). The caller
 gets a :class:`Reply`, body read, for every status the other service returned.
 Each call is timed into ``shop_service_call_duration_seconds``
 (shop_common/metrics.py) unless the client was made with ``record_metrics=False``,
@@ -40,11 +46,13 @@ import time
 from collections.abc import Mapping
 from json import dumps as json_dumps
 from json import loads as json_loads
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
+import gevent.socket
+import gevent.ssl
 from flask import current_app
-from geventhttpclient.connectionpool import ConnectionPool, SSLConnectionPool
+from geventhttpclient.connectionpool import SSLConnectionPool
 from geventhttpclient.header import Headers
 from geventhttpclient.response import HTTPParseError, HTTPSocketPoolResponse
 
@@ -52,6 +60,7 @@ from . import metrics, tracing
 from .auth import service_token
 from .errors import ApiError
 from .observability import REQUEST_ID_HEADER, current_request_id
+from .sockets import still_open
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +70,7 @@ _CONNECT_RETRY_DELAYS = (0.0, 0.1)
 _READ_SIZE = 65536
 _REQUEST_ID = REQUEST_ID_HEADER.lower()
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+_CA_FILE: str = SSLConnectionPool.default_options["ca_certs"]
 
 # The thread-local of the system's threads even where gevent has patched it to be per greenlet.
 _gevent_monkey = sys.modules.get("gevent.monkey")
@@ -82,6 +92,60 @@ class Reply:
         return json_loads(self.data)
 
 
+class _Pool:
+    """One OS thread's connections to one service: idle ones on a stack, new ones made on demand.
+
+    Its greenlets share it without a lock: taking and giving back never switch greenlets.
+    ``get_socket``, ``return_socket`` and ``release_socket`` are what geventhttpclient's
+    ``HTTPSocketPoolResponse`` calls on the pool it is given.
+    """
+
+    __slots__ = ("address", "connect_timeout", "idle", "idle_kept", "server_hostname", "ssl_context")
+
+    def __init__(
+        self, host: str, port: int, connect_timeout: float, idle_kept: int, ssl_context: gevent.ssl.SSLContext | None
+    ) -> None:
+        self.address = (host, port)
+        self.server_hostname = host
+        self.connect_timeout = connect_timeout
+        self.idle_kept = idle_kept
+        self.ssl_context = ssl_context
+        self.idle: list[Any] = []
+
+    def get_socket(self) -> Any:
+        """The idle connection given back last that the service has not closed, or a new one.
+
+        :raise OSError: a new connection was refused or not made within the connect timeout.
+        """
+        idle = self.idle
+        while idle:
+            sock = idle.pop()
+            if still_open(sock):
+                return sock
+            sock.close()
+        sock = gevent.socket.create_connection(self.address, timeout=self.connect_timeout)
+        try:
+            sock.setsockopt(gevent.socket.IPPROTO_TCP, gevent.socket.TCP_NODELAY, 1)
+            if self.ssl_context is not None:
+                sock = self.ssl_context.wrap_socket(sock, server_hostname=self.server_hostname)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def return_socket(self, sock: Any) -> None:
+        """Keep a connection whose response was read whole, unless enough are idle already."""
+        if len(self.idle) < self.idle_kept:
+            self.idle.append(sock)
+        else:
+            sock.close()
+
+    @staticmethod
+    def release_socket(sock: Any) -> None:
+        """Close a connection that cannot be used again (broken, or the service said close)."""
+        sock.close()
+
+
 class ServiceClient:
     def __init__(
         self,
@@ -89,9 +153,8 @@ class ServiceClient:
         base_url: str,
         connect_timeout: float,
         read_timeout: float,
-        # Calls at once to the service from one process (thread) before more wait for a connection
-        # to come back: above the load the services take, as urllib3's pool never made them wait.
-        pool_size: int = 256,
+        # Idle connections kept per OS thread; calls at once beyond it open more, closed when done.
+        idle_kept: int = 64,
         record_metrics: bool = True,
     ) -> None:
         self.name = name
@@ -99,7 +162,7 @@ class ServiceClient:
         self.base_url = base_url.rstrip("/")
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
-        self.pool_size = pool_size
+        self.idle_kept = idle_kept
         url = urlsplit(self.base_url)
         self.https = url.scheme == "https"
         self.host = url.hostname or ""
@@ -199,14 +262,14 @@ class ServiceClient:
                 pool.release_socket(sock)
                 raise
             # The response gives the connection back to the pool once its body is read, or closes it.
-            response = HTTPSocketPoolResponse(sock, pool, block_size=_READ_SIZE, method=method)
+            response = HTTPSocketPoolResponse(sock, cast(Any, pool), block_size=_READ_SIZE, method=method)
             return Reply(response.status_code, response.info(), response.read())
         except TimeoutError as error:
             raise self._timed_out(started_at) from error
         except (OSError, HTTPParseError) as error:  # reset or closed before the whole response came
             raise self._unavailable(started_at) from error
 
-    def _connection(self, pool: ConnectionPool, started_at: float) -> Any:
+    def _connection(self, pool: _Pool, started_at: float) -> Any:
         """A pooled connection still open, or a new one.
 
         :raise 503: refused (or not made within the connect timeout) three times.
@@ -221,20 +284,15 @@ class ServiceClient:
         except OSError as error:
             raise self._unavailable(started_at) from error
 
-    def _pool(self) -> ConnectionPool:
+    def _pool(self) -> _Pool:
         """This OS thread's pool of connections to the service, made on its first call."""
-        pool: ConnectionPool | None = getattr(self._pools, "pool", None)
+        pool: _Pool | None = getattr(self._pools, "pool", None)
         if pool is None:
-            pool_class = SSLConnectionPool if self.https else ConnectionPool
-            pool = pool_class(
-                self.host,
-                self.port,
-                self.host,
-                self.port,
-                size=self.pool_size,
-                connection_timeout=self.connect_timeout,
-                network_timeout=self.read_timeout,
-            )
+            # A provider reached over https (the payment service's), host name checked, the CAs the
+            # library's pool used (the system's file, else certifi's); gevent's context, so the
+            # wrapped socket yields to other greenlets as the plain one does.
+            context = gevent.ssl.create_default_context(cafile=_CA_FILE) if self.https else None
+            pool = _Pool(self.host, self.port, self.connect_timeout, self.idle_kept, context)
             self._pools.pool = pool
         return pool
 
