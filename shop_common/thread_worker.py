@@ -1,8 +1,10 @@
 """gunicorn's ``gthread`` worker of the user service, whose bcrypt would stall a gevent loop.
 
 ``--worker-class shop_common.thread_worker.ThreadWorker``. A module of its own, so
-that the user service's master and worker never import gevent (2.9 MiB each,
-docs/performance.md, "Memory per process"); shop_common.gunicorn_worker names it too.
+that the user service's master and worker import no gevent for their server (nor for
+their HTTP client until a user is deleted: user_service/erasure.py; 5.6 MiB of the
+service's PSS, docs/performance.md, "Memory per process"); shop_common.gunicorn_worker
+names it too.
 
 gunicorn's parser reads a request's head, and :meth:`ThreadWorker.handle_request`
 applies what that parser leaves to the server (shop_common/http_framing.py): an
