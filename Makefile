@@ -5,7 +5,7 @@ SYSTEM_PYTHON ?= python3
 # The gateway `make newman` and `make fuzz` talk to (a running stack, e.g. make run-all's).
 BASE_URL ?= http://127.0.0.1:3000
 FUZZ_EXAMPLES ?= 300
-# make server-latest-test's second virtualenv, and the server layer's tests it runs (shop_common/gunicorn_worker.py).
+# make server-latest-test's second virtualenv, and the server layer's tests it runs (shop_common/gunicorn_worker.py, thread_worker.py, worker_common.py).
 LATEST_VENV ?= .venv-latest
 SERVER_TESTS := tests/unit/test_server_extension_points.py tests/unit/test_http_framing.py \
 	tests/service/shop_common/test_gunicorn_worker.py tests/service/shop_common/test_server_layer.py \

@@ -1,7 +1,8 @@
-"""The gunicorn workers of the services, answering the HTTP server's own refusals in the error shape.
+"""The gunicorn worker of the I/O-bound services, gevent's pywsgi, strict on a request's head.
 
-``--worker-class shop_common.gunicorn_worker.PyWSGIWorker`` (the I/O-bound
-services) and ``shop_common.gunicorn_worker.ThreadWorker`` (the user service).
+``--worker-class shop_common.gunicorn_worker.PyWSGIWorker``. The user service's
+is shop_common/thread_worker.py's (``ThreadWorker``, named here too), in a module
+of its own so that it never imports gevent.
 
 gevent's pywsgi reads and writes a request with less Python than gunicorn's
 ``gevent`` worker (docs/performance.md), but it keeps a connection open for as
@@ -10,18 +11,13 @@ seconds. :class:`PyWSGIWorker` restores that: every connection's socket times ou
 after ``--keep-alive`` seconds without a byte read or written, which pywsgi treats
 as the client gone, so an idle or stalled client cannot hold a connection for ever.
 
-Both read a request's head strictly, by one set of rules (shop_common/http_framing.py):
-under pywsgi, llhttp reads the head in place of the email package's lenient parser
-(:meth:`IdleLimitedHandler.MessageClass`, pywsgi's documented hook for it); under
-gthread, gunicorn's parser reads it, and :meth:`ThreadWorker.handle_request` applies
-what that parser leaves to the server. An ambiguous head is a 400 and closes the
-connection, and ``Connection`` is read as a list of tokens.
-
-A request the server refuses before the app sees it (a request line or header
-too long, too many headers, a malformed line, ambiguous framing) was answered by
-both servers with a page of their own: pywsgi's empty 400 and 414, gunicorn's HTML.
-Both workers here answer it as every error of the API, ``{"error", "message"}`` in
-JSON, with the status the server chose (400, 414, 431, ...).
+Both workers read a request's head strictly, by one set of rules (shop_common/http_framing.py):
+here llhttp reads the head in place of the email package's lenient parser
+(:meth:`IdleLimitedHandler.MessageClass`, pywsgi's documented hook for it). An ambiguous
+head is a 400 and closes the connection, and ``Connection`` is read as a list of tokens.
+A request the server refuses before the app sees it is answered in the error shape,
+as the thread worker's are (shop_common/worker_common.py), in place of pywsgi's empty
+400 and 414.
 
 Only the public extension points of gevent and gunicorn are used: no method or
 attribute of theirs whose name starts with an underscore is overridden or assigned,
@@ -47,107 +43,41 @@ methods of ``WSGIHandler``, the class its documentation says to subclass:
   before needed its private ``_write_with_headers`` and ``_sendall`` (the costs of
   each: docs/performance.md, "The server layer on public extension points").
 
-Under gevent's worker, gunicorn's ``setup`` (the worker class's hook before the app is
-loaded), ``patch``, ``init_process``, ``handle_exit`` and ``wsgi_handler``; under gthread,
-``load_wsgi``, ``handle_request``, ``handle_error`` and ``handle_exit``, and the app it calls.
-gunicorn names itself in every answer's Server header, which :class:`NamingNoSoftware`
-makes ``shop``.
-
-Both drain on SIGTERM before gunicorn's graceful stop: see shop_common/lifecycle.py.
+Of gevent's worker, gunicorn's ``setup`` (the worker class's hook before the app is
+loaded), ``patch``, ``init_process``, ``handle_exit`` and ``wsgi_handler``. It drains
+on SIGTERM before gunicorn's graceful stop: see shop_common/lifecycle.py.
 
 The app is built in gunicorn's master (``--preload``): :meth:`PyWSGIWorker.setup`
 patches that master with gevent first.
 """
 
 import http.client
-import json
 import socket
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from functools import partial
-from http import HTTPStatus
 from types import FrameType, TracebackType
 from typing import Any
 
 import gevent
 import gevent.socket
 from gevent import monkey
-from gunicorn import util
-from gunicorn.http import errors as http_errors
-from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers.ggevent import GeventPyWSGIWorker, PyWSGIHandler
-from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker
 
-from . import lifecycle
-from .errors import ERROR_CODES
-from .http_framing import CODING_RULE, FramingError, HeadTooLarge, check_fields, read_head
+from .http_framing import HeadTooLarge, check_fields, read_head
+from .thread_worker import ThreadWorker
+from .worker_common import drain_then_stop, error_json, framing_message, refusal, refused_status
 
-# Statuses gunicorn gives a refused request; every other parse error is a 400, an unknown transfer
-# coding too (RFC 9112 §6.3: a request whose last coding is not chunked has no length to read).
-_GUNICORN_STATUSES = {
-    http_errors.LimitRequestLine: 414,
-    http_errors.LimitRequestHeaders: 431,
-    http_errors.ExpectationFailed: 417,
-    http_errors.ForbiddenProxyRequest: 403,
-}
-# Faults of the app or the configuration, not of the request: gunicorn's own 500 stays.
-_NOT_THE_CLIENTS = (
-    http_errors.ConfigurationProblem,
-    http_errors.InvalidResponseHeader,
-    http_errors.InvalidResponseHeaderName,
-)
+# The user service's worker is shop_common/thread_worker.py's; the name here is kept for those
+# that named it here (tests/service/shop_common/test_gunicorn_worker.py).
+__all__ = ["IdleLimitedHandler", "PyWSGIWorker", "ThreadWorker"]
+
 # pywsgi's limits on a head, as http.client read them for it: a longer line or more fields are a 431.
 MAX_FIELD_LINE = 65536
 MAX_FIELDS = 100
 # The line that ends a head; an empty read ends it too (the client went), and llhttp refuses it unfinished.
 _HEAD_ENDS = (b"\r\n", b"\n", b"")
-# What gunicorn's gthread worker says in its Server header, in place of its own name.
-SERVER_HEADER = "shop"
-_MESSAGES = {
-    400: "The request is malformed.",
-    403: "The request is forbidden.",
-    414: "The request line (method, path and query) is too long.",
-    417: "The Expect header cannot be met.",
-    431: "The request's header fields are too many or too long.",
-    500: "An unexpected error occurred.",
-}
-
-
-def error_json(status: int, message: str | None = None) -> bytes:
-    """The JSON error body the API answers ``status`` with (``message``, or the status's own), as bytes."""
-    code = ERROR_CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
-    body = {"error": code, "message": message or _MESSAGES[status]}
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
-def refusal(status: int, message: str | None = None) -> bytes:
-    """A whole HTTP/1.1 answer of ``status`` in the error shape, closing the connection."""
-    body = error_json(status, message)
-    head = (
-        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    )
-    return head.encode("latin-1") + body
-
-
-def refused_status(error: BaseException) -> int | None:
-    """The status a request refused by its head is answered with, or None for a fault that is not the client's."""
-    if isinstance(error, FramingError):
-        return 400
-    if isinstance(error, HeadTooLarge):
-        return 431
-    if not isinstance(error, http_errors.ParseException) or isinstance(error, _NOT_THE_CLIENTS):
-        return None
-    return next((status for kind, status in _GUNICORN_STATUSES.items() if isinstance(error, kind)), 400)
-
-
-def framing_message(error: BaseException) -> str | None:
-    """What the answer says: why the framing was refused, or (None) the status's own sentence."""
-    if isinstance(error, http_errors.UnsupportedTransferCoding):
-        return CODING_RULE
-    return str(error) if isinstance(error, FramingError) else None
 
 
 def read_field_lines(rfile: Any) -> bytes:
@@ -302,22 +232,6 @@ class IdleLimitedHandler(PyWSGIHandler):
 _PATCHES = {"os": False, "signal": False, "subprocess": False}
 
 
-def drain_then_stop(worker: Any, stop: Callable[[], None], later: Callable[[float, Callable[[], None]], Any]) -> None:
-    """SIGTERM: fail readiness at once, serve on for ``SHUTDOWN_DRAIN_SECONDS``, then ``stop`` gracefully."""
-    if lifecycle.is_draining():  # the master and the process group may both send it
-        return
-    lifecycle.begin_draining()
-    seconds = getattr(worker.wsgi, "config", {}).get("SHUTDOWN_DRAIN_SECONDS", 0)
-    worker.log.info("draining for %s s before stopping (pid:%s)", seconds, worker.pid)
-    later(seconds, stop)
-
-
-def _on_a_thread_later(seconds: float, function: Callable[[], None]) -> None:
-    timer = threading.Timer(seconds, function)
-    timer.daemon = True
-    timer.start()
-
-
 class PyWSGIWorker(GeventPyWSGIWorker):
     wsgi_handler = IdleLimitedHandler
     sockets: list[Any]  # gunicorn's listeners
@@ -347,57 +261,3 @@ class PyWSGIWorker(GeventPyWSGIWorker):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         # pywsgi honours the app's ``Connection: close`` (shop_common/lifecycle.py).
         drain_then_stop(self, partial(super().handle_exit, sig, frame), gevent.spawn_later)
-
-
-class NamingNoSoftware:
-    """The app under gthread, each answer's Server header saying ``shop`` where gunicorn says its own name.
-
-    gunicorn has no setting for it (its maintainers' choice, gunicorn issue 825): it writes the
-    ``version`` of the response whose ``start_response`` the app is given, which is set here.
-    Any other attribute is the app's (``config``, ``extensions``: shop_common/lifecycle.py).
-    """
-
-    def __init__(self, app: Callable[..., Any]) -> None:
-        self.app = app
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        response = getattr(start_response, "__self__", None)
-        if isinstance(response, gunicorn_wsgi.Response):
-            response.version = SERVER_HEADER
-        return self.app(environ, start_response)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.app, name)
-
-
-class ThreadWorker(GunicornThreadWorker):
-    """gunicorn's ``gthread`` worker: draining first, its refusals of malformed or oversized requests in JSON."""
-
-    def load_wsgi(self) -> None:
-        super().load_wsgi()
-        self.wsgi: Any = NamingNoSoftware(self.wsgi)
-
-    def handle_request(self, req: Any, conn: Any) -> bool:
-        """gunicorn's parser has read the head: the rules it leaves to the server first (shop_common/http_framing.py).
-
-        :raise FramingError: answered 400 by :meth:`handle_error`, the connection closed.
-        """
-        if check_fields(req.version, req.headers):
-            req.force_close()
-        return bool(super().handle_request(req, conn))
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        # gunicorn writes its own Connection header: without keep-alive it says ``close``.
-        self.cfg.set("keepalive", 0)
-        drain_then_stop(self, partial(super().handle_exit, sig, frame), _on_a_thread_later)
-
-    def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
-        status = refused_status(exc)
-        if status is None:
-            return super().handle_error(req, client, addr, exc)
-        self.log.warning("Invalid request from ip=%s: %r", (addr or ("",))[0], str(exc)[:200])
-        try:
-            util.write_nonblock(client, refusal(status, framing_message(exc)))
-        except Exception:  # the client is gone: nothing to answer
-            self.log.debug("Failed to send error message.")
-        return None

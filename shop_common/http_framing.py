@@ -4,7 +4,7 @@ A head two parsers can read two ways is how a request is smuggled past the
 gateway: a front end frames the body by one header, the server behind it by
 another, and the rest of the body is served as a second request. So the head
 is read by a parser that refuses every such head, and what it leaves to the
-server is checked here, once, for both workers (shop_common/gunicorn_worker.py):
+server is checked here, once, for both workers (shop_common/gunicorn_worker.py, thread_worker.py):
 
 - :func:`read_head` (the services on gevent's pywsgi, and the gateway) hands
   the head to llhttp, Node's HTTP parser, through httptools. It refuses a field

@@ -1,6 +1,6 @@
 """A graceful stop that a load balancer or an orchestrator can follow.
 
-On SIGTERM the gunicorn worker (shop_common/gunicorn_worker.py) calls
+On SIGTERM the gunicorn worker (shop_common/gunicorn_worker.py, thread_worker.py) calls
 :func:`begin_draining`: from then on ``/health/ready`` answers 503, while the
 process goes on serving for ``SHUTDOWN_DRAIN_SECONDS``, the time a balancer
 needs to see that and send the next requests elsewhere (HAProxy's health check,

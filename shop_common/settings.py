@@ -167,7 +167,7 @@ SETTINGS = (
         "gunicorn worker: gevent's pywsgi for the services that mostly wait on I/O; gunicorn's gthread for "
         "the user service, whose bcrypt would stall a gevent loop (docs/performance.md); both answer "
         "the HTTP server's own refusals in the error shape",
-        per_service={"user": "shop_common.gunicorn_worker.ThreadWorker"},
+        per_service={"user": "shop_common.thread_worker.ThreadWorker"},
     ),
     Setting(
         "GUNICORN_WORKERS",

@@ -12,7 +12,6 @@ deletes refresh tokens past their expiry.
 import logging
 
 from shop_common.errors import ApiError
-from shop_common.http_client import service_client
 
 from . import repository, sessions
 
@@ -32,7 +31,14 @@ def delete_user(user_id):
 
 
 def erase_profile(user_id):
-    """Ask the customer service to delete the user's profile; True once it is gone."""
+    """Ask the customer service to delete the user's profile; True once it is gone.
+
+    The HTTP client is imported here, at the first erasure a process makes: it brings gevent and
+    geventhttpclient (4.9 MiB of the service's PSS, master and worker: docs/performance.md), and
+    this is the service's only call to another.
+    """
+    from shop_common.http_client import service_client
+
     try:
         response = service_client("customer").request_ok("DELETE", f"/internal/customers/user/{user_id}")
     except ApiError as error:

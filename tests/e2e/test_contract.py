@@ -42,7 +42,7 @@ CHECKS = [
 ]
 # The HTTP server refuses what it cannot take before the API sees it: a request line too long
 # (414), too many or too large headers (431), an unknown transfer coding (501). No operation
-# documents them, but they too must be in the error shape (shop_common/gunicorn_worker.py).
+# documents them, but they too must be in the error shape (shop_common/worker_common.py).
 HTTP_SERVER_REFUSALS = frozenset({414, 431, 501})
 # Random header names must not reframe the message: a wrong Content-Length would hang the request.
 FRAMING_HEADERS = frozenset({"transfer-encoding", "content-length"})

@@ -1,22 +1,27 @@
-"""The server layer (shop_common/gunicorn_worker.py) extends gevent and gunicorn by their public names only.
+"""The server layer (shop_common/gunicorn_worker.py, thread_worker.py, worker_common.py) extends gevent and
+gunicorn by their public names only.
 
 A name with a leading underscore is private to its library: any release may rename it or change
 what it does, silently. So the worker classes override none of their bases' private methods or
-attributes, the module assigns no private attribute of anything, nor any attribute of a module of
+attributes, the modules assign no private attribute of anything, nor any attribute of a module of
 gevent or gunicorn (``gunicorn.http.wsgi.SERVER`` was one).
 """
 
 import ast
 import inspect
+import subprocess
+import sys
 
 import gunicorn.http.wsgi
 import pytest
 
-from shop_common import gunicorn_worker
-from shop_common.gunicorn_worker import IdleLimitedHandler, NamingNoSoftware, PyWSGIWorker, ThreadWorker
+from shop_common import gunicorn_worker, thread_worker, worker_common
+from shop_common.gunicorn_worker import IdleLimitedHandler, PyWSGIWorker
+from shop_common.thread_worker import NamingNoSoftware, ThreadWorker
 
 LIBRARIES = ("gevent", "gunicorn")
-SOURCE = ast.parse(inspect.getsource(gunicorn_worker))
+MODULES = [gunicorn_worker, thread_worker, worker_common]
+SOURCES = {module.__name__: ast.parse(inspect.getsource(module)) for module in MODULES}
 
 
 def private(name):
@@ -37,25 +42,35 @@ def test_no_private_name_of_a_base_is_overridden(cls):
     assert not mine & theirs and not mine, f"{cls.__name__} defines private names {sorted(mine)}"
 
 
-def test_the_module_assigns_no_private_attribute():
+@pytest.mark.parametrize("module", MODULES, ids=lambda module: module.__name__)
+def test_the_module_assigns_no_private_attribute(module):
     assigned = [
         (node.lineno, node.attr)
-        for node in ast.walk(SOURCE)
+        for node in ast.walk(SOURCES[module.__name__])
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del) and private(node.attr)
     ]
     assert assigned == []
 
 
-def test_the_module_sets_no_attribute_of_a_module_of_gevent_or_gunicorn():
+@pytest.mark.parametrize(
+    ("module", "imported"),
+    [
+        (gunicorn_worker, {"gevent", "monkey"}),
+        (thread_worker, {"gunicorn_wsgi", "util"}),
+        (worker_common, {"http_errors"}),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_the_module_sets_no_attribute_of_a_module_of_gevent_or_gunicorn(module, imported):
     modules = {
         name
-        for name, value in vars(gunicorn_worker).items()
+        for name, value in vars(module).items()
         if inspect.ismodule(value) and value.__name__.split(".")[0] in LIBRARIES
     }
-    assert "gunicorn_wsgi" in modules and "gevent" in modules, modules
+    assert imported <= modules, modules
     assigned = [
         (node.lineno, ast.unparse(node))
-        for node in ast.walk(SOURCE)
+        for node in ast.walk(SOURCES[module.__name__])
         if isinstance(node, ast.Attribute)
         and isinstance(node.ctx, ast.Store | ast.Del)
         and isinstance(node.value, ast.Name)
@@ -64,10 +79,11 @@ def test_the_module_sets_no_attribute_of_a_module_of_gevent_or_gunicorn():
     assert assigned == []
 
 
-def test_nothing_calls_setattr_on_a_library():
+@pytest.mark.parametrize("module", MODULES, ids=lambda module: module.__name__)
+def test_nothing_calls_setattr_on_a_library(module):
     calls = [
         node.lineno
-        for node in ast.walk(SOURCE)
+        for node in ast.walk(SOURCES[module.__name__])
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr")
     ]
     assert calls == []
@@ -84,4 +100,16 @@ def test_the_server_header_is_set_on_gunicorns_response_by_its_public_attribute(
         return []
 
     NamingNoSoftware(app)({}, response.start_response)
-    assert seen["version"] == gunicorn_worker.SERVER_HEADER
+    assert seen["version"] == thread_worker.SERVER_HEADER
+
+
+def test_the_thread_workers_modules_import_nothing_of_gevent():
+    """The user service's processes run gunicorn's gthread worker: gevent would cost each 2.9 MiB."""
+    code = "import sys, shop_common.thread_worker; print(sorted(m for m in sys.modules if m.split('.')[0] == 'gevent'))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_thread_worker_is_still_named_where_it_was():
+    """``shop_common.gunicorn_worker.ThreadWorker``, the name a setting or a test may still give."""
+    assert gunicorn_worker.ThreadWorker is ThreadWorker

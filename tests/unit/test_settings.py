@@ -43,7 +43,7 @@ def test_the_user_service_hashes_on_threads_and_the_others_run_gevent(tmp_path):
     """bcrypt would stall a gevent worker's every other request; the rest mostly wait on I/O."""
     gevent = "shop_common.gunicorn_worker.PyWSGIWorker"
     for service, worker_class in [
-        ("user", "shop_common.gunicorn_worker.ThreadWorker"),
+        ("user", "shop_common.thread_worker.ThreadWorker"),
         ("customer", gevent),
         ("product", gevent),
         ("transaction", gevent),

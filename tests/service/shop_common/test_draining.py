@@ -15,7 +15,7 @@ from tools.stack import gunicorn_command, wait_until_ready
 DRAIN_SECONDS = 2
 
 
-@pytest.fixture(params=["shop_common.gunicorn_worker.PyWSGIWorker", "shop_common.gunicorn_worker.ThreadWorker"])
+@pytest.fixture(params=["shop_common.gunicorn_worker.PyWSGIWorker", "shop_common.thread_worker.ThreadWorker"])
 def gateway(request, tmp_path):
     """The gateway (it needs no database) under gunicorn with this worker class; its URL and process."""
     port = free_port()
