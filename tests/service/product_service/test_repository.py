@@ -9,7 +9,7 @@ import pytest
 
 from product_service import repository
 from product_service.catalog import CatalogFilter
-from shop_common.db import get_db
+from shop_common.db import execute, get_db
 
 
 @pytest.fixture(autouse=True)
@@ -83,6 +83,55 @@ def test_a_listed_product_is_exactly_the_product_found_by_id(name, description, 
     assert listed() == [repository.find_product(product_id)]
     assert json.loads(repository.product_json(product_id)) == repository.find_product(product_id)
     assert repository.product_json(product_id + 1000) is None
+
+
+# A product's JSON as MariaDB built it on every read before each row kept its own (migration
+# 0004): what the API answered, so the stored text must be this, byte for byte.
+BUILT_JSON = "JSON_OBJECT(" + ", ".join(f"'{field}', {sql}" for field, sql in repository._PRODUCT_FIELDS.items()) + ")"
+
+
+def built_json(product_id):
+    return execute(f"SELECT {BUILT_JSON} AS product FROM products WHERE id = %s", (product_id,)).fetchone()["product"]
+
+
+@pytest.mark.parametrize(
+    "name, description, image_url, created_at",
+    [
+        ("Plain mug", None, None, "1970-01-01 00:00:01"),
+        (
+            'Quote " back\\slash \t\n \x01 \x7f',
+            "Café ☕ 北京 😀 \u2028 end",
+            "https://example.com/?a=%20",
+            "2024-02-29 23:59:59",
+        ),
+        ("", "", "http://example.com/", "2038-01-19 03:14:07"),
+        ("Mug", "x" * 10000, "https://example.com/" + "a" * 2000, "2026-12-31 00:00:00"),
+    ],
+)
+def test_the_stored_json_is_the_json_the_database_built(name, description, image_url, created_at):
+    product_id = insert(name=name, price=Decimal("12345678.05"), description=description, image_url=image_url)
+    other_id = insert(name="Other", price=Decimal("0.00"), stock=0, category="Kitchen")
+    execute("UPDATE products SET created_at = %s WHERE id = %s", (created_at, product_id))
+    assert repository.product_json(product_id) == built_json(product_id)
+    page, _ = repository.list_products(10, 0)
+    assert page == f"[{built_json(other_id)},{built_json(product_id)}]"
+
+
+def test_the_stored_json_follows_every_change_of_the_row():
+    product_id = insert(stock=5, category="Kitchen")
+    changes = [
+        lambda: repository.update_product(product_id, {"name": "Cup", "description": "Red", "price": Decimal("0.5")}),
+        lambda: repository.update_product(product_id, {"stock": 9, "image_url": "https://example.com/c.png"}),
+        lambda: repository.update_product(product_id, {"category": None, "description": None}),
+        lambda: repository.reserve_stock("11111111-1111-1111-1111-111111111111", {product_id: 4}),
+        lambda: repository.release_stock("11111111-1111-1111-1111-111111111111"),
+    ]
+    stocks = []
+    for change in changes:
+        change()
+        assert repository.product_json(product_id) == built_json(product_id)
+        stocks.append(json.loads(repository.product_json(product_id))["stock"])
+    assert stocks == [5, 9, 9, 5, 9]
 
 
 @pytest.mark.parametrize(
