@@ -41,13 +41,19 @@ def test_insert_and_find_give_price_and_time_as_the_api_writes_them():
 def test_the_database_itself_refuses_negative_stock():
     with pytest.raises(pymysql.err.OperationalError):
         insert(stock=-1)
-    assert repository.count_products() == 0
+    assert counted() == 0
+
+
+def counted(catalog_filter=repository.ALL_PRODUCTS):
+    """How many products match, asked on its own."""
+    where, params = repository._catalog_where(catalog_filter)
+    return execute(f"SELECT COUNT(*) AS total FROM products{where}", params).fetchone()["total"]
 
 
 def listed(limit=10, offset=0, name_query=""):
     catalog_filter = CatalogFilter(name_query=name_query)
     page, total = repository.list_products(limit, offset, catalog_filter)
-    assert total == repository.count_products(catalog_filter)
+    assert total == counted(catalog_filter)
     return json.loads(page)
 
 
@@ -57,7 +63,7 @@ def test_list_is_newest_first_and_paginated_with_the_total_of_every_page():
     assert [product["id"] for product in listed(2, 1)] == [ids[2], ids[1]]
     assert listed(10, 4) == [] and listed(10, 99) == []
     assert repository.list_products(10, 99) == ("[]", 4)
-    assert repository.count_products() == 4
+    assert counted() == 4
 
 
 def test_an_empty_catalog_is_an_empty_page_of_none():
@@ -150,7 +156,7 @@ def test_name_search_takes_wildcards_literally(name_query, expected):
         insert(name)
     found = [product["name"] for product in listed(10, 0, name_query)]
     assert sorted(found) == sorted(expected)
-    assert repository.count_products(CatalogFilter(name_query=name_query)) == len(expected)
+    assert counted(CatalogFilter(name_query=name_query)) == len(expected)
 
 
 def test_update_changes_only_the_given_columns_and_none_clears():
@@ -174,7 +180,7 @@ def test_delete_tells_whether_a_product_was_deleted():
     product_id = insert()
     assert repository.delete_product(product_id) is True
     assert repository.delete_product(product_id) is False
-    assert repository.count_products() == 0
+    assert counted() == 0
 
 
 def test_a_transaction_a_request_left_open_is_rolled_back_when_its_connection_goes_back(app):
@@ -187,3 +193,19 @@ def test_a_transaction_a_request_left_open_is_rolled_back_when_its_connection_go
     with get_db().cursor() as cursor:
         cursor.execute("SELECT COUNT(*) AS n FROM products WHERE name = 'Left open'")
         assert cursor.fetchone()["n"] == 0
+
+
+@pytest.mark.parametrize("sort", sorted(repository.ORDER_BY))
+def test_a_full_page_keeps_its_order_and_its_count_comes_last(sort):
+    """The count rides as the UNION ALL's last row: a page of the largest size is every product, in order."""
+    for n in range(150):
+        insert(f"Product {n * 7 % 150:03d}", price=Decimal(n % 13), stock=n % 4)
+    in_stock = CatalogFilter(in_stock=True, sort=sort)
+    for catalog_filter in (CatalogFilter(sort=sort), in_stock):
+        where, params = repository._catalog_where(catalog_filter)
+        expected = execute(
+            f"SELECT id FROM products{where} ORDER BY {repository.ORDER_BY[sort]} LIMIT 500", params
+        ).fetchall()
+        page, total = repository.list_products(500, 0, catalog_filter)
+        assert [product["id"] for product in json.loads(page)] == [row["id"] for row in expected]
+        assert total == len(expected) == counted(catalog_filter)
