@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS `products` (
   `image_url` varchar(2048) DEFAULT NULL,
   `category` varchar(64) DEFAULT NULL,
   `created_at` timestamp NOT NULL DEFAULT current_timestamp(),
+  `api_json` mediumtext GENERATED ALWAYS AS (json_object('name',`name`,'description',`description`,'price',cast(`price` as char charset utf8mb4),'stock',`stock`,'image_url',`image_url`,'category',`category`,'created_at',concat(from_days(719528 + unix_timestamp(`created_at`) DIV 86400),'T',sec_to_time(unix_timestamp(`created_at`) MOD 86400),'Z'))) STORED,
   PRIMARY KEY (`id`),
   KEY `ix_products_name` (`name`),
   KEY `ix_products_price` (`price`),

@@ -4,18 +4,17 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from pymysql.cursors import DictCursor
+from pymysql.cursors import Cursor, DictCursor
 
-from shop_common.db import Row, execute, transaction, update_columns
+from shop_common.db import Row, execute, get_db, transaction, update_columns
 
 from .catalog import CatalogFilter
 
 # A product as the API shows it: each field and the SQL that gives it. Price and time leave
 # the database already as the API writes them ("19.99", ISO 8601 in UTC, the session's
-# zone), and a product read by id or a catalog page leaves it as JSON text: parsing them into Python
-# values only to write them out again was most of the service's work per request
-# (docs/performance.md). (%% is pymysql's escape for %: every statement using these has
-# parameters.)
+# zone): parsing them into Python values only to write them out again was most of the
+# service's work per request (docs/performance.md). (%% is pymysql's escape for %: every
+# statement using these has parameters.)
 _PRODUCT_FIELDS = {
     "id": "id",
     "name": "name",
@@ -27,8 +26,10 @@ _PRODUCT_FIELDS = {
     "created_at": "DATE_FORMAT(created_at, '%%Y-%%m-%%dT%%H:%%i:%%sZ')",
 }
 PRODUCT_COLUMNS = ", ".join(f"{sql} AS {field}" for field, sql in _PRODUCT_FIELDS.items())
-# The same, as the text of a JSON object written by the database.
-PRODUCT_JSON = "JSON_OBJECT(" + ", ".join(f"'{field}', {sql}" for field, sql in _PRODUCT_FIELDS.items()) + ")"
+# The same product as the text of a JSON object, for a read by id and a catalog page: the id
+# put first in the JSON every row keeps of its other fields (api_json, migration 0004), so
+# MariaDB builds no JSON per read.
+PRODUCT_JSON = "CONCAT('{\"id\": ', id, ', ', SUBSTRING(api_json, 2))"
 UPDATABLE_COLUMNS = ("name", "description", "price", "stock", "image_url", "category")
 ALL_PRODUCTS = CatalogFilter()
 # The largest value of the stock column's INT: for a product's stock and what orders hold of it together.
@@ -106,24 +107,21 @@ def product_json(product_id: int) -> str | None:
 def list_products(limit: int, offset: int, catalog_filter: CatalogFilter = ALL_PRODUCTS) -> tuple[str, int]:
     """A page of the catalog in the filter's order, as the text of a JSON array; and how many products match.
 
-    One round trip: the count rides on every row of the page (MariaDB runs the uncorrelated
-    subquery once). Only a page past the end, which has no rows to carry it, asks again.
+    One round trip and one column: the page's rows, then one more row, the count. MariaDB runs
+    a UNION ALL's parts in turn and sends their rows as they come (no temporary table), so the
+    count is the last row, on a page past the end too. A count on every row, or its own query,
+    had pymysql read a second column 100 times, or MariaDB a second statement. Rows are read
+    as tuples: a dict per row was a tenth of the service's time per page.
     """
     where, params = _catalog_where(catalog_filter)
-    rows = execute(
-        f"SELECT {PRODUCT_JSON} AS product, (SELECT COUNT(*) FROM products{where}) AS total "
-        f"FROM products{where} ORDER BY {ORDER_BY[catalog_filter.sort]} LIMIT %s OFFSET %s",
-        (*params, *params, limit, offset),
-    ).fetchall()
-    page = "[" + ",".join(row["product"] for row in rows) + "]"
-    if rows:
-        return page, rows[0]["total"]
-    return page, count_products(catalog_filter) if offset else 0
-
-
-def count_products(catalog_filter: CatalogFilter = ALL_PRODUCTS) -> int:
-    where, params = _catalog_where(catalog_filter)
-    return execute(f"SELECT COUNT(*) AS total FROM products{where}", params).fetchone()["total"]
+    with get_db().cursor(Cursor) as cursor:
+        cursor.execute(
+            f"(SELECT {PRODUCT_JSON} FROM products{where} ORDER BY {ORDER_BY[catalog_filter.sort]} LIMIT %s OFFSET %s) "
+            f"UNION ALL (SELECT COUNT(*) FROM products{where})",
+            (*params, limit, offset, *params),
+        )
+        *products, (total,) = cursor.fetchall()
+    return "[" + ",".join(product for (product,) in products) + "]", int(total)
 
 
 def list_categories() -> list[Row]:

@@ -1,5 +1,7 @@
 """Product service routes through the Flask test client, against the real test database."""
 
+import json
+
 import pytest
 
 from shop_common.db import get_db
@@ -231,7 +233,9 @@ def test_a_partial_update_changes_only_the_field_sent(client, tokens, app, creat
     assert response.status_code == 200
     body = response.get_json()
     assert body["message"] and body["product"]["stock"] == 9 and body["product"]["price"] == "19.99"
-    assert stored_products(app) == [dict(before, stock=9)]
+    after = stored_products(app)
+    assert after == [dict(before, stock=9, api_json=after[0]["api_json"])]
+    assert json.loads(after[0]["api_json"]) == dict(json.loads(before["api_json"]), stock=9)
 
 
 def test_an_update_answers_the_whole_product(client, tokens, create_product):
