@@ -76,16 +76,20 @@ class RedisClient:
         :raise RedisError: Redis unreachable or too slow, or an error reply to any of them.
         """
         connection = self._take()
+        replies = self._run(connection, commands)
+        self._give_back(connection)
+        return replies
+
+    def _run(self, connection: "_Connection", commands: Sequence[Command]) -> list[Any]:
+        """``commands``' replies over ``connection``, closed for good on any failure (its state is unknown)."""
         try:
-            replies = connection.run(commands)
+            return connection.run(commands)
         except RedisError:
             connection.close()
             raise
         except OSError as error:
             connection.close()
             raise self._unreachable(error) from error
-        self._give_back(connection)
-        return replies
 
     def _take(self) -> "_Connection":
         if self._pid != os.getpid():  # a forked child: closing its copies leaves the parent's sockets open
@@ -104,14 +108,7 @@ class RedisClient:
             raise self._unreachable(error) from error
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = _Connection(sock)
-        try:
-            connection.run(self.greeting)
-        except RedisError:
-            connection.close()
-            raise
-        except OSError as error:
-            connection.close()
-            raise self._unreachable(error) from error
+        self._run(connection, self.greeting)
         return connection
 
     def _unreachable(self, error: OSError) -> RedisError:
