@@ -103,6 +103,11 @@ def configure_logging(service: str, level: int | str, log_format: str = "text", 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # No format here prints a record's thread or process, which every record would otherwise look up
+    # (under gevent, the current greenlet's thread object): the logging HOWTO's "Optimization".
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def current_request_id() -> str | None:
@@ -182,4 +187,18 @@ def finish(
             "duration_ms": round(duration_ms, 1),
             "user": user,
         }
-    access_log.info("%s %s %s %.1fms user=%s", method, path, response.status_code, duration_ms, user, extra=fields)
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    # Made and handled as Logger.info would, without its search of the stack for the caller's file
+    # and line (no format prints them): the access line is the most frequent record of every process.
+    record = access_log.makeRecord(
+        access_log.name,
+        logging.INFO,
+        __file__,
+        0,
+        "%s %s %s %.1fms user=%s",
+        (method, path, response.status_code, duration_ms, user),
+        None,
+        extra=fields,
+    )
+    access_log.handle(record)
