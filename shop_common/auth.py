@@ -56,8 +56,6 @@ USER_SUBJECT = re.compile(r"[1-9][0-9]{0,9}")
 SERVICE_SUBJECT = re.compile(f"service:({'|'.join(SERVICES)})")
 # Verified tokens kept per app (about 1 kB each); beyond this the oldest is dropped.
 MAX_VERIFIED_TOKENS = 1024
-# flask-jwt-extended lets these through unverified (verify_jwt_in_request returns None).
-_EXEMPT_METHODS = frozenset({"OPTIONS"})
 
 # What a 401 says about the token.
 NO_TOKEN = "A bearer token is required."
@@ -213,7 +211,7 @@ def identify_caller(optional: bool = False) -> Caller | None:
         g.caller = None
         return None
     tokens: VerifiedTokens = current_app.extensions["verified_tokens"]
-    token = tokens.get(authorization) if authorization and request.method not in _EXEMPT_METHODS else None
+    token = tokens.get(authorization) if authorization and request.method not in jwt_config.exempt_methods else None
     if token is not None:
         verify_token_not_blocklisted(token.header, token.claims)
     elif verify_jwt_in_request(optional=optional) is None:

@@ -175,6 +175,8 @@ def finish(
     Needs an app context, not a request's (the gateway's forwarding below Flask calls it too).
     """
     response.headers[REQUEST_ID_HEADER] = request_id or new_request_id()
+    if not access_log.isEnabledFor(logging.INFO):
+        return
     duration_ms = (time.perf_counter() - (started_at or time.perf_counter())) * 1000
     user = "-" if caller is None else (caller.user_id or caller.role)
     # The text line holds the fields already; a JSON line carries them apart too.
@@ -187,8 +189,6 @@ def finish(
             "duration_ms": round(duration_ms, 1),
             "user": user,
         }
-    if not access_log.isEnabledFor(logging.INFO):
-        return
     # Made and handled as Logger.info would, without its search of the stack for the caller's file
     # and line (no format prints them): the access line is the most frequent record of every process.
     record = access_log.makeRecord(
